@@ -41,5 +41,5 @@ int log_writev(enum log_level level, int err, const char *msg, const char *kv_fm
 #define log_debug(msg, ...) log_write(LOG_LEVEL_DEBUG, 0, msg, __VA_ARGS__)
 
 /* r is a negative errno; the macros evaluate to r. */
-#define log_error_errno(r, msg, ...) (log_write(LOG_LEVEL_ERROR, -(r), msg, __VA_ARGS__), (r))
-#define log_warn_errno(r, msg, ...)  (log_write(LOG_LEVEL_WARN, -(r), msg, __VA_ARGS__), (r))
+#define log_error_errno(r, msg, ...) log_write(LOG_LEVEL_ERROR, -(r), msg, __VA_ARGS__)
+#define log_warn_errno(r, msg, ...)  log_write(LOG_LEVEL_WARN, -(r), msg, __VA_ARGS__)

@@ -1,0 +1,607 @@
+/* config.c: owns brig's configuration keys (their defaults, validation and
+ * documentation) and how files, drop-in directories and flags are layered
+ * onto struct brig_config. Every key is one row of config_keys[]; loading,
+ * setting, printing and freeing all walk that table. */
+#include "config.h"
+#include "toml.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define PATH_MAX_LEN        4095 /* PATH_MAX less the terminating NUL */
+#define SOCKET_PATH_MAX_LEN 107  /* sizeof(sockaddr_un.sun_path) less the NUL */
+#define USER_MAX_LEN        32
+#define UNIX_PREFIX         "unix://"
+
+struct config_key {
+        const char *name;
+        /* What the file must hold. Only TOML_STRING is used so far, so parse()
+         * receives the string itself; a key of another type would also need
+         * the loader to hand its value over. */
+        enum toml_type type;
+        const char *doc;           /* printed as # lines above the key */
+        const char *default_value; /* handed to parse() by config_init() */
+        size_t offset;             /* of the field in struct brig_config */
+        size_t size;
+        /* Validates text and stores it in the zeroed field. Returns 0, -ENOMEM,
+         * or -EINVAL with *ret_why set to a static explanation for the user. */
+        int (*parse)(void *field, const char *text, const char **ret_why);
+        /* Writes the field as a TOML value that parse() accepts back. */
+        int (*print)(FILE *f, const void *field);
+        void (*release)(void *field); /* NULL if the field owns nothing */
+};
+
+static const char *path_problem(const char *s)
+{
+        if (s[0] != '/')
+                return "must be an absolute path";
+        for (const char *c = s; *c; c++)
+                if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                        return "must not contain control characters";
+        if (strstr(s, "//"))
+                return "must not contain \"//\"";
+        for (const char *c = s + 1; *c;) {
+                size_t n = strcspn(c, "/");
+                if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+                        return "must not contain \".\" or \"..\" components";
+                c += n;
+                if (*c == '/')
+                        c++;
+        }
+        size_t len = strlen(s);
+        if (len > 1 && s[len - 1] == '/')
+                return "must not end with \"/\"";
+        return NULL;
+}
+
+static int store_string(void *field, const char *text)
+{
+        char *copy = strdup(text);
+        if (!copy)
+                return -ENOMEM;
+        *(char **)field = copy;
+        return 0;
+}
+
+static int parse_path(void *field, const char *text, const char **ret_why)
+{
+        if (strlen(text) > PATH_MAX_LEN) {
+                *ret_why = "must be at most 4095 bytes long";
+                return -EINVAL;
+        }
+        *ret_why = path_problem(text);
+        if (*ret_why)
+                return -EINVAL;
+        return store_string(field, text);
+}
+
+static int parse_listen(void *field, const char *text, const char **ret_why)
+{
+        const size_t prefix = strlen(UNIX_PREFIX);
+
+        if (strncmp(text, UNIX_PREFIX, prefix) != 0 || text[prefix] != '/') {
+                *ret_why = "must be \"" UNIX_PREFIX "\" followed by an absolute path";
+                return -EINVAL;
+        }
+        if (strlen(text + prefix) > SOCKET_PATH_MAX_LEN) {
+                *ret_why = "socket path must be at most 107 bytes long";
+                return -EINVAL;
+        }
+        *ret_why = path_problem(text + prefix);
+        if (*ret_why)
+                return -EINVAL;
+        return store_string(field, text);
+}
+
+static int parse_user(void *field, const char *text, const char **ret_why)
+{
+        bool ok = (text[0] >= 'a' && text[0] <= 'z') || text[0] == '_';
+        size_t len = 1;
+
+        for (; ok && text[len]; len++)
+                ok = (text[len] >= 'a' && text[len] <= 'z') ||
+                     (text[len] >= '0' && text[len] <= '9') || text[len] == '_' || text[len] == '-';
+        if (!ok || len > USER_MAX_LEN) {
+                *ret_why = "must be a user name: a lowercase letter or '_', then up to 31 "
+                           "lowercase letters, digits, '_' or '-'";
+                return -EINVAL;
+        }
+        return store_string(field, text);
+}
+
+static int parse_log_level(void *field, const char *text, const char **ret_why)
+{
+        if (log_level_from_string(text, field) < 0) {
+                *ret_why = "expected one of: error, warn, info, debug";
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static const char *const cgroup_manager_names[] = {
+    [CGROUP_MANAGER_CGROUPFS] = "cgroupfs",
+    [CGROUP_MANAGER_SYSTEMD] = "systemd",
+};
+
+static int parse_cgroup_manager(void *field, const char *text, const char **ret_why)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(cgroup_manager_names); i++) {
+                if (strcmp(text, cgroup_manager_names[i]) == 0) {
+                        *(enum cgroup_manager *)field = (enum cgroup_manager)i;
+                        return 0;
+                }
+        }
+        *ret_why = "expected one of: cgroupfs, systemd";
+        return -EINVAL;
+}
+
+static int print_string(FILE *f, const void *field)
+{
+        return toml_write_string(f, *(char *const *)field);
+}
+
+static int print_log_level(FILE *f, const void *field)
+{
+        return toml_write_string(f, log_level_to_string(*(const enum log_level *)field));
+}
+
+static int print_cgroup_manager(FILE *f, const void *field)
+{
+        return toml_write_string(f, cgroup_manager_names[*(const enum cgroup_manager *)field]);
+}
+
+static void release_string(void *field)
+{
+        free(*(char **)field);
+        *(char **)field = NULL;
+}
+
+#define FIELD(member)                                                                              \
+        .offset = offsetof(struct brig_config, member),                                            \
+        .size = sizeof(((struct brig_config *)NULL)->member)
+
+static const struct config_key config_keys[] = {
+    {
+        .name = "root",
+        .type = TOML_STRING,
+        .doc = "Directory for persistent state: images, container metadata and bundles.\n"
+               "An absolute path.",
+        .default_value = "/var/lib/brig",
+        FIELD(root),
+        .parse = parse_path,
+        .print = print_string,
+        .release = release_string,
+    },
+    {
+        .name = "run_root",
+        .type = TOML_STRING,
+        .doc = "Directory for state that must not survive a reboot: sockets, PID files\n"
+               "and mounts. An absolute path, normally on a tmpfs.",
+        .default_value = "/run/brig",
+        FIELD(run_root),
+        .parse = parse_path,
+        .print = print_string,
+        .release = release_string,
+    },
+    {
+        .name = "listen",
+        .type = TOML_STRING,
+        .doc = "Endpoint of the CRI gRPC service, given to the kubelet as\n"
+               "--container-runtime-endpoint: \"unix://\" followed by an absolute\n"
+               "socket path of at most 107 bytes.",
+        .default_value = "unix:///run/brig/brig.sock",
+        FIELD(listen),
+        .parse = parse_listen,
+        .print = print_string,
+        .release = release_string,
+    },
+    {
+        .name = "log_level",
+        .type = TOML_STRING,
+        .doc = "Least severe messages that are logged: error, warn, info or debug.",
+        .default_value = "info",
+        FIELD(log_level),
+        .parse = parse_log_level,
+        .print = print_log_level,
+    },
+    {
+        .name = "user",
+        .type = TOML_STRING,
+        .doc = "Unprivileged user brigd runs as: a lowercase letter or '_', then up to\n"
+               "31 lowercase letters, digits, '_' or '-'.",
+        .default_value = "brig",
+        FIELD(user),
+        .parse = parse_user,
+        .print = print_string,
+        .release = release_string,
+    },
+    {
+        .name = "cgroup_manager",
+        .type = TOML_STRING,
+        .doc = "Who creates container cgroups: \"cgroupfs\" writes /sys/fs/cgroup\n"
+               "directly, \"systemd\" asks systemd for transient units. Must match the\n"
+               "kubelet's cgroupDriver.",
+        .default_value = "cgroupfs",
+        FIELD(cgroup_manager),
+        .parse = parse_cgroup_manager,
+        .print = print_cgroup_manager,
+    },
+};
+
+static void *field_of(struct brig_config *c, const struct config_key *k)
+{
+        return (char *)c + k->offset;
+}
+
+static const void *const_field_of(const struct brig_config *c, const struct config_key *k)
+{
+        return (const char *)c + k->offset;
+}
+
+static const struct config_key *find_key(const char *name)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++)
+                if (strcmp(config_keys[i].name, name) == 0)
+                        return &config_keys[i];
+        return NULL;
+}
+
+static int fail(char **ret_err, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Sets *ret_err to the formatted message and returns r (or -ENOMEM). */
+static int fail(char **ret_err, int r, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        int n = vasprintf(ret_err, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+                *ret_err = NULL;
+                return -ENOMEM;
+        }
+        return r;
+}
+
+static int oom(char **ret_err)
+{
+        *ret_err = NULL;
+        return -ENOMEM;
+}
+
+void config_free(struct brig_config *c)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++)
+                if (config_keys[i].release)
+                        config_keys[i].release(field_of(c, &config_keys[i]));
+}
+
+int config_init(struct brig_config *c)
+{
+        *c = (struct brig_config){};
+        for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
+                const char *why;
+                int r = config_keys[i].parse(field_of(c, &config_keys[i]),
+                                             config_keys[i].default_value, &why);
+                if (r < 0) {
+                        config_free(c);
+                        return r;
+                }
+        }
+        return 0;
+}
+
+/* Moves the keys marked in set from staged into c, leaving c's previous
+ * values in staged for the caller to free. Cannot fail, which is what makes
+ * loading all or nothing. */
+static void commit(struct brig_config *c, struct brig_config *staged, const bool *set)
+{
+        unsigned char tmp[sizeof(struct brig_config)];
+
+        for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
+                if (!set[i])
+                        continue;
+                void *a = field_of(c, &config_keys[i]);
+                void *b = field_of(staged, &config_keys[i]);
+                memcpy(tmp, a, config_keys[i].size);
+                memcpy(a, b, config_keys[i].size);
+                memcpy(b, tmp, config_keys[i].size);
+        }
+}
+
+/* Parses text for key k into staged. where starts the message: the file,
+ * line and key, or the flag. */
+static int parse_into(struct brig_config *staged, const struct config_key *k, const char *text,
+                      const char *where, char **ret_err)
+{
+        _cleanup_free_ char *quoted = NULL;
+        const char *why = NULL;
+        size_t size = 0;
+
+        int r = k->parse(field_of(staged, k), text, &why);
+        if (r != -EINVAL)
+                return r < 0 ? oom(ret_err) : 0;
+
+        FILE *f = open_memstream(&quoted, &size);
+        if (!f)
+                return oom(ret_err);
+        r = toml_write_string(f, text);
+        if (fclose(f) != 0 || r < 0)
+                return oom(ret_err);
+        return fail(ret_err, -EINVAL, "%s: invalid value %s (%s)", where, quoted, why);
+}
+
+int config_load_buffer(struct brig_config *c, const char *buf, size_t len, const char *source,
+                       char **ret_err)
+{
+        _cleanup_toml_ struct toml_node *root = NULL;
+        _cleanup_(config_free) struct brig_config staged = {};
+        bool set[ARRAY_SIZE(config_keys)] = {};
+
+        int r = toml_parse(buf, len, source, &root, ret_err);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < root->n_items; i++) {
+                const struct toml_node *n = root->items[i];
+                _cleanup_free_ char *path = NULL;
+                _cleanup_free_ char *where = NULL;
+
+                if (toml_path(n, &path) < 0)
+                        return oom(ret_err);
+                const struct config_key *k = find_key(n->key);
+                if (!k)
+                        return fail(ret_err, -EINVAL, "%s:%u: unknown key '%s'", source, n->line,
+                                    path);
+                if (n->type != k->type)
+                        return fail(ret_err, -EINVAL, "%s:%u: key '%s': expected %s, got %s",
+                                    source, n->line, path, toml_type_to_string(k->type),
+                                    toml_type_to_string(n->type));
+                if (asprintf(&where, "%s:%u: key '%s'", source, n->line, path) < 0) {
+                        where = NULL;
+                        return oom(ret_err);
+                }
+                r = parse_into(&staged, k, n->string, where, ret_err);
+                if (r < 0)
+                        return r;
+                set[k - config_keys] = true;
+        }
+        commit(c, &staged, set);
+        return 0;
+}
+
+/* Reads all of fd, refusing more than TOML_MAX_INPUT bytes. */
+static int read_all(int fd, const char *path, char **ret, size_t *ret_len, char **ret_err)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap = 0;
+
+        for (;;) {
+                if (len == cap) {
+                        if (cap == TOML_MAX_INPUT + 1)
+                                return fail(ret_err, -EINVAL, "%s: file is larger than %d bytes",
+                                            path, TOML_MAX_INPUT);
+                        size_t ncap = cap ? cap * 2 : 4096;
+                        if (ncap > TOML_MAX_INPUT + 1)
+                                ncap = TOML_MAX_INPUT + 1;
+                        char *b = realloc(buf, ncap);
+                        if (!b)
+                                return oom(ret_err);
+                        buf = b;
+                        cap = ncap;
+                }
+                ssize_t n = read(fd, buf + len, cap - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        int r = negative_errno();
+                        return fail(ret_err, r, "%s: cannot read: %s", path, strerror(-r));
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+        }
+        *ret = TAKE_PTR(buf);
+        *ret_len = len;
+        return 0;
+}
+
+int config_load_file(struct brig_config *c, const char *path, bool must_exist, char **ret_err)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        struct stat st;
+
+        /* O_NONBLOCK so that a FIFO in place of the file cannot hang us
+         * before fstat() rejects it. */
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0) {
+                int r = negative_errno();
+                if (r == -ENOENT && !must_exist)
+                        return 0;
+                return fail(ret_err, r, "%s: cannot open: %s", path, strerror(-r));
+        }
+        if (fstat(fd, &st) < 0) {
+                int r = negative_errno();
+                return fail(ret_err, r, "%s: cannot stat: %s", path, strerror(-r));
+        }
+        if (!S_ISREG(st.st_mode))
+                return fail(ret_err, -EINVAL, "%s: not a regular file", path);
+
+        int r = read_all(fd, path, &buf, &len, ret_err);
+        if (r < 0)
+                return r;
+        return config_load_buffer(c, buf, len, path, ret_err);
+}
+
+struct name_list {
+        char **names;
+        size_t n;
+        size_t cap;
+};
+
+static void name_list_free(struct name_list *l)
+{
+        for (size_t i = 0; i < l->n; i++)
+                free(l->names[i]);
+        free(l->names);
+}
+
+static int name_list_add(struct name_list *l, const char *name)
+{
+        if (l->n == l->cap) {
+                size_t cap = l->cap ? l->cap * 2 : 16;
+                char **names = reallocarray(l->names, cap, sizeof(*names));
+                if (!names)
+                        return -ENOMEM;
+                l->names = names;
+                l->cap = cap;
+        }
+        l->names[l->n] = strdup(name);
+        if (!l->names[l->n])
+                return -ENOMEM;
+        l->n++;
+        return 0;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_dropin_name(const char *name)
+{
+        size_t len = strlen(name);
+        return name[0] != '.' && len > strlen(".conf") &&
+               strcmp(name + len - strlen(".conf"), ".conf") == 0;
+}
+
+int config_load_dropins(struct brig_config *c, const char *dir, char **ret_err)
+{
+        _cleanup_(name_list_free) struct name_list list = {};
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        struct dirent *de;
+
+        if (!d) {
+                int r = negative_errno();
+                if (r == -ENOENT)
+                        return 0;
+                return fail(ret_err, r, "%s: cannot open directory: %s", dir, strerror(-r));
+        }
+        for (;;) {
+                errno = 0;
+                de = readdir(d);
+                if (!de)
+                        break;
+                if (is_dropin_name(de->d_name) && name_list_add(&list, de->d_name) < 0)
+                        return oom(ret_err);
+        }
+        if (errno != 0) {
+                int r = negative_errno();
+                return fail(ret_err, r, "%s: cannot read directory: %s", dir, strerror(-r));
+        }
+        if (list.n > 0)
+                qsort(list.names, list.n, sizeof(*list.names), compare_names);
+
+        for (size_t i = 0; i < list.n; i++) {
+                _cleanup_free_ char *path = NULL;
+                if (asprintf(&path, "%s/%s", dir, list.names[i]) < 0) {
+                        path = NULL;
+                        return oom(ret_err);
+                }
+                int r = config_load_file(c, path, true, ret_err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int config_load_defaults_and_files(struct brig_config *c, const char *main_path,
+                                   bool main_must_exist, char **ret_err)
+{
+        _cleanup_free_ char *dropin_dir = NULL;
+
+        int r = config_init(c);
+        if (r < 0)
+                return oom(ret_err);
+        r = config_load_file(c, main_path, main_must_exist, ret_err);
+        if (r < 0)
+                goto out;
+        if (asprintf(&dropin_dir, "%s.d", main_path) < 0) {
+                dropin_dir = NULL;
+                r = oom(ret_err);
+                goto out;
+        }
+        r = config_load_dropins(c, dropin_dir, ret_err);
+out:
+        if (r < 0)
+                config_free(c);
+        return r;
+}
+
+int config_set(struct brig_config *c, const char *key, const char *value, const char *source,
+               char **ret_err)
+{
+        _cleanup_(config_free) struct brig_config staged = {};
+        bool set[ARRAY_SIZE(config_keys)] = {};
+
+        const struct config_key *k = find_key(key);
+        if (!k)
+                return fail(ret_err, -EINVAL, "%s: unknown key '%s'", source, key);
+        /* A file can only hold UTF-8; refusing it here keeps config_print()
+         * output loadable. */
+        if (!toml_utf8_valid(value, strlen(value)))
+                return fail(ret_err, -EINVAL, "%s: invalid value (not valid UTF-8)", source);
+        int r = parse_into(&staged, k, value, source, ret_err);
+        if (r < 0)
+                return r;
+        set[k - config_keys] = true;
+        commit(c, &staged, set);
+        return 0;
+}
+
+int config_print(const struct brig_config *c, FILE *f)
+{
+        fputs("# brig configuration: the effective values after built-in defaults, the\n"
+              "# configuration file (" BRIG_DEFAULT_CONFIG_PATH " unless another was given),\n"
+              "# its drop-in directory and command-line flags.\n",
+              f);
+        for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
+                const struct config_key *k = &config_keys[i];
+
+                fputc('\n', f);
+                for (const char *line = k->doc; *line;) {
+                        size_t n = strcspn(line, "\n");
+                        fprintf(f, "# %.*s\n", (int)n, line);
+                        line += n;
+                        if (*line == '\n')
+                                line++;
+                }
+                fprintf(f, "%s = ", k->name);
+                int r = k->print(f, const_field_of(c, k));
+                if (r < 0)
+                        return r;
+                fputc('\n', f);
+        }
+        return ferror(f) ? -EIO : 0;
+}
+
+int config_to_string(const struct brig_config *c, char **ret)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+
+        FILE *f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+        int r = config_print(c, f);
+        if (fclose(f) != 0 && r == 0)
+                r = -ENOMEM;
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}

@@ -1,0 +1,144 @@
+/* helper.h: wire constants of the brigd <-> brig-helper protocol.
+ *
+ * Both programs include this file; nothing here may change meaning without a
+ * new protocol version. docs/helper-protocol.md is the auditors' copy.
+ *
+ * Transport: one SOCK_SEQPACKET datagram is one message, so the kernel keeps
+ * message boundaries and no length prefix can desynchronise the stream. File
+ * descriptors ride in SCM_RIGHTS ancillary data on the same datagram.
+ *
+ * Message: a 24-byte header followed by payload_len bytes of TLV elements.
+ * Every integer is little-endian and is encoded and decoded field by field, so
+ * the layout does not depend on a compiler's struct padding or the host's
+ * byte order.
+ *
+ *   offset  size  field
+ *        0     4  magic        BRIG_HELPER_MAGIC
+ *        4     2  version      BRIG_HELPER_VERSION
+ *        6     2  command      BRIG_CMD_*, | BRIG_HELPER_REPLY_FLAG in replies
+ *        8     4  request_id   chosen by brigd, echoed in the reply
+ *       12     4  status       i32: 0 in requests; 0 or -errno in replies
+ *       16     4  payload_len  bytes after the header, <= BRIG_HELPER_MAX_PAYLOAD
+ *       20     4  reserved     0
+ *
+ * TLV element (no padding between elements):
+ *
+ *   u16 tag | u16 type | u32 length | value[length]
+ *
+ * Numbers below are explicit and never reused: a retired command or tag stays
+ * listed here as retired, so an old peer cannot be misunderstood by a new one.
+ */
+#pragma once
+
+#include <stdint.h>
+
+/* "BRIG" when the four bytes are read in order: rejects a peer speaking
+ * something else (or a stray write) before any field is trusted. */
+#define BRIG_HELPER_MAGIC 0x47495242u
+
+/* Bumped on any incompatible change; both sides must agree exactly. */
+#define BRIG_HELPER_VERSION 1
+
+/* Fixed header size: the sum of the fields in the table above. */
+#define BRIG_HELPER_HDR_SIZE 24
+
+/* Byte offsets of the header fields, used by the encoder and decoder only. */
+#define BRIG_HELPER_OFF_MAGIC       0
+#define BRIG_HELPER_OFF_VERSION     4
+#define BRIG_HELPER_OFF_COMMAND     6
+#define BRIG_HELPER_OFF_REQUEST_ID  8
+#define BRIG_HELPER_OFF_STATUS      12
+#define BRIG_HELPER_OFF_PAYLOAD_LEN 16
+#define BRIG_HELPER_OFF_RESERVED    20
+
+/* Set in the command field of every reply, so a reply can never be mistaken
+ * for a request (and a request claiming to be a reply is refused). */
+#define BRIG_HELPER_REPLY_FLAG 0x8000u
+
+/* Largest payload either side sends or accepts. The bound lets the receiver
+ * use one fixed buffer and refuse anything larger before looking at it; the
+ * schema test checks that every command's largest valid message fits. */
+#define BRIG_HELPER_MAX_PAYLOAD 65536
+
+/* Most descriptors one message may carry. The receiver's control buffer is
+ * sized for exactly this many, so more arrive truncated and are refused. */
+#define BRIG_HELPER_MAX_FDS 8
+
+/* Most TLV elements one message may carry: bounds the decoder's field array
+ * and the work spent on one message. */
+#define BRIG_HELPER_MAX_FIELDS 64
+
+/* Receive buffer size: one byte more than the largest valid message, so a
+ * datagram that is too long by any amount is seen as too long (by the
+ * length check or by MSG_TRUNC) rather than silently cut to a valid size. */
+#define BRIG_HELPER_RECV_SIZE (BRIG_HELPER_HDR_SIZE + BRIG_HELPER_MAX_PAYLOAD + 1)
+
+/* TLV element header: u16 tag, u16 type, u32 length. */
+#define BRIG_TLV_HDR_SIZE 8
+
+/* Largest errno a reply status may carry (Linux's MAX_ERRNO), so a status
+ * is always something strerror() and callers' errno checks understand. */
+#define BRIG_HELPER_MAX_ERRNO 4095
+
+_Static_assert(BRIG_HELPER_HDR_SIZE == 4 + 2 + 2 + 4 + 4 + 4 + 4, "header fields must add up");
+_Static_assert(BRIG_HELPER_OFF_RESERVED + 4 == BRIG_HELPER_HDR_SIZE, "reserved is the last field");
+_Static_assert(BRIG_HELPER_MAX_PAYLOAD <= UINT32_MAX, "payload_len is a u32");
+_Static_assert(BRIG_HELPER_RECV_SIZE < INT32_MAX, "a received length fits an ssize_t anywhere");
+_Static_assert(BRIG_HELPER_MAX_FDS <= 32, "the validator tracks fd use in a u32 bitmask");
+_Static_assert((BRIG_HELPER_MAX_FIELDS * BRIG_TLV_HDR_SIZE) <= BRIG_HELPER_MAX_PAYLOAD,
+               "the field limit, not the payload limit, bounds the element count");
+
+/* TLV value types. The type is on the wire so a decoder can check it against
+ * the tag's one declared type instead of guessing. */
+enum brig_tlv_type {
+        /* length exactly 4, little-endian */
+        BRIG_TLV_U32 = 1,
+        /* length exactly 8, little-endian */
+        BRIG_TLV_U64 = 2,
+        /* length >= 1; the last byte is NUL and no other byte is, so the
+         * value can be used as a C string in place */
+        BRIG_TLV_STRING = 3,
+        /* any bytes, length 0..max_len of the tag */
+        BRIG_TLV_BYTES = 4,
+        /* length exactly 4: u32 index into the message's SCM_RIGHTS array;
+         * every received fd must be referenced exactly once */
+        BRIG_TLV_FD = 5,
+};
+
+/* Commands. Only these exist; anything else is refused with -EOPNOTSUPP.
+ * Each must stay below BRIG_HELPER_REPLY_FLAG. */
+enum brig_cmd {
+        /* Version handshake, the only command permitted before it succeeds.
+         * Safe: it reads two integers and an optional name and changes
+         * nothing but the connection's state. */
+        BRIG_CMD_HELLO = 1,
+        /* Liveness check that echoes up to 1 KiB. Safe: no effect at all;
+         * the echo is bounded by the schema. */
+        BRIG_CMD_PING = 2,
+};
+
+/* Tags: one global list for the whole protocol, each with exactly one type
+ * (given in brackets), so a tag means the same thing in every command. The
+ * schema table in common/hproto.c says which command allows which tag. */
+enum brig_tag {
+        /* [U32] lowest protocol version brigd speaks (HELLO request) */
+        BRIG_TAG_MIN_VERSION = 1,
+        /* [U32] highest protocol version brigd speaks (HELLO request) */
+        BRIG_TAG_MAX_VERSION = 2,
+        /* [STRING] free-form name of the peer, for the helper's log only */
+        BRIG_TAG_PEER_NAME = 3,
+        /* [U32] the version the helper chose (HELLO reply) */
+        BRIG_TAG_VERSION = 4,
+        /* [STRING] the helper's build version, for brigd's log only */
+        BRIG_TAG_HELPER_VERSION = 5,
+        /* [BYTES] opaque data echoed by PING */
+        BRIG_TAG_PING_DATA = 6,
+        /* [STRING] why a request was refused or failed; allowed in every
+         * reply. Kept at the top of the range, apart from command fields. */
+        BRIG_TAG_ERROR_MESSAGE = 0x7fff,
+};
+
+/* Size limits of string and bytes fields; string limits include the NUL. */
+#define BRIG_HELPER_MAX_NAME          64
+#define BRIG_HELPER_MAX_PING_DATA     1024
+#define BRIG_HELPER_MAX_ERROR_MESSAGE 512
