@@ -46,9 +46,10 @@ FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/obj/%.o)
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 HELPER_OBJS := $(HELPER_SRCS:%.c=$(BUILD)/obj/%.o)
-GEN_C       := $(BUILD)/gen/api.pb-c.c
-GEN_H       := $(BUILD)/gen/api.pb-c.h
-GEN_OBJ     := $(BUILD)/obj/gen/api.pb-c.o
+PROTOS      := api debug
+GEN_C       := $(PROTOS:%=$(BUILD)/gen/%.pb-c.c)
+GEN_H       := $(PROTOS:%=$(BUILD)/gen/%.pb-c.h)
+GEN_OBJ     := $(PROTOS:%=$(BUILD)/obj/gen/%.pb-c.o)
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 
@@ -64,7 +65,7 @@ UNIT_LIBS   := -lcmocka
         format-check clean asan help
 .DEFAULT_GOAL := all
 
-all: $(BRIG_HELPER)
+all: $(BRIG_HELPER) $(BRIGD)
 
 help:
 	@echo "make            build brigd and brig-helper (hardened) into build/"
@@ -79,11 +80,11 @@ help:
 
 # --- build ---------------------------------------------------------------
 
-$(BUILD)/gen/api.pb-c.c $(BUILD)/gen/api.pb-c.h &: proto/api.proto
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h &: proto/%.proto
 	@mkdir -p $(BUILD)/gen
-	protoc-c --c_out=$(BUILD)/gen -Iproto proto/api.proto
+	protoc-c --c_out=$(BUILD)/gen -Iproto $<
 
-$(GEN_OBJ): $(GEN_C) $(GEN_H)
+$(BUILD)/obj/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(GEN_CFLAGS) -c $< -o $@
 
@@ -165,7 +166,7 @@ install: all
 	sed 's|@SBINDIR@|$(SBINDIR)|g' docs/brig-helper.service.in > $(DESTDIR)$(UNITDIR)/brig-helper.service
 	install -d $(DESTDIR)$(SYSCONFDIR)/brig/brig.conf.d
 	test -e $(DESTDIR)$(SYSCONFDIR)/brig/brig.conf || \
-		$(BRIG_HELPER) --config /dev/null config > $(DESTDIR)$(SYSCONFDIR)/brig/brig.conf
+		$(BRIG_HELPER) config > $(DESTDIR)$(SYSCONFDIR)/brig/brig.conf
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/brig-helper $(DESTDIR)$(SBINDIR)/brigd \

@@ -411,8 +411,6 @@ static int read_all(int fd, const char *path, char **ret, size_t *ret_len, char 
 
 int config_load_file(struct brig_config *c, const char *path, bool must_exist, char **ret_err)
 {
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0;
         struct stat st;
 
         /* O_NONBLOCK so that a FIFO in place of the file cannot hang us
@@ -430,11 +428,18 @@ int config_load_file(struct brig_config *c, const char *path, bool must_exist, c
         }
         if (!S_ISREG(st.st_mode))
                 return fail(ret_err, -EINVAL, "%s: not a regular file", path);
+        return config_load_fd(c, fd, path, ret_err);
+}
 
-        int r = read_all(fd, path, &buf, &len, ret_err);
+int config_load_fd(struct brig_config *c, int fd, const char *source, char **ret_err)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+
+        int r = read_all(fd, source, &buf, &len, ret_err);
         if (r < 0)
                 return r;
-        return config_load_buffer(c, buf, len, path, ret_err);
+        return config_load_buffer(c, buf, len, source, ret_err);
 }
 
 struct name_list {

@@ -57,6 +57,11 @@ int config_load_buffer(struct brig_config *c, const char *buf, size_t len, const
  * or the negative errno of a failed open/read. */
 int config_load_file(struct brig_config *c, const char *path, bool must_exist, char **ret_err);
 
+/* As config_load_buffer() on what remains to be read from fd (which stays
+ * the caller's), at most TOML_MAX_INPUT bytes. brigd reads the effective
+ * configuration brig-helper hands it this way. */
+int config_load_fd(struct brig_config *c, int fd, const char *source, char **ret_err);
+
 /* Applies every dir/NAME.conf in strcmp() order, each with
  * config_load_file(). Names starting with '.' and names not ending in
  * ".conf" are ignored; a matching name that is not a regular file is an

@@ -1,0 +1,16 @@
+/* brigd.h: the state every brigd service shares, handed to handlers as the
+ * rpc server's app pointer. */
+#pragma once
+
+#include <time.h>
+
+#include "config.h"
+
+struct helper_client;
+
+struct brigd {
+        struct brig_config config;
+        /* NULL when brigd runs without brig-helper (development only). */
+        struct helper_client *helper;
+        struct timespec started;
+};

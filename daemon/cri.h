@@ -1,0 +1,14 @@
+/* cri.h: the method tables brigd serves. */
+#pragma once
+
+#include <stddef.h>
+
+#include "rpc_server.h"
+
+/* Every RuntimeService and ImageService RPC of CRI runtime.v1. */
+extern const struct rpc_method cri_methods[];
+extern const size_t cri_n_methods;
+
+/* brig.debug.v1.Debug: test-only, served when debug_rpcs is set. */
+extern const struct rpc_method debug_methods[];
+extern const size_t debug_n_methods;

@@ -1,0 +1,203 @@
+/* cri_runtime.c: the CRI method table (every RuntimeService and ImageService
+ * RPC of runtime.v1) and the runtime-level RPCs: Version, Status and
+ * RuntimeConfig. RPCs whose capability has not landed have no handler and
+ * answer UNIMPLEMENTED naming themselves.
+ */
+#include "cri.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "api.pb-c.h"
+#include "brigd.h"
+#include "helper_client.h"
+#include "log.h"
+#include "proto/helper.h"
+#include "util.h"
+
+/* What VersionResponse.version reports: the version of the kubelet runtime
+ * API this server speaks, as every CRI runtime answers it. */
+#define CRI_KUBELET_API_VERSION "0.1.0"
+#define CRI_RUNTIME_NAME        "brig"
+#define CRI_RUNTIME_API_VERSION "v1"
+
+static void handle_version(struct rpc_call *call, const ProtobufCMessage *request)
+{
+        Runtime__V1__VersionResponse resp = RUNTIME__V1__VERSION_RESPONSE__INIT;
+
+        (void)request;
+        resp.version = CRI_KUBELET_API_VERSION;
+        resp.runtime_name = CRI_RUNTIME_NAME;
+        resp.runtime_version = BRIG_VERSION;
+        resp.runtime_api_version = CRI_RUNTIME_API_VERSION;
+        rpc_reply(call, &resp.base);
+}
+
+/* RuntimeReady means brigd can reach brig-helper: without it no pod or
+ * container can be created, so kubelet must not schedule here. */
+static void runtime_condition(struct brigd *d, struct rpc_call *call,
+                              Runtime__V1__RuntimeCondition *cond, char *message, size_t size)
+{
+        char reason[BRIG_HELPER_MAX_ERROR_MESSAGE];
+        int r;
+
+        cond->type = "RuntimeReady";
+        if (!d->helper) {
+                cond->status = false;
+                cond->reason = "HelperNotConnected";
+                cond->message = "brigd was started without a brig-helper channel";
+                return;
+        }
+        r = helper_client_ping(d->helper, rpc_call_id(call), reason, sizeof(reason));
+        if (r < 0) {
+                cond->status = false;
+                cond->reason = "HelperUnreachable";
+                snprintf(message, size, "brig-helper did not answer PING: %s", reason);
+                cond->message = message;
+                return;
+        }
+        cond->status = true;
+        cond->reason = "";
+        cond->message = "";
+}
+
+static void handle_status(struct rpc_call *call, const ProtobufCMessage *request)
+{
+        const Runtime__V1__StatusRequest *req = (const Runtime__V1__StatusRequest *)request;
+        struct brigd *d = rpc_call_app(call);
+        Runtime__V1__StatusResponse resp = RUNTIME__V1__STATUS_RESPONSE__INIT;
+        Runtime__V1__RuntimeStatus status = RUNTIME__V1__RUNTIME_STATUS__INIT;
+        Runtime__V1__RuntimeCondition runtime = RUNTIME__V1__RUNTIME_CONDITION__INIT;
+        Runtime__V1__RuntimeCondition network = RUNTIME__V1__RUNTIME_CONDITION__INIT;
+        Runtime__V1__RuntimeCondition *conditions[] = {&runtime, &network};
+        Runtime__V1__RuntimeHandlerFeatures features = RUNTIME__V1__RUNTIME_HANDLER_FEATURES__INIT;
+        Runtime__V1__RuntimeHandler handler = RUNTIME__V1__RUNTIME_HANDLER__INIT;
+        Runtime__V1__RuntimeHandler *handlers[] = {&handler};
+        Runtime__V1__RuntimeFeatures runtime_features = RUNTIME__V1__RUNTIME_FEATURES__INIT;
+        Runtime__V1__StatusResponse__InfoEntry info[3];
+        Runtime__V1__StatusResponse__InfoEntry *info_ptrs[ARRAY_SIZE(info)];
+        _cleanup_free_ char *config_text = NULL;
+        char runtime_message[768];
+        char version[16], uptime[32];
+
+        runtime_condition(d, call, &runtime, runtime_message, sizeof(runtime_message));
+
+        /* No CNI support has landed yet, so pods cannot get a network. */
+        network.type = "NetworkReady";
+        network.status = false;
+        network.reason = "NetworkPluginNotReady";
+        network.message = "brig has no CNI network support yet";
+
+        status.n_conditions = ARRAY_SIZE(conditions);
+        status.conditions = conditions;
+        resp.status = &status;
+
+        /* The default handler (""), with the features it does not offer yet. */
+        handler.name = "";
+        handler.features = &features;
+        resp.n_runtime_handlers = ARRAY_SIZE(handlers);
+        resp.runtime_handlers = handlers;
+        resp.features = &runtime_features;
+
+        if (req->verbose) {
+                struct timespec now;
+                size_t n = 0;
+
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                snprintf(uptime, sizeof(uptime), "%lld",
+                         (long long)(now.tv_sec - d->started.tv_sec));
+                snprintf(version, sizeof(version), "%" PRIu32,
+                         d->helper ? helper_client_version(d->helper) : 0);
+                if (config_to_string(&d->config, &config_text) < 0)
+                        config_text = NULL;
+                const char *pairs[][2] = {
+                    {"config", config_text ? config_text : ""},
+                    {"helperProtocolVersion", version},
+                    {"uptimeSeconds", uptime},
+                };
+                for (; n < ARRAY_SIZE(pairs); n++) {
+                        runtime__v1__status_response__info_entry__init(&info[n]);
+                        info[n].key = (char *)pairs[n][0];
+                        info[n].value = (char *)pairs[n][1];
+                        info_ptrs[n] = &info[n];
+                }
+                resp.n_info = n;
+                resp.info = info_ptrs;
+        }
+        rpc_reply(call, &resp.base);
+}
+
+static void handle_runtime_config(struct rpc_call *call, const ProtobufCMessage *request)
+{
+        struct brigd *d = rpc_call_app(call);
+        Runtime__V1__RuntimeConfigResponse resp = RUNTIME__V1__RUNTIME_CONFIG_RESPONSE__INIT;
+        Runtime__V1__LinuxRuntimeConfiguration linux_config =
+            RUNTIME__V1__LINUX_RUNTIME_CONFIGURATION__INIT;
+
+        (void)request;
+        linux_config.cgroup_driver = d->config.cgroup_manager == CGROUP_MANAGER_SYSTEMD
+                                         ? RUNTIME__V1__CGROUP_DRIVER__SYSTEMD
+                                         : RUNTIME__V1__CGROUP_DRIVER__CGROUPFS;
+        resp.linux = &linux_config;
+        rpc_reply(call, &resp.base);
+}
+
+#define METHOD(service, name, request, kind, handler)                                              \
+        {                                                                                          \
+                "/runtime.v1." #service "/" #name, kind, &runtime__v1__##request##__descriptor,    \
+                    handler                                                                        \
+        }
+
+const struct rpc_method cri_methods[] = {
+    METHOD(RuntimeService, Version, version_request, RPC_UNARY, handle_version),
+    METHOD(RuntimeService, RunPodSandbox, run_pod_sandbox_request, RPC_UNARY, NULL),
+    METHOD(RuntimeService, StopPodSandbox, stop_pod_sandbox_request, RPC_UNARY, NULL),
+    METHOD(RuntimeService, RemovePodSandbox, remove_pod_sandbox_request, RPC_UNARY, NULL),
+    METHOD(RuntimeService, PodSandboxStatus, pod_sandbox_status_request, RPC_UNARY, NULL),
+    METHOD(RuntimeService, ListPodSandbox, list_pod_sandbox_request, RPC_UNARY, NULL),
+    METHOD(RuntimeService, StreamPodSandboxes, stream_pod_sandboxes_request, RPC_SERVER_STREAM,
+           NULL),
+    METHOD(RuntimeService, CreateContainer, create_container_request, RPC_UNARY, NULL),
+    METHOD(RuntimeService, StartContainer, start_container_request, RPC_UNARY, NULL),
+    METHOD(RuntimeService, StopContainer, stop_container_request, RPC_UNARY, NULL),
+    METHOD(RuntimeService, RemoveContainer, remove_container_request, RPC_UNARY, NULL),
+    METHOD(RuntimeService, ListContainers, list_containers_request, RPC_UNARY, NULL),
+    METHOD(RuntimeService, StreamContainers, stream_containers_request, RPC_SERVER_STREAM, NULL),
+    METHOD(RuntimeService, ContainerStatus, container_status_request, RPC_UNARY, NULL),
+    METHOD(RuntimeService, UpdateContainerResources, update_container_resources_request, RPC_UNARY,
+           NULL),
+    METHOD(RuntimeService, ReopenContainerLog, reopen_container_log_request, RPC_UNARY, NULL),
+    METHOD(RuntimeService, ExecSync, exec_sync_request, RPC_UNARY, NULL),
+    METHOD(RuntimeService, Exec, exec_request, RPC_UNARY, NULL),
+    METHOD(RuntimeService, Attach, attach_request, RPC_UNARY, NULL),
+    METHOD(RuntimeService, PortForward, port_forward_request, RPC_UNARY, NULL),
+    METHOD(RuntimeService, ContainerStats, container_stats_request, RPC_UNARY, NULL),
+    METHOD(RuntimeService, ListContainerStats, list_container_stats_request, RPC_UNARY, NULL),
+    METHOD(RuntimeService, StreamContainerStats, stream_container_stats_request, RPC_SERVER_STREAM,
+           NULL),
+    METHOD(RuntimeService, PodSandboxStats, pod_sandbox_stats_request, RPC_UNARY, NULL),
+    METHOD(RuntimeService, ListPodSandboxStats, list_pod_sandbox_stats_request, RPC_UNARY, NULL),
+    METHOD(RuntimeService, StreamPodSandboxStats, stream_pod_sandbox_stats_request,
+           RPC_SERVER_STREAM, NULL),
+    METHOD(RuntimeService, UpdateRuntimeConfig, update_runtime_config_request, RPC_UNARY, NULL),
+    METHOD(RuntimeService, Status, status_request, RPC_UNARY, handle_status),
+    METHOD(RuntimeService, CheckpointContainer, checkpoint_container_request, RPC_UNARY, NULL),
+    METHOD(RuntimeService, GetContainerEvents, get_events_request, RPC_SERVER_STREAM, NULL),
+    METHOD(RuntimeService, ListMetricDescriptors, list_metric_descriptors_request, RPC_UNARY, NULL),
+    METHOD(RuntimeService, ListPodSandboxMetrics, list_pod_sandbox_metrics_request, RPC_UNARY,
+           NULL),
+    METHOD(RuntimeService, StreamPodSandboxMetrics, stream_pod_sandbox_metrics_request,
+           RPC_SERVER_STREAM, NULL),
+    METHOD(RuntimeService, RuntimeConfig, runtime_config_request, RPC_UNARY, handle_runtime_config),
+    METHOD(RuntimeService, UpdatePodSandboxResources, update_pod_sandbox_resources_request,
+           RPC_UNARY, NULL),
+    METHOD(ImageService, ListImages, list_images_request, RPC_UNARY, NULL),
+    METHOD(ImageService, StreamImages, stream_images_request, RPC_SERVER_STREAM, NULL),
+    METHOD(ImageService, ImageStatus, image_status_request, RPC_UNARY, NULL),
+    METHOD(ImageService, PullImage, pull_image_request, RPC_UNARY, NULL),
+    METHOD(ImageService, RemoveImage, remove_image_request, RPC_UNARY, NULL),
+    METHOD(ImageService, ImageFsInfo, image_fs_info_request, RPC_UNARY, NULL),
+};
+
+const size_t cri_n_methods = ARRAY_SIZE(cri_methods);

@@ -1,0 +1,42 @@
+/* debug_service.c: brig.debug.v1.Debug, a test-only service that exercises
+ * the server-streaming path of rpc_server.c (see proto/debug.proto). */
+#include <stdint.h>
+
+#include "cri.h"
+#include "debug.pb-c.h"
+#include "util.h"
+
+#define TICKS_MAX_COUNT       1000
+#define TICKS_MAX_INTERVAL_MS 10000
+
+static void handle_ticks(struct rpc_call *call, const ProtobufCMessage *request)
+{
+        const Brig__Debug__V1__TicksRequest *req = (const Brig__Debug__V1__TicksRequest *)request;
+
+        if (req->count > TICKS_MAX_COUNT || req->interval_ms > TICKS_MAX_INTERVAL_MS) {
+                rpc_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+                         "Ticks: count must be at most %d and interval_ms at most %d (got %u, %u)",
+                         TICKS_MAX_COUNT, TICKS_MAX_INTERVAL_MS, req->count, req->interval_ms);
+                return;
+        }
+        for (uint32_t seq = 1; seq <= req->count; seq++) {
+                Brig__Debug__V1__Tick tick = BRIG__DEBUG__V1__TICK__INIT;
+
+                if (req->interval_ms && rpc_call_wait(call, req->interval_ms) < 0)
+                        break;
+                tick.seq = seq;
+                if (rpc_send(call, &tick.base) < 0)
+                        break;
+        }
+        if (rpc_call_done(call))
+                rpc_finish(call, GRPC_STATUS_CANCELLED, "Ticks: cancelled");
+        else
+                rpc_finish(call, GRPC_STATUS_OK, "%s", "");
+}
+
+const struct rpc_method debug_methods[] = {
+    {"/brig.debug.v1.Debug/Ticks", RPC_SERVER_STREAM, &brig__debug__v1__ticks_request__descriptor,
+     handle_ticks},
+};
+
+const size_t debug_n_methods = ARRAY_SIZE(debug_methods);
