@@ -136,7 +136,17 @@ static void exec_brigd(const struct supervisor_options *opts, int sock, int cfg,
                 log_error_errno(negative_errno(), "cannot set up brigd's file descriptors", NULL);
                 _exit(127);
         }
-        close_range(BRIGD_CONFIG_FD + 1, ~0U, 0);
+        /* Opened while still root and executed by descriptor after the drop:
+         * brigd need not be reachable by the brig user (a build tree under
+         * /root, say), and the file checked is the file run. */
+        int exe = open(opts->brigd_path, O_PATH | O_CLOEXEC);
+        if (exe < 0) {
+                log_error_errno(negative_errno(), "cannot open brigd", "path=%s", opts->brigd_path);
+                _exit(127);
+        }
+        /* Everything else the helper holds is closed at exec, not before:
+         * exe must survive until then. */
+        close_range(BRIGD_CONFIG_FD + 1, ~0U, CLOSE_RANGE_CLOEXEC);
 
         r = privdrop_to(opts->uid, opts->gid, &what);
         if (r < 0) {
@@ -147,7 +157,7 @@ static void exec_brigd(const struct supervisor_options *opts, int sock, int cfg,
          * died in between, do not run on unsupervised. */
         if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0 || getppid() != helper)
                 _exit(127);
-        execve(opts->brigd_path, argv, envp);
+        fexecve(exe, argv, envp);
         log_error_errno(negative_errno(), "cannot execute brigd", "path=%s", opts->brigd_path);
         _exit(127);
 }

@@ -1,0 +1,259 @@
+"""Fixtures that run the real brig-helper and brigd for the integration tests.
+
+`brig` starts brig-helper as root with a temporary root, run root, CRI socket
+and root-only debug socket, waits until brigd answers Version, and on the way
+out stops it with SIGTERM and checks that nothing it started is left: no
+process, no socket. Whatever happens in the test, teardown kills what is still
+running (by PID, only the processes this fixture started) and removes the
+temporary directory.
+
+Python stubs for the CRI messages are generated at test time from proto/ with
+Debian's protoc; calls go through grpc's generic unary/stream API with the
+generated message classes, so no grpc-tools plugin is needed.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD = Path(os.environ.get("BRIG_BUILD", REPO / "build"))
+HELPER = BUILD / "brig-helper"
+BRIGD = BUILD / "brigd"
+
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 30.0
+MAX_MESSAGE = 16 << 20
+
+
+def _generate_stubs():
+    out = Path(tempfile.mkdtemp(prefix="brig-pb-"))
+    subprocess.run(["protoc", f"-I{REPO / 'proto'}", f"--python_out={out}",
+                    "api.proto", "debug.proto"], check=True, cwd=REPO / "proto")
+    sys.path.insert(0, str(out))
+    return out
+
+
+_STUBS = _generate_stubs()
+import api_pb2  # noqa: E402  (generated just above)
+import debug_pb2  # noqa: E402
+
+
+def children_of(pid):
+    """PIDs whose parent is pid, from /proc (empty once pid is gone)."""
+    kids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # The command name is in parentheses and may contain spaces.
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[1]) == pid:
+            kids.append(int(entry))
+    return kids
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    except OSError:
+        return False
+
+
+def proc_status(pid):
+    """/proc/PID/status as a dict of field -> value string."""
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            out[key] = value.strip()
+    return out
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Cri:
+    """CRI calls by method name with the generated message classes."""
+
+    def __init__(self, channel):
+        self.channel = channel
+
+    def call(self, service, method, request, response_type, timeout=10):
+        fn = self.channel.unary_unary(
+            f"/runtime.v1.{service}/{method}",
+            request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=response_type.FromString)
+        return fn(request, timeout=timeout)
+
+    def runtime(self, method, request, timeout=10):
+        response = getattr(api_pb2, method + "Response")
+        return self.call("RuntimeService", method, request, response, timeout)
+
+    def raw(self, path, payload, timeout=10):
+        return self.channel.unary_unary(path)(payload, timeout=timeout)
+
+    def ticks(self, count, interval_ms=0, timeout=30):
+        fn = self.channel.unary_stream(
+            "/brig.debug.v1.Debug/Ticks",
+            request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=debug_pb2.Tick.FromString)
+        return fn(debug_pb2.TicksRequest(count=count, interval_ms=interval_ms), timeout=timeout)
+
+
+class Brig:
+    """One brig-helper (and its brigd) with its own directories."""
+
+    def __init__(self, base):
+        self.base = base
+        self.root = base / "root"
+        self.run_root = base / "run"
+        self.socket = self.run_root / "brig.sock"
+        self.debug_socket = base / "helper-debug.sock"
+        self.config = base / "brig.conf"
+        self.log_path = base / "brig.log"
+        self.proc = None
+        self.log = None
+        self.channels = []
+        self.config.write_text("")
+
+    @property
+    def listen(self):
+        return f"unix://{self.socket}"
+
+    def start(self, *extra):
+        env = dict(os.environ)
+        # LeakSanitizer stops the world with ptrace, which brigd's seccomp
+        # filter denies, so it would fail brigd's exit; ASan and UBSan stay on.
+        # Leaks are checked by the unit tests and fuzzers instead.
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=0")
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [str(HELPER), "--config", str(self.config), "--root", str(self.root),
+             "--run-root", str(self.run_root), "--listen", self.listen,
+             "--debug-socket", str(self.debug_socket), "--log-level", "debug", *extra],
+            stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self.wait_ready()
+
+    def brigd_pid(self):
+        kids = [k for k in children_of(self.proc.pid) if alive(k)]
+        return kids[0] if kids else None
+
+    def channel(self):
+        ch = grpc.insecure_channel(self.listen, options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE),
+            ("grpc.max_send_message_length", MAX_MESSAGE)])
+        self.channels.append(ch)
+        return ch
+
+    def cri(self):
+        return Cri(self.channel())
+
+    def version_ok(self):
+        try:
+            ch = grpc.insecure_channel(self.listen)
+            try:
+                Cri(ch).runtime("Version", api_pb2.VersionRequest(), timeout=2)
+                return True
+            finally:
+                ch.close()
+        except grpc.RpcError:
+            return False
+
+    def wait_ready(self, timeout=START_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"brig-helper exited with {self.proc.returncode}:\n"
+                                     + self.log_text())
+            if self.socket.exists() and self.version_ok():
+                return
+            time.sleep(0.1)
+        raise AssertionError("brigd did not answer Version in time:\n" + self.log_text())
+
+    def log_text(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self, timeout=STOP_TIMEOUT):
+        """SIGTERM to the helper; returns its exit code."""
+        for ch in self.channels:
+            ch.close()
+        self.channels = []
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
+
+    def kill_everything(self):
+        """Teardown of last resort: only the processes this fixture started."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        for kid in children_of(self.proc.pid):
+            try:
+                os.kill(kid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.kill()
+        self.proc.wait(timeout=STOP_TIMEOUT)
+
+
+@pytest.fixture
+def brig_dir():
+    # brigd runs as the brig user: every directory on its paths must be
+    # traversable by it, which mkdtemp's 0700 is not.
+    base = Path(tempfile.mkdtemp(prefix="brig-it-"))
+    base.chmod(0o755)
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def brig(brig_dir, request):
+    if os.geteuid() != 0:
+        pytest.skip("integration tests run brig-helper, which needs root")
+    b = Brig(brig_dir)
+    try:
+        b.start()
+        yield b
+        if b.proc.poll() is None:
+            brigd = b.brigd_pid()
+            assert b.stop() == 0, b.log_text()
+            assert brigd is None or not alive(brigd), "brigd outlived brig-helper"
+            assert not b.socket.exists(), "the CRI socket was left behind"
+            assert not b.debug_socket.exists(), "the debug socket was left behind"
+    finally:
+        rep = getattr(request.node, "rep_call", None)
+        if rep is not None and rep.failed:
+            sys.stderr.write("--- brig log ---\n" + b.log_text())
+        b.kill_everything()
+        if b.log is not None:
+            b.log.close()
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)

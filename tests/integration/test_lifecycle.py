@@ -1,0 +1,120 @@
+"""brigd's privileges, restart by the helper, and a clean stop."""
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import time
+
+import grpc
+import pytest
+
+from conftest import (BRIGD, HELPER, Brig, alive, api_pb2, children_of, proc_status,
+                      wait_for)
+
+
+def test_brigd_holds_no_privilege(brig):
+    helper = proc_status(brig.proc.pid)
+    assert helper["Uid"].split()[0] == "0"
+    brigd = proc_status(brig.brigd_pid())
+    uids = brigd["Uid"].split()
+    assert len(set(uids)) == 1 and uids[0] != "0", uids
+    assert set(brigd["Gid"].split()) != {"0"}
+    assert brigd["Groups"] == ""
+    for cap in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+        assert brigd[cap] == "0000000000000000", (cap, brigd[cap])
+    assert brigd["NoNewPrivs"] == "1"
+    assert brigd["Seccomp"] == "2"
+
+
+def test_brigd_environment_is_minimal(brig):
+    with open(f"/proc/{brig.brigd_pid()}/environ", "rb") as f:
+        names = {e.split(b"=", 1)[0] for e in f.read().split(b"\0") if e}
+    assert names <= {b"PATH", b"ASAN_OPTIONS", b"UBSAN_OPTIONS", b"LSAN_OPTIONS"}, names
+
+
+def test_kill_9_of_brigd_is_followed_by_a_restart(brig):
+    old = brig.brigd_pid()
+    os.kill(old, signal.SIGKILL)
+    new = wait_for(lambda: (p := brig.brigd_pid()) and p != old and p, 20, "a new brigd")
+    brig.wait_ready()
+    r = brig.cri().runtime("Version", api_pb2.VersionRequest())
+    assert r.runtime_name == "brig"
+    assert not alive(old)
+    assert new != old
+    assert "restarting brigd after backoff" in brig.log_text()
+    assert brig.proc.poll() is None
+
+
+def test_sigterm_leaves_nothing_behind(brig):
+    brigd = brig.brigd_pid()
+    assert brig.stop() == 0
+    assert not alive(brigd)
+    assert children_of(brig.proc.pid) == []
+    assert not brig.socket.exists()
+    assert not brig.debug_socket.exists()
+    with open("/proc/self/mountinfo") as f:
+        assert str(brig.base) not in f.read()
+    assert "brig-helper stopped" in brig.log_text()
+
+
+def test_sigterm_ends_streams_with_a_status(brig):
+    it = brig.cri().ticks(100, interval_ms=200)
+    assert next(it).seq == 1
+    start = time.monotonic()
+    brig.proc.send_signal(signal.SIGTERM)
+    with pytest.raises(grpc.RpcError) as e:
+        for _ in it:
+            pass
+    assert e.value.code() == grpc.StatusCode.CANCELLED, e.value.details()
+    assert brig.proc.wait(timeout=30) == 0
+    assert time.monotonic() - start < 10
+
+
+def test_second_brigd_refuses_a_live_socket(brig):
+    config = brig.base / "empty.conf"
+    config.write_text("")
+    r = subprocess.run([str(BRIGD), "--config", str(config), "--listen", brig.listen],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert "another server already answers on the socket" in r.stderr
+    assert brig.cri().runtime("Version", api_pb2.VersionRequest()).runtime_name == "brig"
+
+
+def test_brigd_runs_from_a_directory_brig_cannot_read(brig_dir):
+    # The helper opens brigd as root and executes it by descriptor.
+    private = brig_dir / "private"
+    private.mkdir(mode=0o700)
+    shutil.copy2(HELPER, private / "brig-helper")
+    shutil.copy2(BRIGD, private / "brigd")
+    b = Brig(brig_dir)
+    try:
+        b.start("--brigd", str(private / "brigd"))
+        assert b.cri().runtime("Version", api_pb2.VersionRequest()).runtime_name == "brig"
+        assert b.stop() == 0
+    finally:
+        b.kill_everything()
+        b.log.close()
+
+
+def test_bad_configuration_is_refused_before_starting(brig_dir):
+    config = brig_dir / "brig.conf"
+    config.write_text('root = "/var/lib/brig"\nlisten = "tcp://0.0.0.0:1"\n')
+    r = subprocess.run([str(HELPER), "--config", str(config)], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 1
+    assert f"{config}:2: key 'listen': invalid value" in r.stderr
+
+
+def test_non_root_helper_refuses_to_run(brig_dir):
+    nobody = pwd.getpwnam("nobody")
+    config = brig_dir / "brig.conf"
+    config.write_text("")
+    # A copy nobody can execute wherever the build tree is.
+    helper = brig_dir / "brig-helper"
+    shutil.copy2(HELPER, helper)
+    r = subprocess.run(["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}",
+                        "--clear-groups", str(helper), "--config", str(config)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1
+    assert "brig-helper must run as root" in r.stderr
