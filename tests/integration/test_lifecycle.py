@@ -118,3 +118,29 @@ def test_non_root_helper_refuses_to_run(brig_dir):
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 1
     assert "brig-helper must run as root" in r.stderr
+
+
+def _seccomp_log_lines():
+    r = subprocess.run(["dmesg"], capture_output=True, text=True)
+    if r.returncode != 0:
+        return None
+    # type=1326 is a seccomp record; code 0x7ffc0000 is SECCOMP_RET_LOG, the
+    # filter's default for calls in neither of its lists.
+    return [line for line in r.stdout.splitlines()
+            if "type=1326" in line and 'comm="brigd"' in line and "code=0x7ffc0000" in line]
+
+
+def test_brigd_stays_inside_its_seccomp_allow_list(brig):
+    before = _seccomp_log_lines()
+    if before is None:
+        pytest.skip("dmesg is not readable here")
+    cri = brig.cri()
+    cri.runtime("Version", api_pb2.VersionRequest())
+    cri.runtime("Status", api_pb2.StatusRequest(verbose=True))
+    cri.runtime("RuntimeConfig", api_pb2.RuntimeConfigRequest())
+    assert [t.seq for t in cri.ticks(3, interval_ms=10)] == [1, 2, 3]
+    with pytest.raises(grpc.RpcError):
+        cri.raw("/runtime.v1.RuntimeService/Version", b"\xff")
+    brig.stop()
+    new = _seccomp_log_lines()[len(before):]
+    assert new == [], "brigd made system calls its filter does not list:\n" + "\n".join(new)
