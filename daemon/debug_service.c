@@ -1,6 +1,9 @@
 /* debug_service.c: brig.debug.v1.Debug, a test-only service that exercises
- * the server-streaming path of rpc_server.c (see proto/debug.proto). */
+ * the server-streaming path of rpc_server.c and a slow unary call across a
+ * graceful stop (see proto/debug.proto). */
+#include <errno.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "cri.h"
 #include "debug.pb-c.h"
@@ -34,9 +37,32 @@ static void handle_ticks(struct rpc_call *call, const ProtobufCMessage *request)
                 rpc_finish(call, GRPC_STATUS_OK, "%s", "");
 }
 
+#define SLEEP_MAX_MS 10000
+
+static void handle_sleep(struct rpc_call *call, const ProtobufCMessage *request)
+{
+        const Brig__Debug__V1__SleepRequest *req = (const Brig__Debug__V1__SleepRequest *)request;
+        Brig__Debug__V1__SleepResponse resp = BRIG__DEBUG__V1__SLEEP_RESPONSE__INIT;
+        struct timespec left;
+
+        if (req->ms > SLEEP_MAX_MS) {
+                rpc_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+                         "Sleep: ms must be at most %d (got %u)", SLEEP_MAX_MS, req->ms);
+                return;
+        }
+        left = (struct timespec){.tv_sec = req->ms / 1000,
+                                 .tv_nsec = (long)(req->ms % 1000) * 1000000L};
+        while (nanosleep(&left, &left) < 0 && errno == EINTR)
+                ;
+        resp.slept_ms = req->ms;
+        rpc_reply(call, &resp.base);
+}
+
 const struct rpc_method debug_methods[] = {
     {"/brig.debug.v1.Debug/Ticks", RPC_SERVER_STREAM, &brig__debug__v1__ticks_request__descriptor,
      handle_ticks},
+    {"/brig.debug.v1.Debug/Sleep", RPC_UNARY, &brig__debug__v1__sleep_request__descriptor,
+     handle_sleep},
 };
 
 const size_t debug_n_methods = ARRAY_SIZE(debug_methods);

@@ -113,6 +113,13 @@ class Cri:
     def raw(self, path, payload, timeout=10):
         return self.channel.unary_unary(path)(payload, timeout=timeout)
 
+    def sleep(self, ms, timeout=30):
+        fn = self.channel.unary_unary(
+            "/brig.debug.v1.Debug/Sleep",
+            request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=debug_pb2.SleepResponse.FromString)
+        return fn(debug_pb2.SleepRequest(ms=ms), timeout=timeout)
+
     def ticks(self, count, interval_ms=0, timeout=30):
         fn = self.channel.unary_stream(
             "/brig.debug.v1.Debug/Ticks",

@@ -4,12 +4,13 @@ import pwd
 import shutil
 import signal
 import subprocess
+import threading
 import time
 
 import grpc
 import pytest
 
-from conftest import (BRIGD, HELPER, Brig, alive, api_pb2, children_of, proc_status,
+from conftest import (BRIGD, HELPER, Brig, Cri, alive, api_pb2, children_of, proc_status,
                       wait_for)
 
 
@@ -69,6 +70,25 @@ def test_sigterm_ends_streams_with_a_status(brig):
     assert e.value.code() == grpc.StatusCode.CANCELLED, e.value.details()
     assert brig.proc.wait(timeout=30) == 0
     assert time.monotonic() - start < 10
+
+
+def test_sigterm_lets_in_flight_calls_finish_and_refuses_new_ones(brig):
+    slow = brig.cri()
+    result = {}
+    t = threading.Thread(target=lambda: result.update(r=slow.sleep(2000)))
+    t.start()
+    time.sleep(0.5)
+    brig.proc.send_signal(signal.SIGTERM)
+    wait_for(lambda: any("prog=brigd" in line and 'msg="stopping"' in line
+                         for line in brig.log_text().splitlines()), 10, "brigd to begin its stop")
+    late = grpc.insecure_channel(brig.listen)
+    with pytest.raises(grpc.RpcError) as e:
+        Cri(late).runtime("Version", api_pb2.VersionRequest(), timeout=5)
+    assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+    late.close()
+    t.join(timeout=30)
+    assert result["r"].slept_ms == 2000, "the in-flight call did not finish"
+    assert brig.proc.wait(timeout=30) == 0
 
 
 def test_second_brigd_refuses_a_live_socket(brig):
