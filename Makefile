@@ -125,7 +125,7 @@ unit:
 	@scripts/run-unit.sh build/asan/tests
 	$(if $(wildcard tests/unit/test_*.py),$(PYTHON) -m pytest -q -p no:cacheprovider tests/unit)
 
-FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -DBRIG_VERSION='"$(VERSION)"' -g -O1 -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=all -I. -Icommon -Iproto
 
 build/fuzz/%: tests/fuzz/%.c $(COMMON_SRCS)

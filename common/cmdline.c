@@ -112,6 +112,34 @@ error:
         return r;
 }
 
+int cmdline_parse_main(const char *prog, int argc, char **argv,
+                       const struct cmdline_option *options, size_t n_options,
+                       void (*usage)(FILE *f), struct cmdline *ret)
+{
+        _cleanup_free_ char *err = NULL;
+        int r = cmdline_parse(argc, argv, options, n_options, ret, &err);
+
+        if (r < 0) {
+                fprintf(stderr, "%s: %s\n", prog, err ? err : strerror(-r));
+                usage(stderr);
+                return 2;
+        }
+        if (ret->help) {
+                usage(stdout);
+                return 0;
+        }
+        if (ret->version) {
+                printf("%s %s\n", prog, BRIG_VERSION);
+                return 0;
+        }
+        if (ret->command && strcmp(ret->command, "config") != 0) {
+                fprintf(stderr, "%s: unknown command '%s'\n", prog, ret->command);
+                usage(stderr);
+                return 2;
+        }
+        return -1;
+}
+
 const char *cmdline_extra(const struct cmdline *cl, const char *name)
 {
         const char *value = NULL;

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "config.h"
 
@@ -47,6 +48,15 @@ struct cmdline {
  * itself. On error returns -EINVAL and a message in *ret_err (free it). */
 int cmdline_parse(int argc, char **argv, const struct cmdline_option *options, size_t n_options,
                   struct cmdline *ret, char **ret_err);
+
+/* What every brig program does first: cmdline_parse(), then a parse error,
+ * --help, --version and a command other than "config" are answered here on
+ * stdout or stderr under the name prog, with usage() printing the program's
+ * help. Returns -1 when the program goes on with *ret, or the status main()
+ * returns: 0 after help or version, 2 after a usage error. */
+int cmdline_parse_main(const char *prog, int argc, char **argv,
+                       const struct cmdline_option *options, size_t n_options,
+                       void (*usage)(FILE *f), struct cmdline *ret);
 
 /* Value of a program option ("" for one without a value), or NULL if not
  * given. */

@@ -32,9 +32,9 @@ static void handle_ticks(struct rpc_call *call, const ProtobufCMessage *request)
                         break;
         }
         if (rpc_call_done(call))
-                rpc_finish(call, GRPC_STATUS_CANCELLED, "Ticks: cancelled");
+                rpc_fail(call, GRPC_STATUS_CANCELLED, "Ticks: cancelled");
         else
-                rpc_finish(call, GRPC_STATUS_OK, "%s", "");
+                rpc_reply(call, NULL);
 }
 
 #define SLEEP_MAX_MS 10000

@@ -155,25 +155,9 @@ int main(int argc, char **argv)
         int fd, r;
 
         log_set_program("brigd");
-        r = cmdline_parse(argc, argv, options, ARRAY_SIZE(options), &cl, &err);
-        if (r < 0) {
-                fprintf(stderr, "brigd: %s\n", err ? err : strerror(-r));
-                usage(stderr);
-                return 2;
-        }
-        if (cl.help) {
-                usage(stdout);
-                return 0;
-        }
-        if (cl.version) {
-                printf("brigd %s\n", BRIG_VERSION);
-                return 0;
-        }
-        if (cl.command && strcmp(cl.command, "config") != 0) {
-                fprintf(stderr, "brigd: unknown command '%s'\n", cl.command);
-                usage(stderr);
-                return 2;
-        }
+        r = cmdline_parse_main("brigd", argc, argv, options, ARRAY_SIZE(options), usage, &cl);
+        if (r >= 0)
+                return r;
         r = load_config(&cl, &d.config, &err);
         if (r < 0) {
                 fprintf(stderr, "brigd: %s\n", err ? err : strerror(-r));

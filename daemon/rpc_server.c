@@ -260,30 +260,15 @@ int rpc_reply(struct rpc_call *call, const ProtobufCMessage *response)
         return send_status(call, response, GRPC_STATUS_OK, NULL);
 }
 
-static int vfail(struct rpc_call *call, grpc_status_code code, const char *fmt, va_list ap)
-{
-        char details[1024];
-
-        vsnprintf(details, sizeof(details), fmt, ap);
-        return send_status(call, NULL, code, details);
-}
-
 int rpc_fail(struct rpc_call *call, grpc_status_code code, const char *fmt, ...)
 {
+        char details[1024];
         va_list ap;
-        va_start(ap, fmt);
-        int r = vfail(call, code, fmt, ap);
-        va_end(ap);
-        return r;
-}
 
-int rpc_finish(struct rpc_call *call, grpc_status_code code, const char *fmt, ...)
-{
-        va_list ap;
         va_start(ap, fmt);
-        int r = vfail(call, code, fmt, ap);
+        vsnprintf(details, sizeof(details), fmt, ap);
         va_end(ap);
-        return r;
+        return send_status(call, NULL, code, details);
 }
 
 int rpc_send(struct rpc_call *c, const ProtobufCMessage *msg)

@@ -7,10 +7,11 @@
  *
  * A unary handler finishes its call with exactly one rpc_reply() or
  * rpc_fail(). A server-streaming handler calls rpc_send() any number of times
- * and finishes with rpc_finish(). A handler that returns without finishing
- * gets INTERNAL sent on its behalf. Requests that do not decode get
- * INVALID_ARGUMENT and never reach the handler; methods with no handler and
- * paths nobody registered get UNIMPLEMENTED naming the method.
+ * and finishes the same way: rpc_reply(call, NULL) for OK, or rpc_fail(). A
+ * handler that returns without finishing gets INTERNAL sent on its behalf.
+ * Requests that do not decode get INVALID_ARGUMENT and never reach the
+ * handler; methods with no handler and paths nobody registered get
+ * UNIMPLEMENTED naming the method.
  */
 #pragma once
 
@@ -56,7 +57,8 @@ int rpc_server_start(const struct rpc_server_options *opts, const struct rpc_met
  * server. Streaming handlers see rpc_call_done() turn true at once. */
 void rpc_server_stop(struct rpc_server *srv, unsigned grace_ms);
 
-/* Unary and streaming: send the final status. message may be NULL. */
+/* Unary and streaming: send the final status, OK with response (NULL: no
+ * further message), or code with a message for the client. */
 int rpc_reply(struct rpc_call *call, const ProtobufCMessage *response);
 int rpc_fail(struct rpc_call *call, grpc_status_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -64,8 +66,6 @@ int rpc_fail(struct rpc_call *call, grpc_status_code code, const char *fmt, ...)
 /* Streaming: sends one message and waits until the transport took it.
  * Returns 0, or -ECANCELED when the client went away or the server stops. */
 int rpc_send(struct rpc_call *call, const ProtobufCMessage *msg);
-int rpc_finish(struct rpc_call *call, grpc_status_code code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* True once the client cancelled or closed, or the server is stopping. */
 bool rpc_call_done(struct rpc_call *call);

@@ -100,25 +100,9 @@ int main(int argc, char **argv)
         int r;
 
         log_set_program("brig-helper");
-        r = cmdline_parse(argc, argv, options, ARRAY_SIZE(options), &cl, &err);
-        if (r < 0) {
-                fprintf(stderr, "brig-helper: %s\n", err ? err : strerror(-r));
-                usage(stderr);
-                return 2;
-        }
-        if (cl.help) {
-                usage(stdout);
-                return 0;
-        }
-        if (cl.version) {
-                printf("brig-helper %s\n", BRIG_VERSION);
-                return 0;
-        }
-        if (cl.command && strcmp(cl.command, "config") != 0) {
-                fprintf(stderr, "brig-helper: unknown command '%s'\n", cl.command);
-                usage(stderr);
-                return 2;
-        }
+        r = cmdline_parse_main("brig-helper", argc, argv, options, ARRAY_SIZE(options), usage, &cl);
+        if (r >= 0)
+                return r;
         r = cmdline_load_config(&cl, &config, &err);
         if (r < 0) {
                 fprintf(stderr, "brig-helper: %s\n", err ? err : strerror(-r));

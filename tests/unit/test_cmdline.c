@@ -145,6 +145,35 @@ static void test_unknown_key_flag(void **state)
         assert_string_equal(err2, "--no-such-key=1: unknown key 'no_such_key'");
 }
 
+static void no_usage(FILE *f)
+{
+        (void)f;
+}
+
+static void test_parse_main(void **state)
+{
+        struct cmdline cl = {0};
+        char *help[] = {"prog", "--help"};
+        char *bad[] = {"prog", "--root"};
+        char *command[] = {"prog", "serve"};
+        char *go_on[] = {"prog", "config", "--root", "/r"};
+
+        (void)state;
+        assert_int_equal(
+            cmdline_parse_main("prog", 2, help, options, ARRAY_SIZE(options), no_usage, &cl), 0);
+        cmdline_free(&cl);
+        assert_int_equal(
+            cmdline_parse_main("prog", 2, bad, options, ARRAY_SIZE(options), no_usage, &cl), 2);
+        cmdline_free(&cl);
+        assert_int_equal(
+            cmdline_parse_main("prog", 2, command, options, ARRAY_SIZE(options), no_usage, &cl), 2);
+        cmdline_free(&cl);
+        assert_int_equal(
+            cmdline_parse_main("prog", 4, go_on, options, ARRAY_SIZE(options), no_usage, &cl), -1);
+        assert_string_equal(cl.command, "config");
+        cmdline_free(&cl);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -154,6 +183,7 @@ int main(void)
             cmocka_unit_test(test_refusals),
             cmocka_unit_test(test_bad_flag_value_names_the_flag),
             cmocka_unit_test(test_unknown_key_flag),
+            cmocka_unit_test(test_parse_main),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
