@@ -150,13 +150,21 @@ check: deps
 
 # --- running and installing ------------------------------------------------
 
-run: all
-	$(BRIG_HELPER)
+# An empty file, and no drop-in directory beside it: the built-in defaults
+# alone, whatever /etc/brig holds.
+DEFAULTS_CONF := $(BUILD)/defaults.conf
+
+$(DEFAULTS_CONF):
+	@mkdir -p $(dir $@)
+	: > $@
+
+run: all $(DEFAULTS_CONF)
+	$(BRIG_HELPER) --config $(DEFAULTS_CONF)
 
 bench: all
 	@scripts/bench.sh $(BUILD)
 
-install: all
+install: all $(DEFAULTS_CONF)
 	install -D -m 0755 $(BRIG_HELPER) $(DESTDIR)$(SBINDIR)/brig-helper
 	install -D -m 0755 $(BRIGD) $(DESTDIR)$(SBINDIR)/brigd
 	install -D -m 0644 docs/man/brig-helper.8 $(DESTDIR)$(MANDIR)/man8/brig-helper.8
@@ -165,8 +173,9 @@ install: all
 	install -d $(DESTDIR)$(UNITDIR)
 	sed 's|@SBINDIR@|$(SBINDIR)|g' docs/brig-helper.service.in > $(DESTDIR)$(UNITDIR)/brig-helper.service
 	install -d $(DESTDIR)$(SYSCONFDIR)/brig/brig.conf.d
-	test -e $(DESTDIR)$(SYSCONFDIR)/brig/brig.conf || \
-		$(BRIG_HELPER) config > $(DESTDIR)$(SYSCONFDIR)/brig/brig.conf
+	test -e $(DESTDIR)$(SYSCONFDIR)/brig/brig.conf || { \
+		$(BRIG_HELPER) --config $(DEFAULTS_CONF) config > $(DESTDIR)$(SYSCONFDIR)/brig/brig.conf.tmp && \
+		mv $(DESTDIR)$(SYSCONFDIR)/brig/brig.conf.tmp $(DESTDIR)$(SYSCONFDIR)/brig/brig.conf; }
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/brig-helper $(DESTDIR)$(SBINDIR)/brigd \

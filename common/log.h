@@ -1,7 +1,8 @@
 /* log.h: structured key=value logging to stderr for brigd and brig-helper.
  *
- * A line looks like
- *   ts=2026-11-23T14:30:00.123Z level=info prog=brig-helper pid=12 msg="brigd started" child=345
+ * A line looks like this (one line, wrapped here):
+ *   ts=2026-11-23T14:30:00.123Z level=info prog=brig-helper pid=12 msg="brigd started"
+ *   brigd_pid=345
  * The message is always quoted; extra fields come from a printf format the
  * caller writes as key=value pairs. Control characters anywhere in the line
  * are escaped, so a value taken from a peer cannot forge a second line.

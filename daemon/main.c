@@ -66,6 +66,9 @@ static int load_config(const struct cmdline *cl, struct brig_config *config, cha
 
         if (!fd_arg)
                 return cmdline_load_config(cl, config, err);
+        if (cl->config_path)
+                return asprintf(err, "--config and --config-fd exclude each other") < 0 ? -ENOMEM
+                                                                                        : -EINVAL;
         if (parse_fd(fd_arg, &fd) < 0)
                 return asprintf(err, "--config-fd: '%s' is not an open descriptor", fd_arg) < 0
                            ? -ENOMEM
@@ -130,8 +133,7 @@ static int serve(struct brigd *d, bool debug_rpcs)
                 rpc_server_stop(srv, 0);
                 return r;
         }
-        log_info("brigd ready", "pid=%d uid=%u listen=%s", (int)getpid(), (unsigned)getuid(),
-                 d->config.listen);
+        log_info("brigd ready", "uid=%u listen=%s", (unsigned)getuid(), d->config.listen);
 
         do {
                 r = sigwait(&mask, &sig);
@@ -170,6 +172,14 @@ int main(int argc, char **argv)
                 return r;
         }
         log_set_level(d.config.log_level);
+        /* brigd parses untrusted input: as root, a bug there would be root. */
+        if (geteuid() == 0 || getegid() == 0) {
+                log_error("brigd must not run as root; start brig-helper, which runs it as the "
+                          "configured user",
+                          "uid=%u gid=%u", (unsigned)geteuid(), (unsigned)getegid());
+                config_free(&d.config);
+                return 1;
+        }
         clock_gettime(CLOCK_MONOTONIC, &d.started);
 
         helper_fd = cmdline_extra(&cl, "helper-fd");

@@ -43,17 +43,42 @@ static int make_path(const char *path, mode_t mode)
         return 0;
 }
 
-/* The mode is set explicitly: mkdir's is filtered by the umask. */
-static int own_dir(const char *path, mode_t mode)
+/* An existing directory is used as it is, never re-moded: it may serve
+ * more than brig. It must be root's and writable by nobody else, or a
+ * local user could swap what root later puts in it. */
+static int check_root_owned(const char *path)
+{
+        struct stat st;
+
+        if (lstat(path, &st) < 0)
+                return log_error_errno(negative_errno(), "cannot inspect directory", "dir=%s",
+                                       path);
+        if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022))
+                return log_error_errno(-EPERM,
+                                       "directory exists but is not root's, or is writable by "
+                                       "group or others; fix it or configure another",
+                                       "dir=%s mode=%04o uid=%u", path,
+                                       (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+        return 0;
+}
+
+/* A new directory gets mode and root:gid explicitly: mkdir's mode is
+ * filtered by the umask. */
+static int own_new_dir(const char *path, mode_t mode, gid_t gid)
+{
+        if (chown(path, 0, gid) < 0 || chmod(path, mode) < 0)
+                return log_error_errno(negative_errno(), "cannot set owner and mode", "dir=%s",
+                                       path);
+        return 0;
+}
+
+static int ensure_root_dir(const char *path, mode_t mode)
 {
         int r = make_path(path, mode);
 
         if (r < 0)
                 return r;
-        if (chown(path, 0, 0) < 0 || chmod(path, mode) < 0)
-                return log_error_errno(negative_errno(), "cannot set owner and mode", "dir=%s",
-                                       path);
-        return 0;
+        return r == 1 ? own_new_dir(path, mode, 0) : check_root_owned(path);
 }
 
 /* What dirs_prepare() made of a socket directory on an earlier start. */
@@ -68,6 +93,7 @@ static bool is_socket_dir(const char *path, gid_t gid)
 int dirs_prepare(const struct brig_config *config, gid_t gid)
 {
         _cleanup_free_ char *socket_dir = strdup(config->listen + strlen("unix://"));
+        bool is_run_root;
         int r;
 
         if (!socket_dir)
@@ -76,26 +102,27 @@ int dirs_prepare(const struct brig_config *config, gid_t gid)
         if (socket_dir[0] == '\0')
                 return log_error_errno(-EINVAL, "the CRI socket cannot be in /", "listen=%s",
                                        config->listen);
+        is_run_root = strcmp(socket_dir, config->run_root) == 0;
 
-        r = own_dir(config->root, 0711);
-        if (r < 0)
-                return r;
-        r = own_dir(config->run_root, 0755);
+        r = ensure_root_dir(config->root, 0711);
+        if (r == 0 && !is_run_root)
+                r = ensure_root_dir(config->run_root, 0755);
         if (r < 0)
                 return r;
 
-        bool is_run_root = strcmp(socket_dir, config->run_root) == 0;
-        r = make_path(socket_dir, 0755);
+        r = make_path(socket_dir, 01770);
         if (r < 0)
                 return r;
-        if (r == 0 && !is_run_root && !is_socket_dir(socket_dir, gid))
+        if (r == 1 || is_socket_dir(socket_dir, gid))
+                return own_new_dir(socket_dir, 01770, gid);
+        /* run_root is brig's by configuration: it may be handed to brigd's
+         * group, once it is shown to be root's alone. */
+        if (!is_run_root)
                 return log_error_errno(-EEXIST,
                                        "the CRI socket's directory already exists, is not "
                                        "run_root and is not root:brig 01770; brig will not "
                                        "change its mode",
                                        "dir=%s", socket_dir);
-        if (chown(socket_dir, 0, gid) < 0 || chmod(socket_dir, 01770) < 0)
-                return log_error_errno(negative_errno(), "cannot set owner and mode", "dir=%s",
-                                       socket_dir);
-        return 0;
+        r = check_root_owned(socket_dir);
+        return r < 0 ? r : own_new_dir(socket_dir, 01770, gid);
 }

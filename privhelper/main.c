@@ -83,8 +83,8 @@ static int run(const struct cmdline *cl, const struct brig_config *config)
         r = dirs_prepare(config, opts.gid);
         if (r < 0)
                 return r;
-        log_info("brig-helper starting", "version=%s pid=%d listen=%s user=%s", BRIG_VERSION,
-                 (int)getpid(), config->listen, config->user);
+        log_info("brig-helper starting", "version=%s listen=%s user=%s", BRIG_VERSION,
+                 config->listen, config->user);
         return supervisor_run(&opts);
 }
 

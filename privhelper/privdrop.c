@@ -60,17 +60,21 @@ int brig_user_ensure(const char *name, uid_t *ret_uid, gid_t *ret_gid)
 {
         int r = lookup(name, ret_uid, ret_gid);
 
-        if (r != -ENOENT)
-                return r < 0 ? log_error_errno(r, "cannot look up user", "user=%s", name) : 0;
-        log_info("creating the unprivileged user", "user=%s", name);
-        r = run_useradd(name);
-        if (r < 0)
-                return r;
-        r = lookup(name, ret_uid, ret_gid);
-        if (r < 0)
-                return log_error_errno(r, "user still missing after useradd", "user=%s", name);
-        if (*ret_uid == 0)
-                return log_error_errno(-EPERM, "refusing to run brigd as uid 0", "user=%s", name);
+        if (r == -ENOENT) {
+                log_info("creating the unprivileged user", "user=%s", name);
+                r = run_useradd(name);
+                if (r < 0)
+                        return r;
+                r = lookup(name, ret_uid, ret_gid);
+                if (r < 0)
+                        return log_error_errno(r, "user still missing after useradd", "user=%s",
+                                               name);
+        } else if (r < 0) {
+                return log_error_errno(r, "cannot look up user", "user=%s", name);
+        }
+        if (*ret_uid == 0 || *ret_gid == 0)
+                return log_error_errno(-EPERM, "refusing to run brigd as uid or gid 0", "user=%s",
+                                       name);
         return 0;
 }
 

@@ -32,7 +32,8 @@
 #define RESTART_BACKOFF_MAX_MS 30000
 /* A brigd that ran this long was healthy: its next restart is immediate-ish. */
 #define RESTART_RESET_AFTER_S 60
-/* How long brigd gets to finish in-flight calls after SIGTERM. */
+/* How long brigd may take to stop after SIGTERM before it is killed; brigd
+ * itself gives in-flight calls a shorter grace (daemon/main.c). */
 #define STOP_TIMEOUT_MS 15000
 #define MAX_DEBUG_CONNS 8
 
@@ -190,7 +191,7 @@ static int start_brigd(struct supervisor *s)
         s->brigd_conn = (struct helper_conn){.fd = pair[0], .label = "brigd"};
         s->brigd_pid = pid;
         clock_gettime(CLOCK_MONOTONIC, &s->brigd_started);
-        log_info("brigd started", "pid=%d uid=%u gid=%u restarts=%u", (int)pid,
+        log_info("brigd started", "brigd_pid=%d uid=%u gid=%u restarts=%u", (int)pid,
                  (unsigned)s->opts->uid, (unsigned)s->opts->gid, s->restarts);
         return 0;
 }
@@ -209,9 +210,10 @@ static void on_brigd_exit(struct supervisor *s, int status)
 
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (WIFSIGNALED(status))
-                log_warn("brigd exited", "pid=%d signal=%d", (int)s->brigd_pid, WTERMSIG(status));
+                log_warn("brigd exited", "brigd_pid=%d signal=%d", (int)s->brigd_pid,
+                         WTERMSIG(status));
         else
-                log_info("brigd exited", "pid=%d status=%d", (int)s->brigd_pid,
+                log_info("brigd exited", "brigd_pid=%d status=%d", (int)s->brigd_pid,
                          WEXITSTATUS(status));
         s->brigd_pid = 0;
         close_conn(&s->brigd_conn);
@@ -261,8 +263,8 @@ static void on_timer(struct supervisor *s)
                 return;
         if (s->stopping) {
                 if (s->brigd_pid > 0 && !s->killed) {
-                        log_warn("brigd did not stop in time; killing it", "pid=%d timeout_ms=%d",
-                                 (int)s->brigd_pid, STOP_TIMEOUT_MS);
+                        log_warn("brigd did not stop in time; killing it",
+                                 "brigd_pid=%d timeout_ms=%d", (int)s->brigd_pid, STOP_TIMEOUT_MS);
                         kill(s->brigd_pid, SIGKILL);
                         s->killed = true;
                 }
@@ -290,6 +292,7 @@ static int on_signal(struct supervisor *s)
                 break;
         case SIGTERM:
         case SIGINT:
+        case SIGHUP: /* the terminal of `make run` went away: stop, and clean up */
                 begin_stop(s, (int)si.ssi_signo);
                 break;
         default:
@@ -307,9 +310,16 @@ static int open_debug_socket(const char *path)
         mode_t old_umask;
         int r;
 
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return log_error_errno(-ENAMETOOLONG, "debug socket path is too long", "path=%s",
-                                       path);
+        struct stat st;
+
+        if (path[0] != '/' || strlen(path) >= sizeof(sa.sun_path))
+                return log_error_errno(-EINVAL,
+                                       "debug socket path must be absolute and at most 107 bytes",
+                                       "path=%s", path);
+        /* Only a stale socket is replaced: never a file someone else needs. */
+        if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+                return log_error_errno(-EEXIST, "debug socket path exists and is not a socket",
+                                       "path=%s", path);
         strcpy(sa.sun_path, path);
         fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
@@ -347,7 +357,7 @@ static void accept_debug(struct supervisor *s)
                 if (s->debug_conns[i].fd < 0) {
                         s->debug_conns[i] =
                             (struct helper_conn){.fd = TAKE_FD(fd), .label = "debug"};
-                        log_debug("debug connection accepted", "pid=%d", (int)cred.pid);
+                        log_debug("debug connection accepted", "peer_pid=%d", (int)cred.pid);
                         return;
                 }
         }
@@ -367,7 +377,7 @@ static void serve_conn(struct supervisor *s, struct helper_conn *c)
                 log_warn_errno(r, "helper connection failed", "conn=%s", c->label);
         close_conn(c);
         if (c == &s->brigd_conn && s->brigd_pid > 0 && !s->stopping) {
-                log_warn("brigd closed its helper channel; stopping it", "pid=%d",
+                log_warn("brigd closed its helper channel; stopping it", "brigd_pid=%d",
                          (int)s->brigd_pid);
                 kill(s->brigd_pid, SIGTERM);
         }
@@ -382,7 +392,9 @@ enum {
         POLL_COUNT = POLL_DEBUG_CONNS + MAX_DEBUG_CONNS,
 };
 
-static void poll_loop(struct supervisor *s)
+/* Returns 0 after a clean stop, or -errno when poll() itself fails: then
+ * brigd is killed and reaped, since nothing could supervise it any more. */
+static int poll_loop(struct supervisor *s)
 {
         struct pollfd pfd[POLL_COUNT];
 
@@ -396,9 +408,17 @@ static void poll_loop(struct supervisor *s)
                             (struct pollfd){.fd = s->debug_conns[i].fd, .events = POLLIN};
 
                 if (poll(pfd, POLL_COUNT, -1) < 0) {
-                        if (errno != EINTR)
-                                log_error_errno(negative_errno(), "poll failed", NULL);
-                        continue;
+                        if (errno == EINTR)
+                                continue;
+                        int r = log_error_errno(negative_errno(),
+                                                "poll failed; killing brigd and exiting", NULL);
+                        if (s->brigd_pid > 0) {
+                                kill(s->brigd_pid, SIGKILL);
+                                waitpid(s->brigd_pid, NULL, 0);
+                                s->brigd_pid = 0;
+                                s->killed = true;
+                        }
+                        return r;
                 }
                 if (pfd[POLL_SIGNAL].revents)
                         on_signal(s);
@@ -414,6 +434,7 @@ static void poll_loop(struct supervisor *s)
                             s->debug_conns[i].fd == pfd[POLL_DEBUG_CONNS + i].fd)
                                 serve_conn(s, &s->debug_conns[i]);
         }
+        return 0;
 }
 
 int supervisor_run(const struct supervisor_options *opts)
@@ -436,6 +457,7 @@ int supervisor_run(const struct supervisor_options *opts)
         sigaddset(&mask, SIGCHLD);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         /* Replies use MSG_NOSIGNAL; this covers every other write. */
         signal(SIGPIPE, SIG_IGN);
@@ -457,13 +479,13 @@ int supervisor_run(const struct supervisor_options *opts)
         if (r < 0)
                 goto out;
 
-        poll_loop(&s);
+        r = poll_loop(&s);
         /* A brigd that had to be killed left its socket behind. */
         if (s.killed && unlink(opts->config->listen + strlen("unix://")) < 0 && errno != ENOENT)
                 log_warn_errno(negative_errno(), "cannot remove brigd's socket", "listen=%s",
                                opts->config->listen);
-        r = 0;
-        log_info("brig-helper stopped", "restarts=%u", s.restarts);
+        if (r == 0)
+                log_info("brig-helper stopped", "restarts=%u", s.restarts);
 out:
         for (size_t i = 0; i < MAX_DEBUG_CONNS; i++)
                 close_conn(&s.debug_conns[i]);

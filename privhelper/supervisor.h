@@ -23,6 +23,6 @@ struct supervisor_options {
 #define BRIGD_HELPER_FD 3
 #define BRIGD_CONFIG_FD 4
 
-/* Runs until SIGTERM or SIGINT. Returns 0 after a clean stop, or -errno
- * when the loop itself cannot go on. */
+/* Runs until SIGTERM, SIGINT or SIGHUP. Returns 0 after a clean stop, or
+ * -errno when it cannot start or poll() fails (brigd is then killed). */
 int supervisor_run(const struct supervisor_options *opts);

@@ -91,14 +91,73 @@ def test_sigterm_lets_in_flight_calls_finish_and_refuses_new_ones(brig):
     assert brig.proc.wait(timeout=30) == 0
 
 
-def test_second_brigd_refuses_a_live_socket(brig):
-    config = brig.base / "empty.conf"
+def _brigd_as(user, base, *args):
+    """brigd started by hand (no helper) as user, from a copy user can run."""
+    pw = pwd.getpwnam(user)
+    config = base / "empty.conf"
     config.write_text("")
-    r = subprocess.run([str(BRIGD), "--config", str(config), "--listen", brig.listen],
-                       capture_output=True, text=True, timeout=60)
+    brigd = base / "brigd-copy"
+    shutil.copy2(BRIGD, brigd)
+    cmd = [str(brigd), "--config", str(config), *args]
+    if pw.pw_uid != 0:
+        cmd = ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups",
+               *cmd]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+
+def test_second_brigd_refuses_a_live_socket(brig):
+    r = _brigd_as("brig", brig.base, "--listen", brig.listen)
     assert r.returncode == 1
     assert "another server already answers on the socket" in r.stderr
     assert brig.cri().runtime("Version", api_pb2.VersionRequest()).runtime_name == "brig"
+
+
+def test_brigd_refuses_to_run_as_root(brig_dir):
+    r = _brigd_as("root", brig_dir, "--listen", f"unix://{brig_dir}/x.sock")
+    assert r.returncode == 1
+    assert "brigd must not run as root" in r.stderr
+    assert not (brig_dir / "x.sock").exists()
+
+
+def test_brigd_refuses_config_and_config_fd_together(brig_dir):
+    r = _brigd_as("brig", brig_dir, "--config-fd", "0")
+    assert r.returncode == 1
+    assert "--config and --config-fd exclude each other" in r.stderr
+
+
+def _helper(base, *args):
+    config = base / "brig.conf"
+    config.write_text("")
+    return subprocess.run([str(HELPER), "--config", str(config), "--root", str(base / "root"),
+                           "--run-root", str(base / "run"), "--listen",
+                           f"unix://{base}/run/brig.sock", *args],
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_helper_refuses_a_root_user(brig_dir):
+    r = _helper(brig_dir, "--user", "root")
+    assert r.returncode == 1
+    assert "refusing to run brigd as uid or gid 0" in r.stderr
+    assert not (brig_dir / "run").exists(), "nothing may be prepared for a refused start"
+
+
+def test_helper_refuses_a_state_directory_others_can_write(brig_dir):
+    shared = brig_dir / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    r = _helper(brig_dir, "--root", str(shared))
+    assert r.returncode == 1
+    assert "is writable by group or others" in r.stderr
+    assert shared.stat().st_mode & 0o777 == 0o777, "an existing directory is never re-moded"
+
+
+def test_helper_refuses_a_debug_socket_path_that_is_a_file(brig_dir):
+    victim = brig_dir / "precious"
+    victim.write_text("keep me")
+    r = _helper(brig_dir, "--debug-socket", str(victim))
+    assert r.returncode == 1
+    assert "debug socket path exists and is not a socket" in r.stderr
+    assert victim.read_text() == "keep me"
 
 
 def test_brigd_runs_from_a_directory_brig_cannot_read(brig_dir):
