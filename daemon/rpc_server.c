@@ -208,6 +208,31 @@ static void log_status(struct rpc_call *c, grpc_status_code code, const char *de
                          method, (int)code, details);
 }
 
+/* Appends to ops what sending msg (NULL: no message) takes: the initial
+ * metadata the first time, then the message, packed into c->send_bb, which
+ * must outlive the batch. Called with c->lock held. */
+static int add_send_ops(struct rpc_call *c, const ProtobufCMessage *msg, grpc_op *ops, size_t *n)
+{
+        if (msg) {
+                if (c->send_bb)
+                        grpc_byte_buffer_destroy(c->send_bb);
+                c->send_bb = NULL;
+                int r = pack(msg, &c->send_bb);
+                if (r < 0)
+                        return r;
+        }
+        if (!c->sent_metadata) {
+                ops[(*n)++].op = GRPC_OP_SEND_INITIAL_METADATA;
+                c->sent_metadata = true;
+        }
+        if (msg) {
+                ops[*n].op = GRPC_OP_SEND_MESSAGE;
+                ops[*n].data.send_message.send_message = c->send_bb;
+                (*n)++;
+        }
+        return 0;
+}
+
 /* Sends the final status, with one last message when msg is not NULL. */
 static int send_status(struct rpc_call *c, const ProtobufCMessage *msg, grpc_status_code code,
                        const char *details)
@@ -222,22 +247,9 @@ static int send_status(struct rpc_call *c, const ProtobufCMessage *msg, grpc_sta
                 goto out;
         }
         memset(ops, 0, sizeof(ops));
-        if (!c->sent_metadata) {
-                ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-                n++;
-                c->sent_metadata = true;
-        }
-        if (msg) {
-                if (c->send_bb)
-                        grpc_byte_buffer_destroy(c->send_bb);
-                c->send_bb = NULL;
-                r = pack(msg, &c->send_bb);
-                if (r < 0)
-                        goto out;
-                ops[n].op = GRPC_OP_SEND_MESSAGE;
-                ops[n].data.send_message.send_message = c->send_bb;
-                n++;
-        }
+        r = add_send_ops(c, msg, ops, &n);
+        if (r < 0)
+                goto out;
         /* The core copies nothing it needs later, but keeping the slice for
          * the call's life costs nothing and avoids relying on that. */
         c->status_details = grpc_slice_from_copied_string(details ? details : "");
@@ -284,20 +296,10 @@ int rpc_send(struct rpc_call *c, const ProtobufCMessage *msg)
                 r = -EALREADY;
                 goto out;
         }
-        if (c->send_bb)
-                grpc_byte_buffer_destroy(c->send_bb);
-        c->send_bb = NULL;
-        r = pack(msg, &c->send_bb);
+        memset(ops, 0, sizeof(ops));
+        r = add_send_ops(c, msg, ops, &n);
         if (r < 0)
                 goto out;
-        memset(ops, 0, sizeof(ops));
-        if (!c->sent_metadata) {
-                ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
-                c->sent_metadata = true;
-        }
-        ops[n].op = GRPC_OP_SEND_MESSAGE;
-        ops[n].data.send_message.send_message = c->send_bb;
-        n++;
         c->send_pending = true;
         r = start_batch(c, ops, n, &c->tag_ops);
         if (r < 0) {
