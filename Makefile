@@ -56,7 +56,7 @@ FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 BRIGD       := $(BUILD)/brigd
 BRIG_HELPER := $(BUILD)/brig-helper
 
-DAEMON_LIBS := -lgrpc -lgpr -lprotobuf-c -lseccomp -lpthread
+DAEMON_LIBS := -lgrpc -lgpr -lprotobuf-c -lseccomp -lcurl -lssl -lcrypto -ljansson -lpthread
 # The helper links nothing that parses network formats: see docs/helper-protocol.md.
 HELPER_LIBS := -lcap-ng
 UNIT_LIBS   := -lcmocka
@@ -65,7 +65,20 @@ UNIT_LIBS   := -lcmocka
         format-check clean asan help
 .DEFAULT_GOAL := all
 
-all: $(BRIG_HELPER) $(BRIGD)
+# Programs besides brigd and brig-helper (brig-unpack, test tools) and the
+# extra objects and libraries a unit test or fuzz target links are declared
+# by the module that owns them, in mk/<module>.mk:
+#   EXTRA_PROGRAMS += $(BUILD)/<program>         built by `all`
+#   TEST_TOOLS     += $(BUILD)/tools/<tool>       built for the integration tests
+#   $(BUILD)/tests/test_x: $(BUILD)/obj/daemon/x.o   linked into a unit test
+#   LIBS_test_x := -ljansson                         its libraries
+#   build/fuzz/fuzz_x: daemon/x.c                    compiled into a fuzz target
+#   LIBS_fuzz_x := -ljansson
+EXTRA_PROGRAMS :=
+TEST_TOOLS     :=
+-include $(sort $(wildcard mk/*.mk))
+
+all: $(BRIG_HELPER) $(BRIGD) $(EXTRA_PROGRAMS)
 
 help:
 	@echo "make            build brigd and brig-helper (hardened) into build/"
@@ -113,12 +126,13 @@ deps:
 
 # --- tests ---------------------------------------------------------------
 
-.PHONY: unit-bins
+.PHONY: unit-bins test-tools
 unit-bins: $(UNIT_BINS)
+test-tools: $(TEST_TOOLS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(COMMON_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(UNIT_LIBS) -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(filter %.c %.o,$^) $(UNIT_LIBS) $(LIBS_$*) -o $@
 
 unit:
 	$(MAKE) SANITIZE=1 unit-bins
@@ -130,7 +144,7 @@ FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -DBRIG_VERSION='"$(VERSION)"' -g -O1 -fsan
 
 build/fuzz/%: tests/fuzz/%.c $(COMMON_SRCS)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) $^ -o $@
+	clang $(FUZZ_CFLAGS) $(filter %.c,$^) $(LIBS_$*) -o $@
 
 fuzz: $(FUZZ_BINS)
 	@scripts/run-fuzz.sh $(FUZZ_TIME) $(FUZZ_BINS)
@@ -139,7 +153,7 @@ fuzz-smoke: $(FUZZ_BINS)
 	@scripts/run-fuzz.sh 5 $(FUZZ_BINS)
 
 integration:
-	$(MAKE) SANITIZE=1 all
+	$(MAKE) SANITIZE=1 all test-tools
 	BRIG_BUILD=$(CURDIR)/build/asan $(PYTHON) -m pytest -v -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
 check: deps
@@ -158,7 +172,9 @@ $(DEFAULTS_CONF):
 	@mkdir -p $(dir $@)
 	: > $@
 
-run: all $(DEFAULTS_CONF)
+# Like check, run first installs what is missing, so a fresh machine needs nothing else.
+run: deps
+	$(MAKE) all $(DEFAULTS_CONF)
 	$(BRIG_HELPER) --config $(DEFAULTS_CONF)
 
 bench: all

@@ -35,6 +35,23 @@ static const struct brig_field_spec ping_fields[] = {
     {BRIG_TAG_PING_DATA, BRIG_TLV_BYTES, 0, 1, BRIG_HELPER_MAX_PING_DATA},
 };
 
+static const struct brig_field_spec unpack_request[] = {
+    {BRIG_TAG_CHAIN_ID, BRIG_TLV_STRING, 1, 1, BRIG_HELPER_MAX_DIGEST},
+    {BRIG_TAG_PARENT_CHAIN_ID, BRIG_TLV_STRING, 0, 1, BRIG_HELPER_MAX_DIGEST},
+    {BRIG_TAG_DIFF_ID, BRIG_TLV_STRING, 1, 1, BRIG_HELPER_MAX_DIGEST},
+    {BRIG_TAG_MEDIA_TYPE, BRIG_TLV_STRING, 1, 1, BRIG_HELPER_MAX_MEDIA_TYPE},
+    {BRIG_TAG_BLOB_FD, BRIG_TLV_FD, 1, 1, 4},
+};
+
+/* brig-unpack sends the same reply (without LAYER_EXISTED) to the helper on
+ * its result socket, validated against this schema too. */
+static const struct brig_field_spec unpack_reply[] = {
+    {BRIG_TAG_LAYER_BYTES, BRIG_TLV_U64, 0, 1, 8},
+    {BRIG_TAG_LAYER_ENTRIES, BRIG_TLV_U64, 0, 1, 8},
+    {BRIG_TAG_LAYER_SKIPPED, BRIG_TLV_U64, 0, 1, 8},
+    {BRIG_TAG_LAYER_EXISTED, BRIG_TLV_U32, 0, 1, 4},
+};
+
 static const struct brig_field_spec error_reply_fields[] = {
     {BRIG_TAG_ERROR_MESSAGE, BRIG_TLV_STRING, 0, 1, BRIG_HELPER_MAX_ERROR_MESSAGE},
 };
@@ -55,6 +72,15 @@ static const struct brig_cmd_spec cmd_table[] = {
         .n_request_fields = ARRAY_SIZE(ping_fields),
         .reply_fields = ping_fields,
         .n_reply_fields = ARRAY_SIZE(ping_fields),
+    },
+    {
+        .command = BRIG_CMD_UNPACK,
+        .name = "UNPACK",
+        .request_fields = unpack_request,
+        .n_request_fields = ARRAY_SIZE(unpack_request),
+        .reply_fields = unpack_reply,
+        .n_reply_fields = ARRAY_SIZE(unpack_reply),
+        .max_request_fds = 1,
     },
 };
 

@@ -115,6 +115,13 @@ enum brig_cmd {
         /* Liveness check that echoes up to 1 KiB. Safe: no effect at all;
          * the echo is bounded by the schema. */
         BRIG_CMD_PING = 2,
+        /* Unpacks one image layer blob (an fd brigd opened in its verified
+         * store) into <root>/layers/<chain id>/diff. The helper builds every
+         * path from the chain id, refuses one whose parent layer is absent,
+         * and runs brig-unpack as a confined child; its loop does not wait.
+         * The reply is sent when the child ends; the layer is renamed into
+         * place only when brig-unpack verified the diff id and chain id. */
+        BRIG_CMD_UNPACK = 3,
 };
 
 /* Tags: one global list for the whole protocol, each with exactly one type
@@ -133,6 +140,27 @@ enum brig_tag {
         BRIG_TAG_HELPER_VERSION = 5,
         /* [BYTES] opaque data echoed by PING */
         BRIG_TAG_PING_DATA = 6,
+        /* [STRING] a layer's chain id, "sha256:" + 64 lowercase hex */
+        BRIG_TAG_CHAIN_ID = 7,
+        /* [STRING] the chain id of the layer below, same form; absent for
+         * an image's first layer */
+        BRIG_TAG_PARENT_CHAIN_ID = 8,
+        /* [STRING] the digest of the uncompressed layer tar, as the image
+         * config's rootfs.diff_ids lists it, same form */
+        BRIG_TAG_DIFF_ID = 9,
+        /* [STRING] the layer's media type (one of the tar, tar+gzip and
+         * tar+zstd types of the OCI and Docker image specs) */
+        BRIG_TAG_MEDIA_TYPE = 10,
+        /* [FD] the layer blob, opened read-only */
+        BRIG_TAG_BLOB_FD = 11,
+        /* [U64] bytes of the uncompressed tar stream */
+        BRIG_TAG_LAYER_BYTES = 12,
+        /* [U64] tar entries written into the layer */
+        BRIG_TAG_LAYER_ENTRIES = 13,
+        /* [U64] tar entries skipped (device nodes other than whiteouts) */
+        BRIG_TAG_LAYER_SKIPPED = 14,
+        /* [U32] 1 when the layer was already present and nothing was unpacked */
+        BRIG_TAG_LAYER_EXISTED = 15,
         /* [STRING] why a request was refused or failed; allowed in every
          * reply. Kept at the top of the range, apart from command fields. */
         BRIG_TAG_ERROR_MESSAGE = 0x7fff,
@@ -142,3 +170,6 @@ enum brig_tag {
 #define BRIG_HELPER_MAX_NAME          64
 #define BRIG_HELPER_MAX_PING_DATA     1024
 #define BRIG_HELPER_MAX_ERROR_MESSAGE 512
+/* "sha256:" + 64 hex + NUL */
+#define BRIG_HELPER_MAX_DIGEST     72
+#define BRIG_HELPER_MAX_MEDIA_TYPE 128

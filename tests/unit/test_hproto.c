@@ -289,11 +289,15 @@ static void test_table_sane(void **state)
         const struct brig_cmd_spec *t = brig_cmd_table(&n);
         const struct brig_field_spec *err = brig_error_reply_fields(&n_err);
 
-        assert_int_equal(n, 2);
+        assert_int_equal(n, 3);
         assert_int_equal(t[0].command, BRIG_CMD_HELLO);
         assert_string_equal(t[0].name, "HELLO");
         assert_int_equal(t[1].command, BRIG_CMD_PING);
         assert_string_equal(t[1].name, "PING");
+        assert_int_equal(t[2].command, BRIG_CMD_UNPACK);
+        assert_string_equal(t[2].name, "UNPACK");
+        assert_int_equal(t[2].max_request_fds, 1);
+        assert_int_equal(t[2].max_reply_fds, 0);
         assert_int_equal(n_err, 1);
         assert_int_equal(err[0].tag, BRIG_TAG_ERROR_MESSAGE);
         assert_int_equal(err[0].tag, 0x7fff);
@@ -324,7 +328,7 @@ static void test_table_sane(void **state)
                         assert_int_not_equal(t[i].reply_fields[k].tag, BRIG_TAG_ERROR_MESSAGE);
         }
         assert_null(brig_cmd_lookup(0));
-        assert_null(brig_cmd_lookup(3));
+        assert_null(brig_cmd_lookup(99));
 }
 
 /* ---- valid messages ---- */
@@ -499,10 +503,10 @@ static void test_unknown_command(void **state)
         (void)state;
         pay_reset();
         refused(build(0, 0), 0, BRIG_DIR_REQUEST, -EOPNOTSUPP, "unknown command 0");
-        refused(build(3, 0), 0, BRIG_DIR_REQUEST, -EOPNOTSUPP, "unknown command 3");
+        refused(build(99, 0), 0, BRIG_DIR_REQUEST, -EOPNOTSUPP, "unknown command 99");
         refused(build(0x7fff, 0), 0, BRIG_DIR_REQUEST, -EOPNOTSUPP, "unknown command 32767");
-        refused(build(3 | BRIG_HELPER_REPLY_FLAG, 0), 0, BRIG_DIR_REPLY, -EOPNOTSUPP,
-                "unknown command 3");
+        refused(build(99 | BRIG_HELPER_REPLY_FLAG, 0), 0, BRIG_DIR_REPLY, -EOPNOTSUPP,
+                "unknown command 99");
 }
 
 static void test_fds_not_allowed(void **state)
