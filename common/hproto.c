@@ -50,6 +50,7 @@ static const struct brig_field_spec unpack_reply[] = {
     {BRIG_TAG_LAYER_ENTRIES, BRIG_TLV_U64, 0, 1, 8},
     {BRIG_TAG_LAYER_SKIPPED, BRIG_TLV_U64, 0, 1, 8},
     {BRIG_TAG_LAYER_EXISTED, BRIG_TLV_U32, 0, 1, 4},
+    {BRIG_TAG_OPAQUE_DIRS_FD, BRIG_TLV_FD, 0, 1, 4},
 };
 
 static const struct brig_field_spec error_reply_fields[] = {
@@ -81,6 +82,11 @@ static const struct brig_cmd_spec cmd_table[] = {
         .reply_fields = unpack_reply,
         .n_reply_fields = ARRAY_SIZE(unpack_reply),
         .max_request_fds = 1,
+        .max_reply_fds = 1,
+    },
+    {
+        .command = BRIG_CMD_READY,
+        .name = "READY",
     },
 };
 

@@ -1,146 +1,271 @@
 /* helper_client.c: owns brigd's end of the helper channel: request ids,
- * serializing calls, matching replies to requests and checking them
- * against the reply schema. */
+ * the table of calls waiting for replies, the reader thread that matches
+ * replies to them, and checking replies against the reply schema. */
 #include "helper_client.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
-#include <stdbool.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "hproto.h"
 #include "log.h"
 #include "util.h"
 
+/* One call waiting for its reply. Lives on the caller's stack; listed in
+ * hc->waiting while the caller waits. */
+struct waiting {
+        struct waiting *next;
+        uint32_t id;
+        bool done;
+        int error;    /* the channel failed before the reply came */
+        uint8_t *buf; /* the reply datagram, copied out by the reader */
+        size_t len;
+        struct brig_recv rv; /* its fds */
+};
+
 struct helper_client {
         int fd;
         uint32_t version;
-        pthread_mutex_t lock; /* one request in flight; guards everything below */
+        pthread_t reader;
+        bool reader_started;
+        pthread_mutex_t lock; /* guards everything below */
+        pthread_cond_t cond;  /* a waiting call's state changed */
         uint32_t next_id;
-        uint8_t buf[BRIG_HELPER_RECV_SIZE];
+        struct waiting *waiting;
+        int closed; /* 0, or the -errno every later call fails with */
 };
 
-static long ms_since(const struct timespec *start)
-{
-        struct timespec now;
+/* A reply handed to a stub: msg's fields point into buf. */
+struct reply {
+        struct brig_msg msg;
+        uint8_t *buf;
+        struct brig_recv rv;
+};
 
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+static void reply_release(struct reply *r)
+{
+        brig_close_fds(r->rv.fds, r->rv.n_fds);
+        free(r->buf);
+        r->buf = NULL;
 }
 
-/* Receives until the reply to (command, id) arrives; *ret points into
- * hc->buf, valid while the lock is held. Replies to earlier
- * requests that timed out are dropped. Called with the lock held. */
-static int wait_reply(struct helper_client *hc, uint16_t command, uint32_t id, struct brig_msg *ret,
-                      char *reason, size_t reason_size)
+static struct waiting *find_waiting(struct helper_client *hc, uint32_t id)
 {
-        struct timespec start;
+        for (struct waiting *w = hc->waiting; w; w = w->next)
+                if (w->id == id)
+                        return w;
+        return NULL;
+}
 
-        clock_gettime(CLOCK_MONOTONIC, &start);
+static void fail_all(struct helper_client *hc, int error)
+{
+        pthread_mutex_lock(&hc->lock);
+        hc->closed = error;
+        for (struct waiting *w = hc->waiting; w; w = w->next)
+                if (!w->done) {
+                        w->done = true;
+                        w->error = error;
+                }
+        pthread_cond_broadcast(&hc->cond);
+        pthread_mutex_unlock(&hc->lock);
+}
+
+/* Receives replies until the channel closes. A reply nobody waits for (its
+ * call timed out) is dropped with its fds. */
+static void *reader_main(void *arg)
+{
+        struct helper_client *hc = arg;
+        static uint8_t buf[BRIG_HELPER_RECV_SIZE]; /* one reader per process */
+        int error = -ECONNRESET;
+
         for (;;) {
-                struct pollfd pfd = {.fd = hc->fd, .events = POLLIN};
-                long left = HELPER_CLIENT_TIMEOUT_MS - ms_since(&start);
                 struct brig_recv rv;
-                struct brig_msg_error err;
-                ssize_t n;
-                int r;
+                struct brig_hdr hdr;
+                struct waiting *w;
+                ssize_t n = brig_msg_recv(hc->fd, buf, sizeof(buf), &rv);
 
-                if (left <= 0) {
-                        snprintf(reason, reason_size, "no reply from brig-helper within %d ms",
-                                 HELPER_CLIENT_TIMEOUT_MS);
-                        return -ETIMEDOUT;
-                }
-                r = poll(&pfd, 1, (int)left);
-                if (r < 0 && errno == EINTR)
+                if (n == 0)
+                        break;
+                if (n == -EINTR || n == -EAGAIN)
                         continue;
-                if (r < 0) {
-                        r = negative_errno();
-                        snprintf(reason, reason_size, "poll on the helper channel: %s",
-                                 strerror(-r));
-                        return r;
-                }
-                if (r == 0)
-                        continue;
-                n = brig_msg_recv(hc->fd, hc->buf, sizeof(hc->buf), &rv);
-                if (n == 0) {
-                        snprintf(reason, reason_size, "brig-helper closed the channel");
-                        return -ECONNRESET;
-                }
-                if (n == -EAGAIN)
-                        continue;
-                if (n < 0) {
+                if (n < 0 || !brig_hdr_peek(buf, rv.len, &hdr)) {
                         brig_close_fds(rv.fds, rv.n_fds);
-                        snprintf(reason, reason_size, "receiving from brig-helper: %s",
-                                 strerror((int)-n));
-                        return (int)n;
+                        if (n == -EMSGSIZE || n == -EXFULL || n == -EBADMSG || n > 0) {
+                                log_warn("dropping an unreadable message from brig-helper",
+                                         "errno=%d", n < 0 ? (int)-n : EBADMSG);
+                                continue;
+                        }
+                        error = (int)n;
+                        break;
                 }
-                r = brig_msg_decode(hc->buf, rv.len, rv.n_fds, BRIG_DIR_REPLY, ret, &err);
-                /* No command returns fds yet; when one does, its stub takes them. */
-                brig_close_fds(rv.fds, rv.n_fds);
-                if (r < 0) {
-                        snprintf(reason, reason_size, "invalid reply from brig-helper: %s",
-                                 err.reason);
-                        return -EPROTO;
-                }
-                if (ret->hdr.request_id != id) {
-                        log_warn("dropping a late helper reply",
-                                 "req=%" PRIu32 " waiting_for=%" PRIu32, ret->hdr.request_id, id);
+                pthread_mutex_lock(&hc->lock);
+                w = find_waiting(hc, hdr.request_id);
+                if (w && !w->done && (w->buf = malloc(rv.len))) {
+                        memcpy(w->buf, buf, rv.len);
+                        w->len = rv.len;
+                        w->rv = rv;
+                        w->done = true;
+                        pthread_cond_broadcast(&hc->cond);
+                        pthread_mutex_unlock(&hc->lock);
                         continue;
                 }
-                if ((ret->hdr.command & ~BRIG_HELPER_REPLY_FLAG) != command) {
-                        snprintf(reason, reason_size,
-                                 "brig-helper answered request %" PRIu32 " with command %u", id,
-                                 ret->hdr.command & ~BRIG_HELPER_REPLY_FLAG);
-                        return -EPROTO;
-                }
-                return 0;
+                pthread_mutex_unlock(&hc->lock);
+                brig_close_fds(rv.fds, rv.n_fds);
+                log_warn("dropping a helper reply nobody waits for", "req=%" PRIu32,
+                         hdr.request_id);
+        }
+        fail_all(hc, error);
+        return NULL;
+}
+
+static void deadline_in(struct timespec *ts, unsigned ms)
+{
+        clock_gettime(CLOCK_MONOTONIC, ts);
+        ts->tv_sec += ms / 1000;
+        ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+        if (ts->tv_nsec >= 1000000000L) {
+                ts->tv_sec++;
+                ts->tv_nsec -= 1000000000L;
         }
 }
 
-/* One request and its reply, lock held by the caller. A negative status in
- * the reply is returned with the helper's message as the reason. */
-static int call_locked(struct helper_client *hc, uint64_t call_id, uint16_t command,
-                       const void *payload, size_t len, struct brig_msg *ret, char *reason,
-                       size_t reason_size)
+static void unlist(struct helper_client *hc, struct waiting *w)
 {
-        uint32_t id = ++hc->next_id;
-        const char *message = NULL;
-        int r;
+        for (struct waiting **p = &hc->waiting; *p; p = &(*p)->next)
+                if (*p == w) {
+                        *p = w->next;
+                        return;
+                }
+}
 
-        if (id == 0)
-                id = ++hc->next_id; /* 0 means "no request" in the helper's refusals */
-        log_debug("helper request", "req=%" PRIu32 " call=%" PRIu64 " cmd=%u", id, call_id,
+/* One request and its reply. A negative status in the reply is returned
+ * with the helper's message as the reason. On success the caller releases
+ * *ret. */
+static int call(struct helper_client *hc, uint64_t call_id, uint16_t command, const void *payload,
+                size_t len, const int *fds, size_t n_fds, unsigned timeout_ms, struct reply *ret,
+                char *reason, size_t reason_size)
+{
+        struct waiting w = {0};
+        struct brig_msg_error err;
+        struct timespec deadline;
+        const char *message = NULL;
+        int r = 0;
+
+        *ret = (struct reply){0};
+        deadline_in(&deadline, timeout_ms);
+        pthread_mutex_lock(&hc->lock);
+        if (hc->closed) {
+                r = hc->closed;
+                pthread_mutex_unlock(&hc->lock);
+                snprintf(reason, reason_size, "the channel to brig-helper is closed");
+                return r;
+        }
+        w.id = ++hc->next_id;
+        if (w.id == 0)
+                w.id = ++hc->next_id; /* 0 means "no request" in the helper's refusals */
+        w.next = hc->waiting;
+        hc->waiting = &w;
+        pthread_mutex_unlock(&hc->lock);
+
+        log_debug("helper request", "req=%" PRIu32 " call=%" PRIu64 " cmd=%u", w.id, call_id,
                   command);
-        r = brig_msg_send(hc->fd, command, id, 0, payload, len, NULL, 0);
+        r = brig_msg_send(hc->fd, command, w.id, 0, payload, len, fds, n_fds);
+
+        pthread_mutex_lock(&hc->lock);
+        while (r == 0 && !w.done) {
+                int e = pthread_cond_timedwait(&hc->cond, &hc->lock, &deadline);
+                if (e == ETIMEDOUT && !w.done)
+                        r = -ETIMEDOUT;
+        }
+        unlist(hc, &w);
+        pthread_mutex_unlock(&hc->lock);
+
+        if (r == -ETIMEDOUT) {
+                snprintf(reason, reason_size, "no reply from brig-helper within %u ms", timeout_ms);
+                goto fail;
+        }
         if (r < 0) {
                 snprintf(reason, reason_size, "sending to brig-helper: %s", strerror(-r));
-                return r;
+                goto fail;
         }
-        r = wait_reply(hc, command, id, ret, reason, reason_size);
+        if (w.error) {
+                r = w.error;
+                snprintf(reason, reason_size, "brig-helper closed the channel");
+                goto fail;
+        }
+        ret->buf = TAKE_PTR(w.buf);
+        ret->rv = w.rv;
+        w.rv.n_fds = 0;
+        r = brig_msg_decode(ret->buf, w.len, ret->rv.n_fds, BRIG_DIR_REPLY, &ret->msg, &err);
+        if (r < 0) {
+                snprintf(reason, reason_size, "invalid reply from brig-helper: %s", err.reason);
+                r = -EPROTO;
+                goto fail_reply;
+        }
+        if ((ret->msg.hdr.command & ~BRIG_HELPER_REPLY_FLAG) != command) {
+                snprintf(reason, reason_size,
+                         "brig-helper answered request %" PRIu32 " with command %u", w.id,
+                         ret->msg.hdr.command & ~BRIG_HELPER_REPLY_FLAG);
+                r = -EPROTO;
+                goto fail_reply;
+        }
+        if (ret->msg.hdr.status < 0) {
+                (void)tlv_get_string(&ret->msg.fields, BRIG_TAG_ERROR_MESSAGE, &message);
+                snprintf(reason, reason_size, "%s",
+                         message ? message : strerror(-ret->msg.hdr.status));
+                r = ret->msg.hdr.status;
+                goto fail_reply;
+        }
+        return 0;
+fail_reply:
+        reply_release(ret);
+        return r;
+fail:
+        free(w.buf);
+        brig_close_fds(w.rv.fds, w.rv.n_fds);
+        return r;
+}
+
+static int hello(struct helper_client *hc)
+{
+        uint8_t payload[128];
+        struct tlv_writer w;
+        struct reply reply;
+        char reason[BRIG_HELPER_MAX_ERROR_MESSAGE];
+        const char *helper_version = "?";
+        size_t len;
+        int r;
+
+        tlv_writer_init(&w, payload, sizeof(payload));
+        tlv_put_u32(&w, BRIG_TAG_MIN_VERSION, BRIG_HELPER_VERSION);
+        tlv_put_u32(&w, BRIG_TAG_MAX_VERSION, BRIG_HELPER_VERSION);
+        tlv_put_string(&w, BRIG_TAG_PEER_NAME, "brigd " BRIG_VERSION);
+        r = tlv_writer_finish(&w, &len);
         if (r < 0)
-                return r;
-        if (ret->hdr.status < 0) {
-                (void)tlv_get_string(&ret->fields, BRIG_TAG_ERROR_MESSAGE, &message);
-                snprintf(reason, reason_size, "%s", message ? message : strerror(-ret->hdr.status));
-                return ret->hdr.status;
-        }
+                return log_error_errno(r, "HELLO does not fit its buffer", NULL);
+        r = call(hc, 0, BRIG_CMD_HELLO, payload, len, NULL, 0, HELPER_CLIENT_TIMEOUT_MS, &reply,
+                 reason, sizeof(reason));
+        if (r < 0)
+                return log_error_errno(r, "HELLO to brig-helper failed", "reason=\"%s\"", reason);
+        tlv_get_u32(&reply.msg.fields, BRIG_TAG_VERSION, &hc->version);
+        (void)tlv_get_string(&reply.msg.fields, BRIG_TAG_HELPER_VERSION, &helper_version);
+        log_info("connected to brig-helper", "protocol=%" PRIu32 " helper=\"%s\"", hc->version,
+                 helper_version);
+        reply_release(&reply);
         return 0;
 }
 
 int helper_client_open(int fd, struct helper_client **ret)
 {
         struct helper_client *hc = calloc(1, sizeof(*hc));
-        uint8_t payload[128];
-        struct tlv_writer w;
-        struct brig_msg reply;
-        char reason[BRIG_HELPER_MAX_ERROR_MESSAGE];
-        const char *helper_version = "?";
-        size_t len;
+        pthread_condattr_t attr;
+        sigset_t all, old;
         int r;
 
         if (!hc) {
@@ -149,29 +274,25 @@ int helper_client_open(int fd, struct helper_client **ret)
         }
         hc->fd = fd;
         pthread_mutex_init(&hc->lock, NULL);
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&hc->cond, &attr);
+        pthread_condattr_destroy(&attr);
 
-        tlv_writer_init(&w, payload, sizeof(payload));
-        tlv_put_u32(&w, BRIG_TAG_MIN_VERSION, BRIG_HELPER_VERSION);
-        tlv_put_u32(&w, BRIG_TAG_MAX_VERSION, BRIG_HELPER_VERSION);
-        tlv_put_string(&w, BRIG_TAG_PEER_NAME, "brigd " BRIG_VERSION);
-        r = tlv_writer_finish(&w, &len);
-        if (r == 0) {
-                pthread_mutex_lock(&hc->lock);
-                r = call_locked(hc, 0, BRIG_CMD_HELLO, payload, len, &reply, reason,
-                                sizeof(reason));
-                if (r == 0) {
-                        tlv_get_u32(&reply.fields, BRIG_TAG_VERSION, &hc->version);
-                        (void)tlv_get_string(&reply.fields, BRIG_TAG_HELPER_VERSION,
-                                             &helper_version);
-                        log_info("connected to brig-helper", "protocol=%" PRIu32 " helper=\"%s\"",
-                                 hc->version, helper_version);
-                }
-                pthread_mutex_unlock(&hc->lock);
-        } else {
-                snprintf(reason, sizeof(reason), "HELLO does not fit its buffer");
-        }
+        /* The reader must never take a signal meant for brigd's sigwait(). */
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        r = -pthread_create(&hc->reader, NULL, reader_main, hc);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (r < 0) {
-                log_error_errno(r, "HELLO to brig-helper failed", "reason=\"%s\"", reason);
+                log_error_errno(r, "cannot start the helper channel's reader", NULL);
+                helper_client_free(hc);
+                return r;
+        }
+        hc->reader_started = true;
+
+        r = hello(hc);
+        if (r < 0) {
                 helper_client_free(hc);
                 return r;
         }
@@ -183,7 +304,13 @@ void helper_client_free(struct helper_client *hc)
 {
         if (!hc)
                 return;
+        if (hc->reader_started) {
+                /* The reader sees end of file and fails what still waits. */
+                shutdown(hc->fd, SHUT_RDWR);
+                pthread_join(hc->reader, NULL);
+        }
         safe_close(hc->fd);
+        pthread_cond_destroy(&hc->cond);
         pthread_mutex_destroy(&hc->lock);
         free(hc);
 }
@@ -198,7 +325,7 @@ int helper_client_ping(struct helper_client *hc, uint64_t call_id, char *reason,
         static const char probe[] = "brigd";
         uint8_t payload[64];
         struct tlv_writer w;
-        struct brig_msg reply;
+        struct reply reply;
         const void *echo = NULL;
         size_t len, echo_len = 0;
         int r;
@@ -210,13 +337,64 @@ int helper_client_ping(struct helper_client *hc, uint64_t call_id, char *reason,
                 snprintf(reason, reason_size, "PING does not fit its buffer");
                 return r;
         }
-        pthread_mutex_lock(&hc->lock);
-        r = call_locked(hc, call_id, BRIG_CMD_PING, payload, len, &reply, reason, reason_size);
-        if (r == 0 && (tlv_get_bytes(&reply.fields, BRIG_TAG_PING_DATA, &echo, &echo_len) < 0 ||
-                       echo_len != sizeof(probe) || memcmp(echo, probe, echo_len) != 0)) {
+        r = call(hc, call_id, BRIG_CMD_PING, payload, len, NULL, 0, HELPER_CLIENT_TIMEOUT_MS,
+                 &reply, reason, reason_size);
+        if (r < 0)
+                return r;
+        if (tlv_get_bytes(&reply.msg.fields, BRIG_TAG_PING_DATA, &echo, &echo_len) < 0 ||
+            echo_len != sizeof(probe) || memcmp(echo, probe, echo_len) != 0) {
                 snprintf(reason, reason_size, "brig-helper echoed different PING data");
                 r = -EPROTO;
         }
-        pthread_mutex_unlock(&hc->lock);
+        reply_release(&reply);
         return r;
+}
+
+int helper_client_ready(struct helper_client *hc, char *reason, size_t reason_size)
+{
+        struct reply reply;
+        int r = call(hc, 0, BRIG_CMD_READY, NULL, 0, NULL, 0, HELPER_CLIENT_TIMEOUT_MS, &reply,
+                     reason, reason_size);
+
+        if (r == 0)
+                reply_release(&reply);
+        return r;
+}
+
+int helper_client_unpack(struct helper_client *hc, uint64_t call_id, const char *chain_id,
+                         const char *parent_chain_id, const char *diff_id, const char *media_type,
+                         int blob_fd, struct helper_unpack_result *ret, char *reason,
+                         size_t reason_size)
+{
+        uint8_t payload[512];
+        struct tlv_writer w;
+        struct reply reply;
+        uint32_t existed = 0;
+        size_t len;
+        int r;
+
+        tlv_writer_init(&w, payload, sizeof(payload));
+        tlv_put_string(&w, BRIG_TAG_CHAIN_ID, chain_id);
+        if (parent_chain_id)
+                tlv_put_string(&w, BRIG_TAG_PARENT_CHAIN_ID, parent_chain_id);
+        tlv_put_string(&w, BRIG_TAG_DIFF_ID, diff_id);
+        tlv_put_string(&w, BRIG_TAG_MEDIA_TYPE, media_type);
+        tlv_put_fd(&w, BRIG_TAG_BLOB_FD, 0);
+        r = tlv_writer_finish(&w, &len);
+        if (r < 0) {
+                snprintf(reason, reason_size, "UNPACK request does not fit its buffer");
+                return r;
+        }
+        r = call(hc, call_id, BRIG_CMD_UNPACK, payload, len, &blob_fd, 1,
+                 HELPER_CLIENT_UNPACK_TIMEOUT_MS, &reply, reason, reason_size);
+        if (r < 0)
+                return r;
+        *ret = (struct helper_unpack_result){0};
+        (void)tlv_get_u64(&reply.msg.fields, BRIG_TAG_LAYER_BYTES, &ret->bytes);
+        (void)tlv_get_u64(&reply.msg.fields, BRIG_TAG_LAYER_ENTRIES, &ret->entries);
+        (void)tlv_get_u64(&reply.msg.fields, BRIG_TAG_LAYER_SKIPPED, &ret->skipped);
+        (void)tlv_get_u32(&reply.msg.fields, BRIG_TAG_LAYER_EXISTED, &existed);
+        ret->existed = existed != 0;
+        reply_release(&reply);
+        return 0;
 }

@@ -2,30 +2,61 @@
  *
  * One stub per helper command builds the request, sends it on the channel
  * brig-helper gave brigd, and checks that the reply answers that request
- * (same id, same command, valid against the reply schema). Calls are
- * serialized on the channel; each carries a fresh request id that brigd
- * logs next to the gRPC call id that caused it, and the helper logs too.
+ * (same id, same command, valid against the reply schema). Any number of
+ * calls may be in flight at once from any threads: one reader thread
+ * matches replies to waiting calls by request id, in whatever order the
+ * helper sends them. Each request carries a fresh id that brigd logs next
+ * to the gRPC call id that caused it, and the helper logs too.
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct helper_client;
 
-/* How long a call waits for its reply before it fails with -ETIMEDOUT. */
+/* How long a quick call (HELLO, PING, READY) waits for its reply before it
+ * fails with -ETIMEDOUT. */
 #define HELPER_CLIENT_TIMEOUT_MS 10000
+/* UNPACK's wait: a large layer on a slow disk takes minutes. */
+#define HELPER_CLIENT_UNPACK_TIMEOUT_MS (60 * 60 * 1000)
 
-/* Takes ownership of fd (a SOCK_SEQPACKET channel to brig-helper) and
- * performs the HELLO handshake. On failure fd is closed. */
+/* Takes ownership of fd (a SOCK_SEQPACKET channel to brig-helper), starts
+ * the reader thread and performs the HELLO handshake. On failure fd is
+ * closed. */
 int helper_client_open(int fd, struct helper_client **ret);
+
+/* Stops the reader (calls still waiting fail with -ECONNRESET) and closes
+ * the channel. NULL is a no-op. */
 void helper_client_free(struct helper_client *hc);
 
 /* The protocol version agreed in HELLO. */
 uint32_t helper_client_version(const struct helper_client *hc);
 
-/* Round trip through the helper's loop. call_id is the gRPC call that asked,
- * 0 for brigd's own work. Returns 0, or -errno with reason (a buffer of
- * reason_size bytes) saying why. */
+/* Every stub: call_id is the gRPC call that asked, 0 for brigd's own work.
+ * Returns 0, or -errno with reason (a buffer of reason_size bytes) saying
+ * why: the helper's own message when it refused or failed. */
+
+/* Round trip through the helper's loop. */
 int helper_client_ping(struct helper_client *hc, uint64_t call_id, char *reason,
                        size_t reason_size);
+
+/* Tells the helper that brigd serves CRI (it notifies systemd). */
+int helper_client_ready(struct helper_client *hc, char *reason, size_t reason_size);
+
+struct helper_unpack_result {
+        uint64_t bytes;   /* uncompressed tar bytes */
+        uint64_t entries; /* entries written */
+        uint64_t skipped; /* device nodes skipped */
+        bool existed;     /* the layer was there already; nothing was done */
+};
+
+/* Has the helper unpack the layer blob open at blob_fd (stays the
+ * caller's) into the layer store as chain_id, on top of parent_chain_id
+ * (NULL for a first layer). Ids are "sha256:" + 64 lowercase hex. Blocks
+ * until the layer is published or failed. */
+int helper_client_unpack(struct helper_client *hc, uint64_t call_id, const char *chain_id,
+                         const char *parent_chain_id, const char *diff_id, const char *media_type,
+                         int blob_fd, struct helper_unpack_result *ret, char *reason,
+                         size_t reason_size);

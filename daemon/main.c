@@ -134,6 +134,13 @@ static int serve(struct brigd *d, bool debug_rpcs)
                 return r;
         }
         log_info("brigd ready", "uid=%u listen=%s", (unsigned)getuid(), d->config.listen);
+        if (d->helper) {
+                char reason[256];
+                r = helper_client_ready(d->helper, reason, sizeof(reason));
+                if (r < 0)
+                        log_warn_errno(r, "cannot tell brig-helper that brigd is ready",
+                                       "reason=\"%s\"", reason);
+        }
 
         do {
                 r = sigwait(&mask, &sig);

@@ -4,9 +4,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -90,7 +93,36 @@ static bool is_socket_dir(const char *path, gid_t gid)
                (st.st_mode & 07777) == 01770;
 }
 
-int dirs_prepare(const struct brig_config *config, gid_t gid)
+/* brigd's own store: the brig user's alone. An existing one must already
+ * be exactly that; it is never re-owned, so a link planted there cannot
+ * make root chown something else. */
+static int ensure_brig_dir(const char *path, uid_t uid, gid_t gid)
+{
+        struct stat st;
+        int r = make_path(path, 0700);
+
+        if (r < 0)
+                return r;
+        if (r == 1) {
+                if (chown(path, uid, gid) < 0 || chmod(path, 0700) < 0)
+                        return log_error_errno(negative_errno(), "cannot set owner and mode",
+                                               "dir=%s", path);
+                return 0;
+        }
+        if (lstat(path, &st) < 0)
+                return log_error_errno(negative_errno(), "cannot inspect directory", "dir=%s",
+                                       path);
+        if (!S_ISDIR(st.st_mode) || st.st_uid != uid || (st.st_mode & 077))
+                return log_error_errno(-EPERM,
+                                       "brigd's image store exists but is not the brig user's "
+                                       "alone (mode 0700); fix it or configure another root",
+                                       "dir=%s mode=%04o uid=%u want_uid=%u", path,
+                                       (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+                                       (unsigned)uid);
+        return 0;
+}
+
+int dirs_prepare(const struct brig_config *config, uid_t uid, gid_t gid)
 {
         _cleanup_free_ char *socket_dir = strdup(config->listen + strlen("unix://"));
         bool is_run_root;
@@ -109,6 +141,14 @@ int dirs_prepare(const struct brig_config *config, gid_t gid)
                 r = ensure_root_dir(config->run_root, 0755);
         if (r < 0)
                 return r;
+        {
+                _cleanup_free_ char *images = NULL;
+                if (asprintf(&images, "%s/" DIRS_IMAGES, config->root) < 0)
+                        return -ENOMEM;
+                r = ensure_brig_dir(images, uid, gid);
+                if (r < 0)
+                        return r;
+        }
 
         r = make_path(socket_dir, 01770);
         if (r < 0)
@@ -125,4 +165,61 @@ int dirs_prepare(const struct brig_config *config, gid_t gid)
                                        "dir=%s", socket_dir);
         r = check_root_owned(socket_dir);
         return r < 0 ? r : own_new_dir(socket_dir, 01770, gid);
+}
+
+/* Runs in a child that has become uid/gid: the first directory on path
+ * that the brig user cannot search, or NULL if path is reachable. */
+static const char *first_unreachable(char *path)
+{
+        for (char *p = path + 1;; p++) {
+                if (*p != '/' && *p != '\0')
+                        continue;
+                char c = *p;
+                *p = '\0';
+                int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        return path;
+                close(fd);
+                *p = c;
+                if (c == '\0')
+                        return NULL;
+        }
+}
+
+int dirs_check_reachable(const char *const *paths, size_t n, uid_t uid, gid_t gid)
+{
+        int status;
+        pid_t pid = fork();
+
+        if (pid < 0)
+                return log_error_errno(negative_errno(), "cannot fork to check directories", NULL);
+        if (pid == 0) {
+                if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+                    setresuid(uid, uid, uid) < 0)
+                        _exit(2);
+                for (size_t i = 0; i < n; i++) {
+                        char copy[4096];
+                        snprintf(copy, sizeof(copy), "%s", paths[i]);
+                        const char *bad = first_unreachable(copy);
+                        if (bad) {
+                                log_error_errno(negative_errno(),
+                                                "brigd's user cannot reach a directory it needs; "
+                                                "give it search permission (x) on every "
+                                                "directory above, or configure another place",
+                                                "dir=%s blocked_at=%s uid=%u", paths[i], bad,
+                                                (unsigned)uid);
+                                _exit(1);
+                        }
+                }
+                _exit(0);
+        }
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return negative_errno();
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return 0;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
+                return log_error_errno(-EPERM, "cannot become brigd's user to check directories",
+                                       "uid=%u", (unsigned)uid);
+        return -EACCES;
 }

@@ -1,6 +1,7 @@
 /* dirs.h: the directories brig-helper prepares before brigd starts. */
 #pragma once
 
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "config.h"
@@ -12,4 +13,14 @@
  * but cannot rename or remove anything root put there; it must be new,
  * one this function made before, or run_root (root's alone until then).
  * Returns 0 or -errno, logged with the directory. */
-int dirs_prepare(const struct brig_config *config, gid_t gid);
+int dirs_prepare(const struct brig_config *config, uid_t uid, gid_t gid);
+
+/* brigd's image store below root: uid:gid 0700, made by dirs_prepare(), or
+ * checked to be exactly that if it exists. */
+#define DIRS_IMAGES "images"
+
+/* Checks, as uid/gid in a child process, that every directory in paths can
+ * be reached (searched to the end). Blocks until the child is done: call it
+ * before the loop. Returns 0, or -EACCES after logging the first directory
+ * on the way that blocks. */
+int dirs_check_reachable(const char *const *paths, size_t n, uid_t uid, gid_t gid);

@@ -11,6 +11,7 @@
 #include "cmdline.h"
 #include "config.h"
 #include "dirs.h"
+#include "layers.h"
 #include "log.h"
 #include "privdrop.h"
 #include "supervisor.h"
@@ -32,6 +33,7 @@ static void usage(FILE *f)
                 "  --user NAME            unprivileged user brigd runs as\n"
                 "  --cgroup-manager NAME  cgroupfs or systemd\n"
                 "  --brigd PATH           brigd binary (default: beside brig-helper)\n"
+                "  --unpack PATH          brig-unpack binary (default: beside brig-helper)\n"
                 "  --debug-socket PATH    for tests: a root-only socket speaking the helper\n"
                 "                         protocol; brigd also serves its test-only RPCs\n"
                 "  -h, --help             show this help\n"
@@ -40,8 +42,9 @@ static void usage(FILE *f)
                 BRIG_DEFAULT_CONFIG_PATH);
 }
 
-/* brigd is installed beside brig-helper, so find it from our own path. */
-static int default_brigd_path(char **ret)
+/* brigd and brig-unpack are installed beside brig-helper, so find them
+ * from our own path. */
+static int beside_helper(const char *name, char **ret)
 {
         char self[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -49,7 +52,20 @@ static int default_brigd_path(char **ret)
         if (n < 0)
                 return negative_errno();
         self[n] = '\0';
-        return asprintf(ret, "%s/brigd", dirname(self)) < 0 ? -ENOMEM : 0;
+        return asprintf(ret, "%s/%s", dirname(self), name) < 0 ? -ENOMEM : 0;
+}
+
+/* The directories brigd must reach as its own user. */
+static int check_brigd_paths(const struct brig_config *config, uid_t uid, gid_t gid)
+{
+        _cleanup_free_ char *socket_dir = strdup(config->listen + strlen("unix://"));
+        _cleanup_free_ char *images = NULL;
+
+        if (!socket_dir || asprintf(&images, "%s/" DIRS_IMAGES, config->root) < 0)
+                return -ENOMEM;
+        *strrchr(socket_dir, '/') = '\0';
+        const char *const paths[] = {socket_dir, images};
+        return dirs_check_reachable(paths, ARRAY_SIZE(paths), uid, gid);
 }
 
 static int run(const struct cmdline *cl, const struct brig_config *config)
@@ -58,15 +74,16 @@ static int run(const struct cmdline *cl, const struct brig_config *config)
             .config = config,
             .debug_socket = cmdline_extra(cl, "debug-socket"),
         };
-        _cleanup_free_ char *brigd_path = NULL;
+        _cleanup_free_ char *brigd_path = NULL, *unpack_path = NULL;
         const char *brigd = cmdline_extra(cl, "brigd");
+        const char *unpack = cmdline_extra(cl, "unpack");
         int r;
 
         if (geteuid() != 0)
                 return log_error_errno(-EPERM, "brig-helper must run as root", "euid=%u",
                                        (unsigned)geteuid());
         if (!brigd) {
-                r = default_brigd_path(&brigd_path);
+                r = beside_helper("brigd", &brigd_path);
                 if (r < 0)
                         return log_error_errno(r, "cannot find brigd beside brig-helper", NULL);
                 brigd = brigd_path;
@@ -76,16 +93,33 @@ static int run(const struct cmdline *cl, const struct brig_config *config)
                                        "brigd is not an executable absolute path", "path=%s",
                                        brigd);
         opts.brigd_path = brigd;
+        if (!unpack) {
+                r = beside_helper("brig-unpack", &unpack_path);
+                if (r < 0)
+                        return log_error_errno(r, "cannot find brig-unpack beside brig-helper",
+                                               NULL);
+                unpack = unpack_path;
+        }
 
         r = brig_user_ensure(config->user, &opts.uid, &opts.gid);
         if (r < 0)
                 return r;
-        r = dirs_prepare(config, opts.gid);
+        r = dirs_prepare(config, opts.uid, opts.gid);
         if (r < 0)
                 return r;
+        r = check_brigd_paths(config, opts.uid, opts.gid);
+        if (r < 0)
+                return r;
+        r = layers_init(config->root, unpack);
+        if (r < 0) {
+                layers_free();
+                return r;
+        }
         log_info("brig-helper starting", "version=%s listen=%s user=%s", BRIG_VERSION,
                  config->listen, config->user);
-        return supervisor_run(&opts);
+        r = supervisor_run(&opts);
+        layers_free();
+        return r;
 }
 
 int main(int argc, char **argv)
@@ -93,6 +127,7 @@ int main(int argc, char **argv)
         static const struct cmdline_option options[] = {
             {"debug-socket", true},
             {"brigd", true},
+            {"unpack", true},
         };
         _cleanup_(cmdline_free) struct cmdline cl = {0};
         _cleanup_(config_free) struct brig_config config = {0};

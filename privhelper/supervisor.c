@@ -1,6 +1,7 @@
 /* supervisor.c: owns brigd's process life cycle (start, privilege drop,
- * exec, restart with backoff, stop) and brig-helper's poll loop over the
- * signalfd, the restart/stop timer, brigd's channel and the debug socket. */
+ * exec, restart with backoff, giving up, stop), what the service manager is
+ * told about it, and brig-helper's poll loop over the signalfd, the
+ * restart/stop timer, brigd's channel, the debug socket and the jobs. */
 #include "supervisor.h"
 
 #include <errno.h>
@@ -24,7 +25,10 @@
 #include <unistd.h>
 
 #include "dispatch.h"
+#include "jobs.h"
+#include "layers.h"
 #include "log.h"
+#include "notify.h"
 #include "privdrop.h"
 #include "util.h"
 
@@ -36,6 +40,10 @@
  * itself gives in-flight calls a shorter grace (daemon/main.c). */
 #define STOP_TIMEOUT_MS 15000
 #define MAX_DEBUG_CONNS 8
+/* As systemd's default start limit: this many exits of brigd within the
+ * interval and brig-helper gives up (exit status 1) instead of looping. */
+#define START_LIMIT_BURST      5
+#define START_LIMIT_INTERVAL_S 60
 
 struct supervisor {
         const struct supervisor_options *opts;
@@ -48,9 +56,13 @@ struct supervisor {
         struct timespec brigd_started;
         unsigned backoff_ms;
         unsigned restarts;
+        struct timespec exits[START_LIMIT_BURST]; /* ring of brigd's last exits */
+        unsigned n_exits;
         bool restart_pending;
         bool stopping;
         bool killed;
+        bool gave_up;
+        bool brigd_ready_reported; /* this brigd's READY went to the service manager */
 };
 
 static void arm_timer(struct supervisor *s, unsigned ms)
@@ -188,7 +200,8 @@ static int start_brigd(struct supervisor *s)
         close(pair[1]);
         /* A brigd that stops reading must not stall the helper's loop. */
         fcntl(pair[0], F_SETFL, O_NONBLOCK);
-        s->brigd_conn = (struct helper_conn){.fd = pair[0], .label = "brigd"};
+        helper_conn_open(&s->brigd_conn, pair[0], "brigd");
+        s->brigd_ready_reported = false;
         s->brigd_pid = pid;
         clock_gettime(CLOCK_MONOTONIC, &s->brigd_started);
         log_info("brigd started", "brigd_pid=%d uid=%u gid=%u restarts=%u", (int)pid,
@@ -196,12 +209,17 @@ static int start_brigd(struct supervisor *s)
         return 0;
 }
 
-static void close_conn(struct helper_conn *c)
+/* Records an exit; true when the start limit is hit. */
+static bool start_limit_hit(struct supervisor *s, const struct timespec *now)
 {
-        if (c->fd >= 0)
-                log_debug("connection closed", "conn=%s served=%" PRIu64 " refused=%" PRIu64,
-                          c->label, c->served, c->refused);
-        c->fd = safe_close(c->fd);
+        const struct timespec *oldest;
+
+        s->exits[s->n_exits % START_LIMIT_BURST] = *now;
+        s->n_exits++;
+        if (s->n_exits < START_LIMIT_BURST)
+                return false;
+        oldest = &s->exits[s->n_exits % START_LIMIT_BURST];
+        return now->tv_sec - oldest->tv_sec < START_LIMIT_INTERVAL_S;
 }
 
 static void on_brigd_exit(struct supervisor *s, int status)
@@ -216,9 +234,18 @@ static void on_brigd_exit(struct supervisor *s, int status)
                 log_info("brigd exited", "brigd_pid=%d status=%d", (int)s->brigd_pid,
                          WEXITSTATUS(status));
         s->brigd_pid = 0;
-        close_conn(&s->brigd_conn);
+        helper_conn_close(&s->brigd_conn);
         if (s->stopping)
                 return;
+        if (start_limit_hit(s, &now)) {
+                log_error("brigd exited too often; giving up", "exits=%d interval_s=%d restarts=%u",
+                          START_LIMIT_BURST, START_LIMIT_INTERVAL_S, s->restarts);
+                notify_send("STATUS=brigd exited too often; brig-helper gave up");
+                s->gave_up = true;
+                s->stopping = true;
+                return;
+        }
+        notify_send("STATUS=brigd exited; restarting it");
 
         if (now.tv_sec - s->brigd_started.tv_sec >= RESTART_RESET_AFTER_S)
                 s->backoff_ms = RESTART_BACKOFF_MIN_MS;
@@ -230,15 +257,13 @@ static void on_brigd_exit(struct supervisor *s, int status)
             s->backoff_ms * 2 > RESTART_BACKOFF_MAX_MS ? RESTART_BACKOFF_MAX_MS : s->backoff_ms * 2;
 }
 
+/* Only brigd: jobs are reaped through their pidfds (jobs.c). */
 static void reap(struct supervisor *s)
 {
         int status;
-        pid_t pid;
 
-        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-                if (pid == s->brigd_pid)
-                        on_brigd_exit(s, status);
-        }
+        if (s->brigd_pid > 0 && waitpid(s->brigd_pid, &status, WNOHANG) == s->brigd_pid)
+                on_brigd_exit(s, status);
 }
 
 static void begin_stop(struct supervisor *s, int sig)
@@ -355,8 +380,7 @@ static void accept_debug(struct supervisor *s)
         }
         for (size_t i = 0; i < MAX_DEBUG_CONNS; i++) {
                 if (s->debug_conns[i].fd < 0) {
-                        s->debug_conns[i] =
-                            (struct helper_conn){.fd = TAKE_FD(fd), .label = "debug"};
+                        helper_conn_open(&s->debug_conns[i], TAKE_FD(fd), "debug");
                         log_debug("debug connection accepted", "peer_pid=%d", (int)cred.pid);
                         return;
                 }
@@ -367,15 +391,25 @@ static void accept_debug(struct supervisor *s)
 /* Serves what is waiting on c; drops the connection when the peer closed or
  * the socket failed. A dropped brigd channel means brigd cannot do its
  * work: it is stopped, and restarted by the exit path. */
-static void serve_conn(struct supervisor *s, struct helper_conn *c)
+static void serve_conn(struct supervisor *s, struct helper_conn *c, short revents)
 {
-        int r = helper_conn_serve_one(c);
+        int r = 1;
 
+        if (revents & POLLOUT)
+                r = helper_conn_flush(c);
+        if (r >= 0 && (revents & (POLLIN | POLLHUP | POLLERR)))
+                r = helper_conn_serve_one(c);
+        if (c == &s->brigd_conn && c->ready && !s->brigd_ready_reported) {
+                s->brigd_ready_reported = true;
+                notify_send(s->restarts == 0 ? "READY=1\nSTATUS=brigd serves CRI"
+                                             : "READY=1\nSTATUS=brigd serves CRI again after a "
+                                               "restart");
+        }
         if (r > 0 || r == -EAGAIN)
                 return;
         if (r < 0)
                 log_warn_errno(r, "helper connection failed", "conn=%s", c->label);
-        close_conn(c);
+        helper_conn_close(c);
         if (c == &s->brigd_conn && s->brigd_pid > 0 && !s->stopping) {
                 log_warn("brigd closed its helper channel; stopping it", "brigd_pid=%d",
                          (int)s->brigd_pid);
@@ -389,25 +423,35 @@ enum {
         POLL_BRIGD,
         POLL_DEBUG_LISTEN,
         POLL_DEBUG_CONNS,
-        POLL_COUNT = POLL_DEBUG_CONNS + MAX_DEBUG_CONNS,
+        POLL_JOBS = POLL_DEBUG_CONNS + MAX_DEBUG_CONNS,
+        POLL_COUNT = POLL_JOBS + JOBS_MAX,
 };
 
-/* Returns 0 after a clean stop, or -errno when poll() itself fails: then
- * brigd is killed and reaped, since nothing could supervise it any more. */
+static struct pollfd conn_pollfd(const struct helper_conn *c)
+{
+        return (struct pollfd){.fd = c->fd,
+                               .events = POLLIN | (helper_conn_wants_write(c) ? POLLOUT : 0)};
+}
+
+/* Returns 0 after a clean stop, -ECHILD when brigd exited too often, or
+ * -errno when poll() itself fails: then brigd is killed and reaped, since
+ * nothing could supervise it any more. */
 static int poll_loop(struct supervisor *s)
 {
         struct pollfd pfd[POLL_COUNT];
+        size_t n_jobs;
 
+        layers_cleanup_leftovers();
         while (!(s->stopping && s->brigd_pid == 0)) {
                 pfd[POLL_SIGNAL] = (struct pollfd){.fd = s->sfd, .events = POLLIN};
                 pfd[POLL_TIMER] = (struct pollfd){.fd = s->tfd, .events = POLLIN};
-                pfd[POLL_BRIGD] = (struct pollfd){.fd = s->brigd_conn.fd, .events = POLLIN};
+                pfd[POLL_BRIGD] = conn_pollfd(&s->brigd_conn);
                 pfd[POLL_DEBUG_LISTEN] = (struct pollfd){.fd = s->debug_listen, .events = POLLIN};
                 for (size_t i = 0; i < MAX_DEBUG_CONNS; i++)
-                        pfd[POLL_DEBUG_CONNS + i] =
-                            (struct pollfd){.fd = s->debug_conns[i].fd, .events = POLLIN};
+                        pfd[POLL_DEBUG_CONNS + i] = conn_pollfd(&s->debug_conns[i]);
+                n_jobs = jobs_fill_pollfds(pfd + POLL_JOBS, JOBS_MAX);
 
-                if (poll(pfd, POLL_COUNT, -1) < 0) {
+                if (poll(pfd, POLL_JOBS + n_jobs, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         int r = log_error_errno(negative_errno(),
@@ -424,17 +468,21 @@ static int poll_loop(struct supervisor *s)
                         on_signal(s);
                 if (pfd[POLL_TIMER].revents)
                         on_timer(s);
+                /* Jobs before connections: a finished job's reply goes out
+                 * before the next request is read. */
+                jobs_handle(pfd + POLL_JOBS, n_jobs);
                 /* POLLHUP with data still queued: serve first, the read sees EOF after. */
                 if (pfd[POLL_BRIGD].revents && s->brigd_conn.fd == pfd[POLL_BRIGD].fd)
-                        serve_conn(s, &s->brigd_conn);
+                        serve_conn(s, &s->brigd_conn, pfd[POLL_BRIGD].revents);
                 if (pfd[POLL_DEBUG_LISTEN].revents)
                         accept_debug(s);
                 for (size_t i = 0; i < MAX_DEBUG_CONNS; i++)
                         if (pfd[POLL_DEBUG_CONNS + i].revents &&
                             s->debug_conns[i].fd == pfd[POLL_DEBUG_CONNS + i].fd)
-                                serve_conn(s, &s->debug_conns[i]);
+                                serve_conn(s, &s->debug_conns[i],
+                                           pfd[POLL_DEBUG_CONNS + i].revents);
         }
-        return 0;
+        return s->gave_up ? -ECHILD : 0;
 }
 
 int supervisor_run(const struct supervisor_options *opts)
@@ -452,6 +500,7 @@ int supervisor_run(const struct supervisor_options *opts)
 
         for (size_t i = 0; i < MAX_DEBUG_CONNS; i++)
                 s.debug_conns[i].fd = -1;
+        notify_init();
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD);
@@ -480,6 +529,8 @@ int supervisor_run(const struct supervisor_options *opts)
                 goto out;
 
         r = poll_loop(&s);
+        notify_send("STOPPING=1");
+        jobs_kill_all();
         /* A brigd that had to be killed left its socket behind. */
         if (s.killed && unlink(opts->config->listen + strlen("unix://")) < 0 && errno != ENOENT)
                 log_warn_errno(negative_errno(), "cannot remove brigd's socket", "listen=%s",
@@ -488,8 +539,8 @@ int supervisor_run(const struct supervisor_options *opts)
                 log_info("brig-helper stopped", "restarts=%u", s.restarts);
 out:
         for (size_t i = 0; i < MAX_DEBUG_CONNS; i++)
-                close_conn(&s.debug_conns[i]);
-        close_conn(&s.brigd_conn);
+                helper_conn_close(&s.debug_conns[i]);
+        helper_conn_close(&s.brigd_conn);
         if (s.debug_listen >= 0)
                 unlink(opts->debug_socket);
         safe_close(s.debug_listen);

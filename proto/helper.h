@@ -122,6 +122,10 @@ enum brig_cmd {
          * The reply is sent when the child ends; the layer is renamed into
          * place only when brig-unpack verified the diff id and chain id. */
         BRIG_CMD_UNPACK = 3,
+        /* brigd serves CRI: the helper tells its service manager (sd_notify
+         * READY=1). Once per connection. Safe: no fields, and its only
+         * effect is a status line to systemd. */
+        BRIG_CMD_READY = 4,
 };
 
 /* Tags: one global list for the whole protocol, each with exactly one type
@@ -161,6 +165,11 @@ enum brig_tag {
         BRIG_TAG_LAYER_SKIPPED = 14,
         /* [U32] 1 when the layer was already present and nothing was unpacked */
         BRIG_TAG_LAYER_EXISTED = 15,
+        /* [FD] brig-unpack to the helper only: a sealed memfd listing, NUL
+         * separated, the layer's opaque directories (relative paths), which
+         * the helper marks trusted.overlay.opaque=y (brig-unpack lacks
+         * CAP_SYS_ADMIN, which that xattr needs) */
+        BRIG_TAG_OPAQUE_DIRS_FD = 16,
         /* [STRING] why a request was refused or failed; allowed in every
          * reply. Kept at the top of the range, apart from command fields. */
         BRIG_TAG_ERROR_MESSAGE = 0x7fff,

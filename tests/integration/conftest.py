@@ -14,6 +14,7 @@ generated message classes, so no grpc-tools plugin is needed.
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,8 @@ from pathlib import Path
 
 import grpc
 import pytest
+
+from helperproto import TAG_VERSION, Conn
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("BRIG_BUILD", REPO / "build"))
@@ -257,6 +260,18 @@ def brig(brig_dir, request):
         b.kill_everything()
         if b.log is not None:
             b.log.close()
+
+
+@pytest.fixture
+def conn(brig):
+    """A HELLO'd connection to the helper's debug socket."""
+    c = Conn(brig.debug_socket)
+    r = c.hello()
+    assert r.status == 0, r.error_message
+    assert r.fields[TAG_VERSION] == [struct.pack("<I", 1)]
+    yield c
+    c.close()
+
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

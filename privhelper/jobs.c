@@ -1,0 +1,211 @@
+/* jobs.c: owns the helper's child processes for long work: spawning them
+ * (fd layout, environment, death signal), watching them by pidfd in the
+ * poll loop, reaping them and calling their completion. */
+#include "jobs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+struct job {
+        pid_t pid; /* 0: free slot */
+        int pidfd;
+        const char *name;
+        job_done_fn done;
+        void *data;
+};
+
+static struct job jobs[JOBS_MAX];
+static size_t n_running;
+/* Set at stop: callbacks that would start more work (removals) fail. */
+static bool stopping;
+
+size_t jobs_running(void)
+{
+        return n_running;
+}
+
+static struct job *free_slot(void)
+{
+        for (size_t i = 0; i < JOBS_MAX; i++)
+                if (jobs[i].pid == 0)
+                        return &jobs[i];
+        return NULL;
+}
+
+/* Child side, common to both kinds: no signal blocked or ignored, killed
+ * with the helper. Returns false if the helper is already gone. */
+static bool child_reset(pid_t helper)
+{
+        sigset_t none;
+
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        signal(SIGCHLD, SIG_DFL);
+        return prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == 0 && getppid() == helper;
+}
+
+/* Runs in the forked child only: never returns. */
+static void exec_child(pid_t helper, int exe_fd, char *const argv[], const struct job_fd *fds,
+                       size_t n_fds)
+{
+        static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+        int high[16];
+        int devnull;
+
+        if (!child_reset(helper) || n_fds > ARRAY_SIZE(high))
+                _exit(127);
+        /* Every source moves above every target first, so that no dup2 below
+         * overwrites a source still to be placed. */
+        for (size_t i = 0; i < n_fds; i++) {
+                high[i] = fcntl(fds[i].from, F_DUPFD_CLOEXEC, 64);
+                if (high[i] < 0)
+                        _exit(127);
+        }
+        devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 ||
+            dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+                _exit(127);
+        for (size_t i = 0; i < n_fds; i++)
+                if (dup2(high[i], fds[i].to) < 0)
+                        _exit(127);
+        /* exe_fd and everything else the helper holds go at exec. */
+        close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+        for (size_t i = 0; i < n_fds; i++)
+                fcntl(fds[i].to, F_SETFD, 0);
+        execveat(exe_fd, "", argv, envp, AT_EMPTY_PATH);
+        log_error_errno(negative_errno(), "cannot execute child", "program=%s", argv[0]);
+        _exit(127);
+}
+
+static int track(struct job *j, const char *name, pid_t pid, job_done_fn done, void *data)
+{
+        int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+        if (pidfd < 0) {
+                int r = negative_errno();
+                /* Without a pidfd the loop cannot watch it: end it now. */
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                return log_error_errno(r, "cannot open a pidfd for a child", "job=%s", name);
+        }
+        fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+        *j = (struct job){.pid = pid, .pidfd = pidfd, .name = name, .done = done, .data = data};
+        n_running++;
+        log_debug("job started", "job=%s pid=%d running=%zu", name, (int)pid, n_running);
+        return 0;
+}
+
+int job_spawn_exec(const char *name, int exe_fd, char *const argv[], const struct job_fd *fds,
+                   size_t n_fds, job_done_fn done, void *data)
+{
+        struct job *j = free_slot();
+        pid_t helper = getpid(), pid;
+
+        if (stopping)
+                return -ESHUTDOWN;
+        if (!j)
+                return -EBUSY;
+        pid = fork();
+        if (pid < 0)
+                return log_error_errno(negative_errno(), "cannot fork a child", "job=%s", name);
+        if (pid == 0)
+                exec_child(helper, exe_fd, argv, fds, n_fds);
+        return track(j, name, pid, done, data);
+}
+
+int job_spawn_fn(const char *name, int (*fn)(void *arg), void *arg, job_done_fn done, void *data)
+{
+        struct job *j = free_slot();
+        pid_t helper = getpid(), pid;
+
+        if (stopping)
+                return -ESHUTDOWN;
+        if (!j)
+                return -EBUSY;
+        pid = fork();
+        if (pid < 0)
+                return log_error_errno(negative_errno(), "cannot fork a child", "job=%s", name);
+        if (pid == 0) {
+                if (!child_reset(helper))
+                        _exit(127);
+                _exit(fn(arg) == 0 ? 0 : 1);
+        }
+        return track(j, name, pid, done, data);
+}
+
+size_t jobs_fill_pollfds(struct pollfd *pfd, size_t max)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < JOBS_MAX && n < max; i++)
+                if (jobs[i].pid != 0)
+                        pfd[n++] = (struct pollfd){.fd = jobs[i].pidfd, .events = POLLIN};
+        return n;
+}
+
+static int fold_status(const siginfo_t *si)
+{
+        if (si->si_code == CLD_EXITED)
+                return W_EXITCODE(si->si_status, 0);
+        return si->si_status & 0x7f;
+}
+
+/* Reaps j if it has exited; with block, waits for it. */
+static bool reap(struct job *j, bool block)
+{
+        siginfo_t si = {0};
+        struct job done;
+
+        if (waitid((idtype_t)P_PIDFD, (id_t)j->pidfd, &si, WEXITED | (block ? 0 : WNOHANG)) < 0 ||
+            si.si_pid == 0)
+                return false;
+        done = *j;
+        safe_close(j->pidfd);
+        *j = (struct job){0};
+        n_running--;
+        log_debug("job ended", "job=%s pid=%d code=%d status=%d", done.name, (int)done.pid,
+                  si.si_code, si.si_status);
+        done.done(done.data, fold_status(&si));
+        return true;
+}
+
+void jobs_handle(const struct pollfd *pfd, size_t n)
+{
+        for (size_t k = 0; k < n; k++) {
+                if (!pfd[k].revents)
+                        continue;
+                for (size_t i = 0; i < JOBS_MAX; i++)
+                        if (jobs[i].pid != 0 && jobs[i].pidfd == pfd[k].fd) {
+                                reap(&jobs[i], false);
+                                break;
+                        }
+        }
+}
+
+void jobs_kill_all(void)
+{
+        stopping = true;
+        /* By pidfd: the pid of a child that exited unseen could be reused. */
+        for (size_t i = 0; i < JOBS_MAX; i++)
+                if (jobs[i].pid != 0)
+                        syscall(SYS_pidfd_send_signal, jobs[i].pidfd, SIGKILL, NULL, 0);
+        for (size_t i = 0; i < JOBS_MAX; i++)
+                if (jobs[i].pid != 0)
+                        reap(&jobs[i], true);
+}

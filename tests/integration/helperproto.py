@@ -1,0 +1,110 @@
+"""A client of the helper protocol for the tests: framing, TLV and a
+connection to brig-helper's root-only debug socket (docs/helper-protocol.md).
+"""
+import array
+import socket
+import struct
+
+MAGIC = 0x47495242
+VERSION = 1
+REPLY = 0x8000
+HELLO, PING, UNPACK, READY = 1, 2, 3, 4
+U32, U64, STRING, BYTES, FD = 1, 2, 3, 4, 5
+TAG_MIN_VERSION, TAG_MAX_VERSION, TAG_PEER_NAME = 1, 2, 3
+TAG_VERSION, TAG_HELPER_VERSION, TAG_PING_DATA = 4, 5, 6
+TAG_CHAIN_ID, TAG_PARENT_CHAIN_ID, TAG_DIFF_ID, TAG_MEDIA_TYPE, TAG_BLOB_FD = 7, 8, 9, 10, 11
+TAG_LAYER_BYTES, TAG_LAYER_ENTRIES, TAG_LAYER_SKIPPED, TAG_LAYER_EXISTED = 12, 13, 14, 15
+TAG_ERROR_MESSAGE = 0x7FFF
+MAX_PAYLOAD = 65536
+HDR = struct.Struct("<IHHIiII")
+
+
+def tlv(tag, typ, value):
+    return struct.pack("<HHI", tag, typ, len(value)) + value
+
+
+def u32(tag, v):
+    return tlv(tag, U32, struct.pack("<I", v))
+
+
+def header(command, request_id, payload_len, magic=MAGIC, version=VERSION, status=0, reserved=0):
+    return HDR.pack(magic, version, command, request_id, status, payload_len, reserved)
+
+
+def message(command, request_id, payload=b"", **kw):
+    return header(command, request_id, len(payload), **kw) + payload
+
+
+def parse_tlvs(payload):
+    fields = {}
+    off = 0
+    while off < len(payload):
+        tag, typ, length = struct.unpack_from("<HHI", payload, off)
+        fields.setdefault(tag, []).append(payload[off + 8:off + 8 + length])
+        off += 8 + length
+    return fields
+
+
+class Reply:
+    def __init__(self, data):
+        magic, version, self.command, self.request_id, self.status, length, _ = \
+            HDR.unpack_from(data)
+        assert magic == MAGIC and version == VERSION
+        assert length == len(data) - HDR.size
+        self.fields = parse_tlvs(data[HDR.size:])
+
+    @property
+    def error_message(self):
+        return self.fields[TAG_ERROR_MESSAGE][0].rstrip(b"\0").decode()
+
+
+class Conn:
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.sock.settimeout(10)
+        self.sock.connect(str(path))
+        self.next_id = 100
+
+    def send(self, data, fds=()):
+        anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else []
+        self.sock.sendmsg([data], anc)
+
+    def recv(self):
+        return Reply(self.sock.recv(MAX_PAYLOAD + 64))
+
+    def request(self, command, payload=b"", fds=()):
+        self.next_id += 1
+        self.send(message(command, self.next_id, payload), fds)
+        r = self.recv()
+        assert r.request_id == self.next_id
+        assert r.command == command | REPLY
+        return r
+
+    def hello(self, lo=1, hi=1):
+        return self.request(HELLO, u32(TAG_MIN_VERSION, lo) + u32(TAG_MAX_VERSION, hi)
+                            + tlv(TAG_PEER_NAME, STRING, b"pytest\0"))
+
+    def ping(self, data=b"still here"):
+        r = self.request(PING, tlv(TAG_PING_DATA, BYTES, data))
+        assert r.status == 0, r.error_message
+        assert r.fields[TAG_PING_DATA] == [data]
+        return r
+
+    def close(self):
+        self.sock.close()
+
+
+def string(tag, s):
+    return tlv(tag, STRING, s.encode() + b"\0")
+
+
+def fd_field(tag, index):
+    return tlv(tag, FD, struct.pack("<I", index))
+
+
+def u64_value(raw):
+    return struct.unpack("<Q", raw)[0]
+
+
+def u32_value(raw):
+    return struct.unpack("<I", raw)[0]
