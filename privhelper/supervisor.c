@@ -396,7 +396,7 @@ static void serve_conn(struct supervisor *s, struct helper_conn *c, short revent
         int r = 1;
 
         if (revents & POLLOUT)
-                r = helper_conn_flush(c);
+                r = helper_conn_flush(c) < 0 ? -EPIPE : 1;
         if (r >= 0 && (revents & (POLLIN | POLLHUP | POLLERR)))
                 r = helper_conn_serve_one(c);
         if (c == &s->brigd_conn && c->ready && !s->brigd_ready_reported) {
