@@ -14,13 +14,16 @@
 #define PATH_MAX_LEN        4095 /* PATH_MAX less the terminating NUL */
 #define SOCKET_PATH_MAX_LEN 107  /* sizeof(sockaddr_un.sun_path) less the NUL */
 #define USER_MAX_LEN        32
+#define MAX_DOWNLOADS       16
+#define MAX_PATTERNS        256
 #define UNIX_PREFIX         "unix://"
 
 struct config_key {
         const char *name;
-        /* What the file must hold. Only TOML_STRING is used so far, so parse()
-         * receives the string itself; a key of another type would also need
-         * the loader to hand its value over. */
+        /* What the file must hold. parse() always receives text: a string as
+         * it is, an integer in decimal, an array of strings joined by '\n'
+         * (which no element may contain), which is also the form a flag
+         * gives (where ',' separates elements too). */
         enum toml_type type;
         const char *doc;           /* printed as # lines above the key */
         const char *default_value; /* handed to parse() by config_init() */
@@ -138,6 +141,120 @@ static int parse_cgroup_manager(void *field, const char *text, const char **ret_
         return -EINVAL;
 }
 
+static int parse_count(void *field, const char *text, unsigned min, unsigned max,
+                       const char **ret_why)
+{
+        char *end;
+        unsigned long v;
+
+        errno = 0;
+        v = strtoul(text, &end, 10);
+        if (text[0] < '0' || text[0] > '9' || *end || errno || v < min || v > max) {
+                *ret_why = "out of range";
+                return -EINVAL;
+        }
+        *(unsigned *)field = (unsigned)v;
+        return 0;
+}
+
+static int parse_downloads(void *field, const char *text, const char **ret_why)
+{
+        int r = parse_count(field, text, 1, MAX_DOWNLOADS, ret_why);
+        if (r < 0)
+                *ret_why = "must be an integer from 1 to 16";
+        return r;
+}
+
+static void release_strv(void *field)
+{
+        struct config_strv *v = field;
+
+        for (size_t i = 0; i < v->n; i++)
+                free(v->items[i]);
+        free(v->items);
+        *v = (struct config_strv){0};
+}
+
+/* A pinned-image pattern: exact, "prefix*" or "*keyword*", as CRI-O has
+ * them; made of the characters an image reference can hold. */
+static const char *pattern_problem(const char *p, size_t len)
+{
+        size_t stars = 0;
+
+        if (len == 0)
+                return "must not contain empty patterns";
+        if (len > 512)
+                return "patterns must be at most 512 bytes long";
+        for (size_t i = 0; i < len; i++) {
+                char c = p[i];
+                if (c == '*') {
+                        stars++;
+                        continue;
+                }
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      strchr("._-/:@[]", c)))
+                        return "patterns hold only the characters of an image reference and '*'";
+        }
+        if (stars == 0 || (stars == 1 && p[len - 1] == '*') ||
+            (stars == 2 && len > 2 && p[0] == '*' && p[len - 1] == '*'))
+                return NULL;
+        return "'*' may only end a pattern (prefix*) or surround it (*keyword*)";
+}
+
+static int parse_patterns(void *field, const char *text, const char **ret_why)
+{
+        struct config_strv *v = field;
+        _cleanup_(release_strv) struct config_strv staged = {0};
+
+        for (const char *p = text; *p;) {
+                size_t len = strcspn(p, ",\n");
+                char **items;
+
+                *ret_why = pattern_problem(p, len);
+                if (*ret_why)
+                        return -EINVAL;
+                if (staged.n == MAX_PATTERNS) {
+                        *ret_why = "at most 256 patterns";
+                        return -EINVAL;
+                }
+                items = realloc(staged.items, (staged.n + 1) * sizeof(*items));
+                if (!items)
+                        return -ENOMEM;
+                staged.items = items;
+                staged.items[staged.n] = strndup(p, len);
+                if (!staged.items[staged.n])
+                        return -ENOMEM;
+                staged.n++;
+                p += len;
+                if (*p)
+                        p++;
+        }
+        *v = staged;
+        staged = (struct config_strv){0};
+        return 0;
+}
+
+static int print_count(FILE *f, const void *field)
+{
+        return fprintf(f, "%u", *(const unsigned *)field) < 0 ? -EIO : 0;
+}
+
+static int print_strv(FILE *f, const void *field)
+{
+        const struct config_strv *v = field;
+
+        fputc('[', f);
+        for (size_t i = 0; i < v->n; i++) {
+                if (i > 0)
+                        fputs(", ", f);
+                int r = toml_write_string(f, v->items[i]);
+                if (r < 0)
+                        return r;
+        }
+        fputc(']', f);
+        return ferror(f) ? -EIO : 0;
+}
+
 static int print_string(FILE *f, const void *field)
 {
         return toml_write_string(f, *(char *const *)field);
@@ -228,6 +345,61 @@ static const struct config_key config_keys[] = {
         FIELD(cgroup_manager),
         .parse = parse_cgroup_manager,
         .print = print_cgroup_manager,
+    },
+    {
+        .name = "registries_conf",
+        .type = TOML_STRING,
+        .doc = "Registry configuration in the containers-registries.conf(5) version 2\n"
+               "format (mirrors, insecure and blocked registries, short names). A\n"
+               "missing file means no such configuration.",
+        .default_value = "/etc/containers/registries.conf",
+        FIELD(registries_conf),
+        .parse = parse_path,
+        .print = print_string,
+        .release = release_string,
+    },
+    {
+        .name = "registries_conf_dir",
+        .type = TOML_STRING,
+        .doc = "Drop-ins read after registries_conf, every *.conf in name order.",
+        .default_value = "/etc/containers/registries.conf.d",
+        FIELD(registries_conf_dir),
+        .parse = parse_path,
+        .print = print_string,
+        .release = release_string,
+    },
+    {
+        .name = "registry_certs_dir",
+        .type = TOML_STRING,
+        .doc = "Per-registry TLS files as containers-certs.d(5) has them:\n"
+               "<dir>/<host[:port]>/*.crt are extra CAs, *.cert with *.key a client\n"
+               "certificate. The system CAs are always trusted too.",
+        .default_value = "/etc/containers/certs.d",
+        FIELD(registry_certs_dir),
+        .parse = parse_path,
+        .print = print_string,
+        .release = release_string,
+    },
+    {
+        .name = "max_concurrent_downloads",
+        .type = TOML_INTEGER,
+        .doc = "Layers of one image downloaded at once, 1 to 16.",
+        .default_value = "3",
+        FIELD(max_concurrent_downloads),
+        .parse = parse_downloads,
+        .print = print_count,
+    },
+    {
+        .name = "pinned_images",
+        .type = TOML_ARRAY,
+        .doc = "Images the kubelet's image garbage collection must keep (CRI pinned).\n"
+               "Patterns match the image's tags and digests: exact, \"prefix*\" or\n"
+               "\"*keyword*\". As a flag: comma-separated.",
+        .default_value = "",
+        FIELD(pinned_images),
+        .parse = parse_patterns,
+        .print = print_strv,
+        .release = release_strv,
     },
 };
 
@@ -334,6 +506,40 @@ static int parse_into(struct brig_config *staged, const struct config_key *k, co
         return fail(ret_err, -EINVAL, "%s: invalid value %s (%s)", where, quoted, why);
 }
 
+/* The text parse() gets for a node (see struct config_key). */
+static int node_text(const struct toml_node *n, char **ret)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        switch (n->type) {
+        case TOML_STRING:
+                *ret = strdup(n->string);
+                return *ret ? 0 : -ENOMEM;
+        case TOML_INTEGER:
+                return asprintf(ret, "%lld", (long long)n->integer) < 0 ? -ENOMEM : 0;
+        case TOML_ARRAY:
+                f = open_memstream(&buf, &size);
+                if (!f)
+                        return -ENOMEM;
+                for (size_t i = 0; i < n->n_items; i++) {
+                        const struct toml_node *e = n->items[i];
+                        if (e->type != TOML_STRING || !e->string[0] || strchr(e->string, '\n')) {
+                                fclose(f);
+                                return -EINVAL;
+                        }
+                        fprintf(f, "%s%s", i ? "\n" : "", e->string);
+                }
+                if (fclose(f) != 0)
+                        return -ENOMEM;
+                *ret = TAKE_PTR(buf);
+                return 0;
+        default:
+                return -EINVAL;
+        }
+}
+
 int config_load_buffer(struct brig_config *c, const char *buf, size_t len, const char *source,
                        char **ret_err)
 {
@@ -364,7 +570,15 @@ int config_load_buffer(struct brig_config *c, const char *buf, size_t len, const
                         where = NULL;
                         return oom(ret_err);
                 }
-                r = parse_into(&staged, k, n->string, where, ret_err);
+                _cleanup_free_ char *text = NULL;
+                r = node_text(n, &text);
+                if (r == -EINVAL)
+                        return fail(ret_err, -EINVAL,
+                                    "%s: expected an array of non-empty strings without newlines",
+                                    where);
+                if (r < 0)
+                        return oom(ret_err);
+                r = parse_into(&staged, k, text, where, ret_err);
                 if (r < 0)
                         return r;
                 set[k - config_keys] = true;

@@ -27,6 +27,12 @@ enum cgroup_manager {
         CGROUP_MANAGER_SYSTEMD,
 };
 
+/* A list of strings owned by the configuration. */
+struct config_strv {
+        char **items;
+        size_t n;
+};
+
 /* Every string is owned by the struct, non-NULL after config_init(), and
  * already validated; see config.c for each key's rules. */
 struct brig_config {
@@ -36,6 +42,11 @@ struct brig_config {
         enum log_level log_level;           /* least severe level logged */
         char *user;                         /* unprivileged user brigd runs as */
         enum cgroup_manager cgroup_manager; /* who creates container cgroups */
+        char *registries_conf;              /* containers-registries.conf(5) file */
+        char *registries_conf_dir;          /* its drop-in directory */
+        char *registry_certs_dir;           /* containers-certs.d(5) directory */
+        unsigned max_concurrent_downloads;  /* layers of one pull fetched at once */
+        struct config_strv pinned_images;   /* patterns of images GC must keep */
 };
 
 /* Sets every key to its built-in default. c need not be initialised.

@@ -29,6 +29,13 @@ static void assert_config_equal(const struct brig_config *a, const struct brig_c
         assert_int_equal(a->log_level, b->log_level);
         assert_string_equal(a->user, b->user);
         assert_int_equal(a->cgroup_manager, b->cgroup_manager);
+        assert_string_equal(a->registries_conf, b->registries_conf);
+        assert_string_equal(a->registries_conf_dir, b->registries_conf_dir);
+        assert_string_equal(a->registry_certs_dir, b->registry_certs_dir);
+        assert_int_equal(a->max_concurrent_downloads, b->max_concurrent_downloads);
+        assert_int_equal(a->pinned_images.n, b->pinned_images.n);
+        for (size_t i = 0; i < a->pinned_images.n; i++)
+                assert_string_equal(a->pinned_images.items[i], b->pinned_images.items[i]);
 }
 
 static char *to_string(const struct brig_config *c)
@@ -432,6 +439,16 @@ static void test_round_trip(void **state)
         assert_int_equal(config_set(&other, "log_level", "error", "-", &err), 0);
         assert_int_equal(config_set(&other, "user", "other", "-", &err), 0);
         assert_int_equal(config_set(&other, "cgroup_manager", "systemd", "-", &err), 0);
+        assert_int_equal(config_set(&other, "registries_conf", "/o/r.conf", "-", &err), 0);
+        assert_int_equal(config_set(&other, "registries_conf_dir", "/o/r.d", "-", &err), 0);
+        assert_int_equal(config_set(&other, "registry_certs_dir", "/o/certs.d", "-", &err), 0);
+        assert_int_equal(config_set(&other, "max_concurrent_downloads", "9", "-", &err), 0);
+        assert_int_equal(config_set(&other, "pinned_images", "x", "-", &err), 0);
+        check_round_trip(&c, &other);
+        assert_int_equal(config_set(&c, "pinned_images",
+                                    "registry.k8s.io/pause:3.9,quay.io/*,*keep*", "-", &err),
+                         0);
+        assert_int_equal(config_set(&c, "max_concurrent_downloads", "16", "-", &err), 0);
         check_round_trip(&c, &other);
 
         assert_int_equal(
@@ -455,7 +472,21 @@ static void test_round_trip(void **state)
 static void test_print_format(void **state)
 {
         static const char *const keys[] = {
-            "root", "run_root", "listen", "log_level", "user", "cgroup_manager",
+            "root",
+            "run_root",
+            "listen",
+            "log_level",
+            "user",
+            "cgroup_manager",
+            "registries_conf",
+            "registries_conf_dir",
+            "registry_certs_dir",
+            "max_concurrent_downloads",
+            "pinned_images",
+        };
+        static const enum toml_type types[] = {
+            TOML_STRING, TOML_STRING, TOML_STRING, TOML_STRING,  TOML_STRING, TOML_STRING,
+            TOML_STRING, TOML_STRING, TOML_STRING, TOML_INTEGER, TOML_ARRAY,
         };
         struct brig_config c;
         struct toml_node *root = NULL;
@@ -476,7 +507,7 @@ static void test_print_format(void **state)
         assert_int_equal(root->n_items, ARRAY_SIZE(keys));
         for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
                 assert_string_equal(root->items[i]->key, keys[i]);
-                assert_int_equal(root->items[i]->type, TOML_STRING);
+                assert_int_equal(root->items[i]->type, types[i]);
 
                 /* Each key is documented by a comment right above it. */
                 const char *line = text;
@@ -488,6 +519,60 @@ static void test_print_format(void **state)
 
         free(text);
         config_free(&c);
+}
+
+static void test_image_keys(void **state)
+{
+        struct brig_config c;
+        char *err = NULL;
+        (void)state;
+
+        assert_int_equal(config_init(&c), 0);
+        assert_int_equal(c.max_concurrent_downloads, 3);
+        assert_int_equal(c.pinned_images.n, 0);
+        assert_string_equal(c.registries_conf, "/etc/containers/registries.conf");
+        static const char doc[] = "max_concurrent_downloads = 5\n"
+                                  "pinned_images = [\"registry.k8s.io/pause:3.9\", \"*pause*\"]\n";
+        assert_int_equal(config_load_buffer(&c, doc, strlen(doc), SRC, &err), 0);
+        assert_int_equal(c.max_concurrent_downloads, 5);
+        assert_int_equal(c.pinned_images.n, 2);
+        assert_string_equal(c.pinned_images.items[0], "registry.k8s.io/pause:3.9");
+        assert_string_equal(c.pinned_images.items[1], "*pause*");
+        static const char empty[] = "pinned_images = []\n";
+        assert_int_equal(config_load_buffer(&c, empty, strlen(empty), SRC, &err), 0);
+        assert_int_equal(c.pinned_images.n, 0);
+        config_free(&c);
+
+        load_error("max_concurrent_downloads = 0\n",
+                   SRC ":1: key 'max_concurrent_downloads': invalid value \"0\" (must be an "
+                       "integer from 1 to 16)");
+        load_error("max_concurrent_downloads = 17\n",
+                   SRC ":1: key 'max_concurrent_downloads': invalid value \"17\" (must be an "
+                       "integer from 1 to 16)");
+        load_error("max_concurrent_downloads = \"3\"\n",
+                   SRC ":1: key 'max_concurrent_downloads': expected integer, got string");
+        load_error("pinned_images = \"x\"\n",
+                   SRC ":1: key 'pinned_images': expected array, got string");
+        load_error(
+            "pinned_images = [1, 2]\n",
+            SRC ":1: key 'pinned_images': expected an array of non-empty strings without newlines");
+        load_error(
+            "pinned_images = [\"a\\nb\"]\n",
+            SRC ":1: key 'pinned_images': expected an array of non-empty strings without newlines");
+        load_error("pinned_images = [\"a*b\"]\n",
+                   SRC ":1: key 'pinned_images': invalid value \"a*b\" ('*' may only end a "
+                       "pattern (prefix*) or surround it (*keyword*))");
+        load_error("pinned_images = [\"\"]\n",
+                   SRC ":1: key 'pinned_images': expected an array of non-empty strings "
+                       "without newlines");
+        load_error("pinned_images = [\"a b\"]\n",
+                   SRC ":1: key 'pinned_images': invalid value \"a b\" (patterns hold only the "
+                       "characters of an image reference and '*')");
+        set_error("pinned_images", "a,,b", "--pinned-images",
+                  "--pinned-images: invalid value \"a,,b\" (must not contain empty patterns)");
+        set_error("max_concurrent_downloads", "2x", "--max-concurrent-downloads",
+                  "--max-concurrent-downloads: invalid value \"2x\" (must be an integer from "
+                  "1 to 16)");
 }
 
 static void test_print_errors(void **state)
@@ -836,6 +921,7 @@ int main(void)
             cmocka_unit_test(test_set_errors),
             cmocka_unit_test(test_round_trip),
             cmocka_unit_test(test_print_format),
+            cmocka_unit_test(test_image_keys),
             cmocka_unit_test(test_print_errors),
             cmocka_unit_test(test_load_file),
             cmocka_unit_test(test_load_file_size),
