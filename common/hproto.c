@@ -53,6 +53,10 @@ static const struct brig_field_spec unpack_reply[] = {
     {BRIG_TAG_OPAQUE_DIRS_FD, BRIG_TLV_FD, 0, 1, 4},
 };
 
+static const struct brig_field_spec remove_layer_request[] = {
+    {BRIG_TAG_CHAIN_ID, BRIG_TLV_STRING, 1, 1, BRIG_HELPER_MAX_DIGEST},
+};
+
 static const struct brig_field_spec error_reply_fields[] = {
     {BRIG_TAG_ERROR_MESSAGE, BRIG_TLV_STRING, 0, 1, BRIG_HELPER_MAX_ERROR_MESSAGE},
 };
@@ -87,6 +91,12 @@ static const struct brig_cmd_spec cmd_table[] = {
     {
         .command = BRIG_CMD_READY,
         .name = "READY",
+    },
+    {
+        .command = BRIG_CMD_REMOVE_LAYER,
+        .name = "REMOVE_LAYER",
+        .request_fields = remove_layer_request,
+        .n_request_fields = ARRAY_SIZE(remove_layer_request),
     },
 };
 

@@ -268,6 +268,7 @@ static const struct handler handlers[] = {
     {BRIG_CMD_PING, PERMIT_AFTER_HELLO, handle_ping},
     {BRIG_CMD_UNPACK, PERMIT_AFTER_HELLO | PERMIT_DEFERRED, layers_handle_unpack},
     {BRIG_CMD_READY, PERMIT_AFTER_HELLO, handle_ready},
+    {BRIG_CMD_REMOVE_LAYER, PERMIT_AFTER_HELLO, layers_handle_remove},
 };
 
 static const struct handler *find_handler(uint16_t command)

@@ -571,8 +571,11 @@ int layers_handle_unpack(struct helper_conn *c, const struct brig_msg *msg, int 
                 tlv_put_u32(reply, BRIG_TAG_LAYER_EXISTED, 1);
                 return 0;
         }
-        if (parent && !layer_present(parent + 7)) {
-                snprintf(reason, reason_size, "UNPACK: parent layer %s is not present", parent);
+        /* Layers are separate directories: a child may be unpacked while
+         * its parent still is, but never on top of nothing. */
+        if (parent && !layer_present(parent + 7) && !find_running(parent + 7)) {
+                snprintf(reason, reason_size,
+                         "UNPACK: parent layer %s is neither present nor being unpacked", parent);
                 return -ENOENT;
         }
         u = find_running(chain + 7);
@@ -604,4 +607,41 @@ int layers_handle_unpack(struct helper_conn *c, const struct brig_msg *msg, int 
         log_info("unpacking layer", "conn=%s req=%" PRIu32 " chain_id=%s media_type=%s", c->label,
                  msg->hdr.request_id, chain, media_type);
         return HANDLER_DEFERRED;
+}
+
+int layers_handle_remove(struct helper_conn *c, const struct brig_msg *msg, int *fds,
+                         struct tlv_writer *reply, char *reason, size_t reason_size)
+{
+        const char *chain = NULL;
+        char tmp_name[64];
+
+        (void)fds, (void)reply;
+        tlv_get_string(&msg->fields, BRIG_TAG_CHAIN_ID, &chain);
+        if (!valid_id(chain)) {
+                snprintf(reason, reason_size,
+                         "REMOVE_LAYER: the chain id must be sha256: and 64 lowercase hex");
+                return -EINVAL;
+        }
+        if (layers_fd < 0) {
+                snprintf(reason, reason_size, "REMOVE_LAYER: the layer store is not open");
+                return -ENODEV;
+        }
+        if (find_running(chain + 7)) {
+                snprintf(reason, reason_size, "REMOVE_LAYER: layer %s is being unpacked", chain);
+                return -EBUSY;
+        }
+        if (!layer_present(chain + 7))
+                return 0;
+        /* Out of sight at once, so no later UNPACK sees a half-removed layer
+         * as present; the deletion itself is long work for a child. */
+        snprintf(tmp_name, sizeof(tmp_name), TMP_PREFIX "%d-%u", (int)getpid(), ++tmp_counter);
+        if (renameat2(layers_fd, chain + 7, layers_fd, tmp_name, RENAME_NOREPLACE) < 0) {
+                int r = negative_errno();
+                snprintf(reason, reason_size, "REMOVE_LAYER: cannot move layer %s away: %s", chain,
+                         strerror(-r));
+                return r;
+        }
+        log_info("removing layer", "conn=%s chain_id=%s", c->label, chain);
+        remove_later(tmp_name);
+        return 0;
 }

@@ -31,5 +31,9 @@ void layers_cleanup_leftovers(void);
 int layers_handle_unpack(struct helper_conn *c, const struct brig_msg *msg, int *fds,
                          struct tlv_writer *reply, char *reason, size_t reason_size);
 
+/* The REMOVE_LAYER handler. */
+int layers_handle_remove(struct helper_conn *c, const struct brig_msg *msg, int *fds,
+                         struct tlv_writer *reply, char *reason, size_t reason_size);
+
 /* Closes what layers_init() opened. */
 void layers_free(void);

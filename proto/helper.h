@@ -126,6 +126,10 @@ enum brig_cmd {
          * READY=1). Once per connection. Safe: no fields, and its only
          * effect is a status line to systemd. */
         BRIG_CMD_READY = 4,
+        /* Removes the layer <root>/layers/<chain id> that no image uses any
+         * more: renamed out of sight at once, deleted by a child. A layer
+         * being unpacked is refused (EBUSY); an absent one is no error. */
+        BRIG_CMD_REMOVE_LAYER = 5,
 };
 
 /* Tags: one global list for the whole protocol, each with exactly one type

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from helperproto import (BYTES, PING, TAG_BLOB_FD, TAG_CHAIN_ID, TAG_DIFF_ID, TAG_LAYER_BYTES,
+from helperproto import (BYTES, PING, REMOVE_LAYER, TAG_BLOB_FD, TAG_CHAIN_ID, TAG_DIFF_ID, TAG_LAYER_BYTES,
                          TAG_LAYER_ENTRIES, TAG_LAYER_EXISTED, TAG_MEDIA_TYPE,
                          TAG_PARENT_CHAIN_ID, TAG_PING_DATA, UNPACK, Conn, fd_field, message,
                          string, tlv, u32_value, u64_value)
@@ -150,10 +150,31 @@ def test_present_layer_is_not_unpacked_again(brig, conn, tmp_path):
     assert layer_names(brig) == [d[7:]]
 
 
+def test_remove_layer(brig, conn):
+    d = "sha256:" + "a" * 64
+    layer = layers_dir(brig) / d[7:]
+    (layer / "diff" / "deep" / "er").mkdir(parents=True)
+    (layer / "diff" / "deep" / "file").write_text("x")
+    os.symlink("/etc", layer / "diff" / "escape")
+    r = conn.request(REMOVE_LAYER, string(TAG_CHAIN_ID, d))
+    assert r.status == 0, r.error_message
+    assert not layer.exists(), "the layer is out of sight when the reply comes"
+    deadline = time.monotonic() + 10
+    while layer_names(brig) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert layer_names(brig) == []
+    assert os.path.isdir("/etc"), "a symlink in a layer is removed, never followed"
+    # Absent: no error. Malformed: refused.
+    assert conn.request(REMOVE_LAYER, string(TAG_CHAIN_ID, d)).status == 0
+    r = conn.request(REMOVE_LAYER, string(TAG_CHAIN_ID, "sha256:../" + "a" * 61))
+    assert r.status == -errno.EINVAL
+
+
 def test_slow_reader_loses_no_reply(brig, conn):
-    """More replies than the socket holds: the helper queues the rest and
-    keeps serving others meanwhile; every reply arrives, in order."""
-    n = 100
+    """More replies than the socket holds (about 90 of these fit): the helper
+    queues the rest and keeps serving others meanwhile; every reply arrives,
+    in order."""
+    n = 160
     for i in range(n):
         conn.send(message(PING, 1000 + i, tlv(TAG_PING_DATA, BYTES, b"%04d" % i * 256)))
     # The helper is not stuck on the full socket: another connection is served.
