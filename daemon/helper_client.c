@@ -144,14 +144,47 @@ static void unlist(struct helper_client *hc, struct waiting *w)
                 }
 }
 
-/* One request and its reply. A negative status in the reply is returned
- * with the helper's message as the reason. On success the caller releases
- * *ret. */
-static int call(struct helper_client *hc, uint64_t call_id, uint16_t command, const void *payload,
-                size_t len, const int *fds, size_t n_fds, unsigned timeout_ms, struct reply *ret,
-                char *reason, size_t reason_size)
+/* Sends one request and lists w (which the caller keeps alive until
+ * call_wait()) as waiting for its reply. */
+static int call_send(struct helper_client *hc, uint64_t call_id, uint16_t command,
+                     const void *payload, size_t len, const int *fds, size_t n_fds,
+                     struct waiting *w, char *reason, size_t reason_size)
 {
-        struct waiting w = {0};
+        int r;
+
+        *w = (struct waiting){0};
+        pthread_mutex_lock(&hc->lock);
+        if (hc->closed) {
+                r = hc->closed;
+                pthread_mutex_unlock(&hc->lock);
+                snprintf(reason, reason_size, "the channel to brig-helper is closed");
+                return r;
+        }
+        w->id = ++hc->next_id;
+        if (w->id == 0)
+                w->id = ++hc->next_id; /* 0 means "no request" in the helper's refusals */
+        w->next = hc->waiting;
+        hc->waiting = w;
+        pthread_mutex_unlock(&hc->lock);
+
+        log_debug("helper request", "req=%" PRIu32 " call=%" PRIu64 " cmd=%u", w->id, call_id,
+                  command);
+        r = brig_msg_send(hc->fd, command, w->id, 0, payload, len, fds, n_fds);
+        if (r < 0) {
+                pthread_mutex_lock(&hc->lock);
+                unlist(hc, w);
+                pthread_mutex_unlock(&hc->lock);
+                snprintf(reason, reason_size, "sending to brig-helper: %s", strerror(-r));
+        }
+        return r;
+}
+
+/* Waits for the reply to w and checks it. A negative status in the reply
+ * is returned with the helper's message as the reason. On success the
+ * caller releases *ret. */
+static int call_wait(struct helper_client *hc, struct waiting *w, uint16_t command,
+                     unsigned timeout_ms, struct reply *ret, char *reason, size_t reason_size)
+{
         struct brig_msg_error err;
         struct timespec deadline;
         const char *message = NULL;
@@ -160,49 +193,29 @@ static int call(struct helper_client *hc, uint64_t call_id, uint16_t command, co
         *ret = (struct reply){0};
         deadline_in(&deadline, timeout_ms);
         pthread_mutex_lock(&hc->lock);
-        if (hc->closed) {
-                r = hc->closed;
-                pthread_mutex_unlock(&hc->lock);
-                snprintf(reason, reason_size, "the channel to brig-helper is closed");
-                return r;
-        }
-        w.id = ++hc->next_id;
-        if (w.id == 0)
-                w.id = ++hc->next_id; /* 0 means "no request" in the helper's refusals */
-        w.next = hc->waiting;
-        hc->waiting = &w;
-        pthread_mutex_unlock(&hc->lock);
-
-        log_debug("helper request", "req=%" PRIu32 " call=%" PRIu64 " cmd=%u", w.id, call_id,
-                  command);
-        r = brig_msg_send(hc->fd, command, w.id, 0, payload, len, fds, n_fds);
-
-        pthread_mutex_lock(&hc->lock);
-        while (r == 0 && !w.done) {
+        while (!w->done) {
                 int e = pthread_cond_timedwait(&hc->cond, &hc->lock, &deadline);
-                if (e == ETIMEDOUT && !w.done)
+                if (e == ETIMEDOUT && !w->done) {
                         r = -ETIMEDOUT;
+                        break;
+                }
         }
-        unlist(hc, &w);
+        unlist(hc, w);
         pthread_mutex_unlock(&hc->lock);
 
         if (r == -ETIMEDOUT) {
                 snprintf(reason, reason_size, "no reply from brig-helper within %u ms", timeout_ms);
                 goto fail;
         }
-        if (r < 0) {
-                snprintf(reason, reason_size, "sending to brig-helper: %s", strerror(-r));
-                goto fail;
-        }
-        if (w.error) {
-                r = w.error;
+        if (w->error) {
+                r = w->error;
                 snprintf(reason, reason_size, "brig-helper closed the channel");
                 goto fail;
         }
-        ret->buf = TAKE_PTR(w.buf);
-        ret->rv = w.rv;
-        w.rv.n_fds = 0;
-        r = brig_msg_decode(ret->buf, w.len, ret->rv.n_fds, BRIG_DIR_REPLY, &ret->msg, &err);
+        ret->buf = TAKE_PTR(w->buf);
+        ret->rv = w->rv;
+        w->rv.n_fds = 0;
+        r = brig_msg_decode(ret->buf, w->len, ret->rv.n_fds, BRIG_DIR_REPLY, &ret->msg, &err);
         if (r < 0) {
                 snprintf(reason, reason_size, "invalid reply from brig-helper: %s", err.reason);
                 r = -EPROTO;
@@ -210,7 +223,7 @@ static int call(struct helper_client *hc, uint64_t call_id, uint16_t command, co
         }
         if ((ret->msg.hdr.command & ~BRIG_HELPER_REPLY_FLAG) != command) {
                 snprintf(reason, reason_size,
-                         "brig-helper answered request %" PRIu32 " with command %u", w.id,
+                         "brig-helper answered request %" PRIu32 " with command %u", w->id,
                          ret->msg.hdr.command & ~BRIG_HELPER_REPLY_FLAG);
                 r = -EPROTO;
                 goto fail_reply;
@@ -227,9 +240,25 @@ fail_reply:
         reply_release(ret);
         return r;
 fail:
-        free(w.buf);
-        brig_close_fds(w.rv.fds, w.rv.n_fds);
+        free(w->buf);
+        w->buf = NULL;
+        brig_close_fds(w->rv.fds, w->rv.n_fds);
         return r;
+}
+
+/* One request and its reply (call_send() and call_wait()). */
+static int call(struct helper_client *hc, uint64_t call_id, uint16_t command, const void *payload,
+                size_t len, const int *fds, size_t n_fds, unsigned timeout_ms, struct reply *ret,
+                char *reason, size_t reason_size)
+{
+        struct waiting w;
+        int r = call_send(hc, call_id, command, payload, len, fds, n_fds, &w, reason, reason_size);
+
+        if (r < 0) {
+                *ret = (struct reply){0};
+                return r;
+        }
+        return call_wait(hc, &w, command, timeout_ms, ret, reason, reason_size);
 }
 
 static int hello(struct helper_client *hc)
@@ -361,15 +390,19 @@ int helper_client_ready(struct helper_client *hc, char *reason, size_t reason_si
         return r;
 }
 
-int helper_client_unpack(struct helper_client *hc, uint64_t call_id, const char *chain_id,
-                         const char *parent_chain_id, const char *diff_id, const char *media_type,
-                         int blob_fd, struct helper_unpack_result *ret, char *reason,
-                         size_t reason_size)
+struct helper_unpack {
+        struct helper_client *hc;
+        struct waiting w;
+};
+
+int helper_client_unpack_send(struct helper_client *hc, uint64_t call_id, const char *chain_id,
+                              const char *parent_chain_id, const char *diff_id,
+                              const char *media_type, int blob_fd, struct helper_unpack **ret,
+                              char *reason, size_t reason_size)
 {
         uint8_t payload[512];
         struct tlv_writer w;
-        struct reply reply;
-        uint32_t existed = 0;
+        struct helper_unpack *u;
         size_t len;
         int r;
 
@@ -385,8 +418,29 @@ int helper_client_unpack(struct helper_client *hc, uint64_t call_id, const char 
                 snprintf(reason, reason_size, "UNPACK request does not fit its buffer");
                 return r;
         }
-        r = call(hc, call_id, BRIG_CMD_UNPACK, payload, len, &blob_fd, 1,
-                 HELPER_CLIENT_UNPACK_TIMEOUT_MS, &reply, reason, reason_size);
+        u = calloc(1, sizeof(*u));
+        if (!u)
+                return -ENOMEM;
+        u->hc = hc;
+        r = call_send(hc, call_id, BRIG_CMD_UNPACK, payload, len, &blob_fd, 1, &u->w, reason,
+                      reason_size);
+        if (r < 0) {
+                free(u);
+                return r;
+        }
+        *ret = u;
+        return 0;
+}
+
+int helper_client_unpack_wait(struct helper_unpack *u, struct helper_unpack_result *ret,
+                              char *reason, size_t reason_size)
+{
+        struct reply reply;
+        uint32_t existed = 0;
+        int r = call_wait(u->hc, &u->w, BRIG_CMD_UNPACK, HELPER_CLIENT_UNPACK_TIMEOUT_MS, &reply,
+                          reason, reason_size);
+
+        free(u);
         if (r < 0)
                 return r;
         *ret = (struct helper_unpack_result){0};
@@ -397,4 +451,39 @@ int helper_client_unpack(struct helper_client *hc, uint64_t call_id, const char 
         ret->existed = existed != 0;
         reply_release(&reply);
         return 0;
+}
+
+int helper_client_unpack(struct helper_client *hc, uint64_t call_id, const char *chain_id,
+                         const char *parent_chain_id, const char *diff_id, const char *media_type,
+                         int blob_fd, struct helper_unpack_result *ret, char *reason,
+                         size_t reason_size)
+{
+        struct helper_unpack *u;
+        int r = helper_client_unpack_send(hc, call_id, chain_id, parent_chain_id, diff_id,
+                                          media_type, blob_fd, &u, reason, reason_size);
+
+        return r < 0 ? r : helper_client_unpack_wait(u, ret, reason, reason_size);
+}
+
+int helper_client_remove_layer(struct helper_client *hc, uint64_t call_id, const char *chain_id,
+                               char *reason, size_t reason_size)
+{
+        uint8_t payload[128];
+        struct tlv_writer w;
+        struct reply reply;
+        size_t len;
+        int r;
+
+        tlv_writer_init(&w, payload, sizeof(payload));
+        tlv_put_string(&w, BRIG_TAG_CHAIN_ID, chain_id);
+        r = tlv_writer_finish(&w, &len);
+        if (r < 0) {
+                snprintf(reason, reason_size, "REMOVE_LAYER request does not fit its buffer");
+                return r;
+        }
+        r = call(hc, call_id, BRIG_CMD_REMOVE_LAYER, payload, len, NULL, 0,
+                 HELPER_CLIENT_TIMEOUT_MS, &reply, reason, reason_size);
+        if (r == 0)
+                reply_release(&reply);
+        return r;
 }

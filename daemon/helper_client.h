@@ -60,3 +60,19 @@ int helper_client_unpack(struct helper_client *hc, uint64_t call_id, const char 
                          const char *parent_chain_id, const char *diff_id, const char *media_type,
                          int blob_fd, struct helper_unpack_result *ret, char *reason,
                          size_t reason_size);
+
+/* UNPACK in two steps, so a caller can order the requests of several
+ * threads on the channel (a layer's UNPACK must reach the helper after its
+ * parent's): _send() returns once the request is on the channel, _wait()
+ * waits for the result and frees *u whatever it returns. */
+struct helper_unpack;
+int helper_client_unpack_send(struct helper_client *hc, uint64_t call_id, const char *chain_id,
+                              const char *parent_chain_id, const char *diff_id,
+                              const char *media_type, int blob_fd, struct helper_unpack **ret,
+                              char *reason, size_t reason_size);
+int helper_client_unpack_wait(struct helper_unpack *u, struct helper_unpack_result *ret,
+                              char *reason, size_t reason_size);
+
+/* Has the helper remove the layer chain_id (absent is no error). */
+int helper_client_remove_layer(struct helper_client *hc, uint64_t call_id, const char *chain_id,
+                               char *reason, size_t reason_size);

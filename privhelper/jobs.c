@@ -77,7 +77,11 @@ static void exec_child(pid_t helper, int exe_fd, char *const argv[], const struc
                 if (high[i] < 0)
                         _exit(127);
         }
+        /* exe_fd too: it may well be one of the target numbers. */
+        exe_fd = fcntl(exe_fd, F_DUPFD_CLOEXEC, 64);
         devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (exe_fd < 0)
+                _exit(127);
         if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 ||
             dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
                 _exit(127);

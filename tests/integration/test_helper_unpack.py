@@ -15,6 +15,8 @@ import time
 
 import pytest
 
+from conftest import children_of, proc_status, wait_for
+
 from helperproto import (BYTES, PING, REMOVE_LAYER, TAG_BLOB_FD, TAG_CHAIN_ID, TAG_DIFF_ID, TAG_LAYER_BYTES,
                          TAG_LAYER_ENTRIES, TAG_LAYER_EXISTED, TAG_MEDIA_TYPE,
                          TAG_PARENT_CHAIN_ID, TAG_PING_DATA, UNPACK, Conn, fd_field, message,
@@ -237,37 +239,74 @@ def test_failed_unpack_leaves_nothing(brig, conn, tmp_path):
     conn.ping()
 
 
-@needs_unpack
-def test_ping_is_prompt_while_unpacks_run_and_the_65th_is_busy(brig, conn):
-    """64 unpacks blocked on pipes: PING still answers within 10 ms, the next
-    UNPACK on the connection is refused with EBUSY, and closing the pipes
-    ends every unpack with an error reply."""
-    writers = []
-    ids = []
-    for i in range(64):
+def _blocked_unpackers(brig):
+    """brig-unpack children that are confined (seccomp on) and asleep: they
+    wait on their blob pipe."""
+    n = 0
+    for pid in children_of(brig.proc.pid):
+        try:
+            st = proc_status(pid)
+        except OSError:
+            continue
+        if st.get("Name") == "brig-unpack" and st.get("Seccomp") == "2" \
+                and st.get("State", "").startswith("S"):
+            n += 1
+    return n
+
+
+def _start_blocked_unpacks(conn, count, first):
+    writers, ids = [], []
+    for i in range(count):
         r, w = os.pipe()
         writers.append(w)
-        d = "sha256:%064x" % (0x1000 + i)
+        d = "sha256:%064x" % (first + i)
         conn.next_id += 1
         ids.append(conn.next_id)
         conn.send(message(UNPACK, conn.next_id, unpack_payload(chain=d, diff_id=d)), [r])
         os.close(r)
-    time.sleep(1.0)  # let the children start and block on their pipes
-    worst = 0.0
-    for _ in range(20):
-        t0 = time.monotonic()
-        conn.ping()
-        worst = max(worst, time.monotonic() - t0)
-    assert worst < 0.010, f"PING took {worst * 1000:.1f} ms while unpacks ran"
+    return writers, ids
 
-    r, w = os.pipe()
-    busy = send_unpack(conn, r, chain="sha256:" + "9" * 64, diff_id="sha256:" + "9" * 64)
-    os.close(w)
-    assert busy.status == -errno.EBUSY, busy.error_message
 
+def _end_unpacks(conn, writers, ids):
     for w in writers:
         os.close(w)
     replies = [conn.recv() for _ in ids]
     assert sorted(x.request_id for x in replies) == sorted(ids)
-    assert all(x.status < 0 for x in replies)
+    # An empty stream is no tar: each fails, with brig-unpack's reason.
+    assert all(x.status < 0 and x.error_message for x in replies)
+
+
+@needs_unpack
+def test_ping_is_prompt_while_four_unpacks_run(brig, conn):
+    writers, ids = _start_blocked_unpacks(conn, 4, 0x1000)
+    wait_for(lambda: _blocked_unpackers(brig) == 4, 30, "four brig-unpack children waiting")
+    worst = 0.0
+    for _ in range(50):
+        t0 = time.monotonic()
+        conn.ping()
+        worst = max(worst, time.monotonic() - t0)
+    assert worst < 0.010, f"PING took {worst * 1000:.1f} ms while unpacks ran"
+    _end_unpacks(conn, writers, ids)
+    conn.ping()
+
+
+@needs_unpack
+def test_the_65th_unpack_in_flight_is_busy(brig, conn):
+    writers, ids = _start_blocked_unpacks(conn, 64, 0x2000)
+    r, w = os.pipe()
+    busy = send_unpack(conn, r, chain="sha256:" + "9" * 64, diff_id="sha256:" + "9" * 64)
+    os.close(w)
+    assert busy.status == -errno.EBUSY, busy.error_message
+    assert "already in flight" in busy.error_message
+    # Another connection has its own limit.
+    other = Conn(brig.debug_socket)
+    try:
+        assert other.hello().status == 0
+        r, w = os.pipe()
+        os.close(w)
+        reply = send_unpack(other, r, chain="sha256:" + "9" * 64, diff_id="sha256:" + "9" * 64)
+        assert reply.status != -errno.EBUSY
+    finally:
+        other.close()
+    _end_unpacks(conn, writers, ids)
     conn.ping()
