@@ -11,16 +11,26 @@
 #include <string.h>
 
 /* How a table came to exist decides what may still be done to it (TOML 1.0
- * "Table" section): a table created only as the prefix of a [header] may get
- * its own header later; one made by dotted keys may not, and dotted keys may
- * only extend tables they created themselves. */
+ * "Table", "Inline Table" and "Array of Tables" sections): a table created
+ * only as the prefix of a [header] may get its own header later; one made by
+ * dotted keys may not, and dotted keys may only extend tables they created
+ * themselves. An inline table, and everything inside it, is closed once its
+ * '}' is read. Only an array made by [[headers]] may grow by another one. */
 enum origin {
-        ORIGIN_VALUE, /* not a table */
+        ORIGIN_VALUE, /* not a table, or an array written as a value */
         ORIGIN_ROOT,
         ORIGIN_HEADER,
         ORIGIN_IMPLICIT,
         ORIGIN_DOTTED,
+        ORIGIN_ARRAY_OF_TABLES, /* the array node of [[name]] */
+        ORIGIN_INLINE,
+        ORIGIN_INLINE_DOTTED, /* made by a dotted key inside an inline table */
 };
+
+static bool is_closed(enum origin origin)
+{
+        return origin == ORIGIN_INLINE || origin == ORIGIN_INLINE_DOTTED;
+}
 
 struct node {
         struct toml_node pub; /* first, so a struct toml_node * converts back */
@@ -976,6 +986,8 @@ static int parse_array(struct parser *p, struct node *array)
         return 0;
 }
 
+static int parse_inline_table(struct parser *p, struct node *table);
+
 static int parse_value(struct parser *p, struct node *n)
 {
         char buf[16];
@@ -994,13 +1006,209 @@ static int parse_value(struct parser *p, struct node *n)
         if (c == '[')
                 return parse_array(p, n);
         if (c == '{')
-                return fail_key(p, n, p->line,
-                                "inline tables are not supported by brig's configuration parser");
+                return parse_inline_table(p, n);
         if (is_token_char(c))
                 return parse_bare_value(p, n);
         if (c == EOF || c == '#' || at_newline(p))
                 return fail_key(p, n, p->line, "missing value");
         return fail_key(p, n, p->line, "invalid value starting with %s", describe(p, buf));
+}
+
+/* Follows all but the last part of the dotted key k down from table t,
+ * creating the tables that are missing, and returns the table the last part
+ * belongs in. in_inline tells whether the key is inside an inline table. */
+static int walk_dotted(struct parser *p, struct node *t, struct key *k, bool in_inline,
+                       unsigned line, struct node **ret)
+{
+        enum origin made = in_inline ? ORIGIN_INLINE_DOTTED : ORIGIN_DOTTED;
+        int r;
+
+        for (size_t i = 0; i + 1 < k->n; i++) {
+                struct node *child = table_find(t, k->part[i]);
+                if (!child) {
+                        r = add_node(t, TAKE_PTR(k->part[i]), made, line, &child);
+                        if (r < 0)
+                                return r;
+                } else if (child->origin == ORIGIN_ARRAY_OF_TABLES) {
+                        return fail_key(p, child, line,
+                                        "already defined as an array of tables on line %u; "
+                                        "dotted keys cannot extend it",
+                                        child->pub.line);
+                } else if (child->pub.type != TOML_TABLE) {
+                        return fail_key(p, child, line,
+                                        "already defined as a value (%s) on line %u; it cannot "
+                                        "also be a table",
+                                        toml_type_to_string(child->pub.type), child->pub.line);
+                } else if (child->origin == ORIGIN_INLINE) {
+                        return fail_key(p, child, line,
+                                        "inline table defined on line %u cannot be extended",
+                                        child->pub.line);
+                } else if (child->origin != made) {
+                        return fail_key(p, child, line,
+                                        "table defined by a [table] header on line %u cannot be "
+                                        "extended with dotted keys",
+                                        child->pub.line);
+                }
+                t = child;
+        }
+        *ret = t;
+        return 0;
+}
+
+/* Parses `key = value` into table t: the current table, or the inline table
+ * being read when in_inline. Stops right after the value. */
+static int parse_keyval_into(struct parser *p, struct node *t, bool in_inline, struct node **ret)
+{
+        _cleanup_(key_done) struct key k = {};
+        char buf[16];
+        unsigned line = p->line;
+        int r;
+
+        r = parse_key(p, &k);
+        if (r < 0)
+                return r;
+        if (peek(p) != '=')
+                return fail(p, line, "expected '=' after key, found %s", describe(p, buf));
+        p->pos++;
+        skip_space(p);
+        if (t->depth + k.n > TOML_MAX_DEPTH)
+                return fail(p, line, "key is nested more than %d levels deep", TOML_MAX_DEPTH);
+
+        r = walk_dotted(p, t, &k, in_inline, line, &t);
+        if (r < 0)
+                return r;
+
+        struct node *n = table_find(t, k.part[k.n - 1]);
+        if (n && n->pub.type == TOML_TABLE)
+                return fail_key(p, n, line, "already defined as a table on line %u", n->pub.line);
+        if (n)
+                return fail_key(p, n, line, "duplicate key (first defined on line %u)",
+                                n->pub.line);
+        r = add_node(t, TAKE_PTR(k.part[k.n - 1]), ORIGIN_VALUE, line, &n);
+        if (r < 0)
+                return r;
+        *ret = n;
+        return parse_value(p, n);
+}
+
+/* Where an inline table may not go on: TOML keeps it on one line. */
+static bool inline_table_cut(const struct parser *p)
+{
+        return peek(p) == EOF || peek(p) == '#' || at_newline(p);
+}
+
+static int parse_inline_table(struct parser *p, struct node *table)
+{
+        char buf[16];
+        int r;
+
+        table->pub.type = TOML_TABLE;
+        table->origin = ORIGIN_INLINE;
+        p->pos++;
+        skip_space(p);
+        if (peek(p) == '}') {
+                p->pos++;
+                return 0;
+        }
+        for (;;) {
+                if (inline_table_cut(p))
+                        return fail_key(p, table, p->line,
+                                        "unterminated inline table (missing '}'; an inline table "
+                                        "must fit on one line)");
+                struct node *value;
+                r = parse_keyval_into(p, table, true, &value);
+                if (r < 0)
+                        return r;
+                skip_space(p);
+                if (peek(p) == '}') {
+                        p->pos++;
+                        return 0;
+                }
+                if (peek(p) != ',') {
+                        if (inline_table_cut(p))
+                                continue;
+                        return fail_key(p, table, p->line,
+                                        "expected ',' or '}' in inline table, found %s",
+                                        describe(p, buf));
+                }
+                p->pos++;
+                skip_space(p);
+                if (peek(p) == '}')
+                        return fail_key(p, table, p->line,
+                                        "trailing ',' is not allowed in an inline table");
+        }
+}
+
+/* Finds or creates the table that part names under t for a [header] or
+ * [[header]]; last and array describe the part's place in the header. */
+static int header_part(struct parser *p, struct node *t, char **part, bool last, bool array,
+                       unsigned line, struct node **ret)
+{
+        struct node *child = table_find(t, *part);
+        int r;
+
+        if (!child) {
+                if (last && array) {
+                        r = add_node(t, TAKE_PTR(*part), ORIGIN_VALUE, line, &child);
+                        if (r < 0)
+                                return r;
+                        child->pub.type = TOML_ARRAY;
+                        child->origin = ORIGIN_ARRAY_OF_TABLES;
+                } else {
+                        r = add_node(t, TAKE_PTR(*part), last ? ORIGIN_HEADER : ORIGIN_IMPLICIT,
+                                     line, &child);
+                        if (r < 0)
+                                return r;
+                }
+        } else if (child->origin == ORIGIN_ARRAY_OF_TABLES) {
+                if (last && !array)
+                        return fail_key(p, child, line,
+                                        "already defined as an array of tables on line %u; it "
+                                        "cannot also be a table",
+                                        child->pub.line);
+        } else if (child->pub.type != TOML_TABLE) {
+                return fail_key(p, child, line,
+                                "already defined as a value (%s) on line %u; it cannot also be "
+                                "%s",
+                                toml_type_to_string(child->pub.type), child->pub.line,
+                                last && array ? "an array of tables" : "a table");
+        } else if (is_closed(child->origin)) {
+                return fail_key(p, child, line,
+                                "inline table defined on line %u cannot be extended",
+                                child->pub.line);
+        } else if (last && array) {
+                return fail_key(p, child, line,
+                                "already defined as a table on line %u; it cannot also be an "
+                                "array of tables",
+                                child->pub.line);
+        } else if (last && child->origin != ORIGIN_IMPLICIT) {
+                return fail_key(p, child, line, "table already defined on line %u",
+                                child->pub.line);
+        } else if (last) {
+                child->origin = ORIGIN_HEADER;
+                child->pub.line = line;
+        }
+
+        if (child->origin == ORIGIN_ARRAY_OF_TABLES) {
+                if (!last) {
+                        /* A header below [[name]] continues its latest element. */
+                        child = to_node(child->pub.items[child->pub.n_items - 1]);
+                } else {
+                        if (child->pub.n_items == TOML_MAX_ARRAY)
+                                return fail_key(p, child, line,
+                                                "array of tables has more than %d elements",
+                                                TOML_MAX_ARRAY);
+                        struct node *elem;
+                        r = add_node(child, NULL, ORIGIN_HEADER, line, &elem);
+                        if (r < 0)
+                                return r;
+                        child = elem;
+                }
+        }
+        if (child->depth > TOML_MAX_DEPTH)
+                return fail(p, line, "tables nested more than %d levels deep", TOML_MAX_DEPTH);
+        *ret = child;
+        return 0;
 }
 
 static int parse_header(struct parser *p)
@@ -1011,39 +1219,28 @@ static int parse_header(struct parser *p)
         int r;
 
         p->pos++;
-        if (peek(p) == '[')
-                return fail(p, line,
-                            "arrays of tables ([[...]]) are not supported by brig's "
-                            "configuration parser");
+        bool array = peek(p) == '[';
+        if (array)
+                p->pos++;
         r = parse_key(p, &k);
         if (r < 0)
                 return r;
         if (peek(p) != ']')
-                return fail(p, line, "expected ']' after table name, found %s", describe(p, buf));
+                return fail(p, line, "expected '%s' after table name, found %s", array ? "]]" : "]",
+                            describe(p, buf));
         p->pos++;
+        if (array) {
+                if (peek(p) != ']')
+                        return fail(p, line, "expected ']]' after table name, found %s",
+                                    describe(p, buf));
+                p->pos++;
+        }
 
         struct node *t = p->root;
         for (size_t i = 0; i < k.n; i++) {
-                bool last = i + 1 == k.n;
-                struct node *child = table_find(t, k.part[i]);
-                if (!child) {
-                        r = add_node(t, TAKE_PTR(k.part[i]), last ? ORIGIN_HEADER : ORIGIN_IMPLICIT,
-                                     line, &child);
-                        if (r < 0)
-                                return r;
-                } else if (child->pub.type != TOML_TABLE) {
-                        return fail_key(p, child, line,
-                                        "already defined as a value (%s) on line %u; it cannot "
-                                        "also be a table",
-                                        toml_type_to_string(child->pub.type), child->pub.line);
-                } else if (last && child->origin != ORIGIN_IMPLICIT) {
-                        return fail_key(p, child, line, "table already defined on line %u",
-                                        child->pub.line);
-                } else if (last) {
-                        child->origin = ORIGIN_HEADER;
-                        child->pub.line = line;
-                }
-                t = child;
+                r = header_part(p, t, &k.part[i], i + 1 == k.n, array, line, &t);
+                if (r < 0)
+                        return r;
         }
         p->current = t;
 
@@ -1058,55 +1255,13 @@ static int parse_header(struct parser *p)
 
 static int parse_keyval(struct parser *p)
 {
-        _cleanup_(key_done) struct key k = {};
+        struct node *n;
         char buf[16];
-        unsigned line = p->line;
         int r;
 
-        r = parse_key(p, &k);
+        r = parse_keyval_into(p, p->current, false, &n);
         if (r < 0)
                 return r;
-        if (peek(p) != '=')
-                return fail(p, line, "expected '=' after key, found %s", describe(p, buf));
-        p->pos++;
-        skip_space(p);
-        if (p->current->depth + k.n > TOML_MAX_DEPTH)
-                return fail(p, line, "key is nested more than %d levels deep", TOML_MAX_DEPTH);
-
-        struct node *t = p->current;
-        for (size_t i = 0; i + 1 < k.n; i++) {
-                struct node *child = table_find(t, k.part[i]);
-                if (!child) {
-                        r = add_node(t, TAKE_PTR(k.part[i]), ORIGIN_DOTTED, line, &child);
-                        if (r < 0)
-                                return r;
-                } else if (child->pub.type != TOML_TABLE) {
-                        return fail_key(p, child, line,
-                                        "already defined as a value (%s) on line %u; it cannot "
-                                        "also be a table",
-                                        toml_type_to_string(child->pub.type), child->pub.line);
-                } else if (child->origin != ORIGIN_DOTTED) {
-                        return fail_key(p, child, line,
-                                        "table defined by a [table] header on line %u cannot be "
-                                        "extended with dotted keys",
-                                        child->pub.line);
-                }
-                t = child;
-        }
-
-        struct node *n = table_find(t, k.part[k.n - 1]);
-        if (n && n->pub.type == TOML_TABLE)
-                return fail_key(p, n, line, "already defined as a table on line %u", n->pub.line);
-        if (n)
-                return fail_key(p, n, line, "duplicate key (first defined on line %u)",
-                                n->pub.line);
-        r = add_node(t, TAKE_PTR(k.part[k.n - 1]), ORIGIN_VALUE, line, &n);
-        if (r < 0)
-                return r;
-        r = parse_value(p, n);
-        if (r < 0)
-                return r;
-
         r = end_of_line(p);
         if (r < 0)
                 return r;

@@ -1,10 +1,13 @@
 /* toml.h: brig's strict TOML subset parser.
  *
  * A document held in memory is parsed into a read-only tree of nodes. The
- * accepted language is TOML v1.0.0 (toml.io) without floats, dates and times,
- * multi-line strings, inline tables and arrays of tables; those, and arrays
- * that mix element types, are rejected with a message instead of being
- * misread. Strings cannot hold U+0000, so every string and key is a plain C
+ * accepted language is TOML v1.0.0 (toml.io) without floats, dates and times
+ * and multi-line strings; those, and arrays that mix element types, are
+ * rejected with a message instead of being misread. Inline tables
+ * ({ a = 1 }) and arrays of tables ([[name]]) follow TOML's rules: an inline
+ * table is closed once written, and only an array made by [[name]] headers
+ * may grow by another [[name]]; both read as ordinary TOML_TABLE and
+ * TOML_ARRAY nodes. Strings cannot hold U+0000, so every string and key is a plain C
  * string. Everything TOML forbids (duplicate keys, redefined tables, invalid
  * UTF-8, control characters, ...) is an error too.
  *

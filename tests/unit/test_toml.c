@@ -533,8 +533,6 @@ static void test_unsupported(void **state)
             {"a = \"\"\"x\"\"\"\n", "multi-line strings"},
             {"a = \"\"\"\nx\"\"\"\n", "multi-line strings"},
             {"a = '''x'''\n", "multi-line strings"},
-            {"a = {}\n", "inline tables"},
-            {"a = { b = 1 }\n", "inline tables"},
         };
         char expected[256];
         (void)state;
@@ -544,12 +542,182 @@ static void test_unsupported(void **state)
                          strncmp(cases[i].doc, "a = [", 5) == 0 ? "a[0]" : "a", cases[i].err);
                 check_error(cases[i].doc, expected);
         }
-        check_error("x = 1\n[[a]]\n", "t.toml:2: arrays of tables ([[...]]) are not supported by "
-                                      "brig's configuration parser");
         check_error("a = \"\\u0000\"\n", "t.toml:1: key 'a': U+0000 (NUL) in a string is not "
                                          "supported by brig's configuration parser");
         check_error("\"\\u0000\" = 1\n", "t.toml:1: U+0000 (NUL) in a string is not supported by "
                                          "brig's configuration parser");
+}
+
+static void test_arrays_of_tables(void **state)
+{
+        (void)state;
+        struct toml_node *root = parse_ok("top = 1\n"
+                                          "[[registry]]\n"
+                                          "location = \"a\"\n"
+                                          "[[registry.mirror]]\n"
+                                          "location = \"m1\"\n"
+                                          "[[registry.mirror]]\n"
+                                          "location = \"m2\"\n"
+                                          "[registry.extra]\n"
+                                          "x = 1\n"
+                                          "[[registry]]\n"
+                                          "location = \"b\"\n"
+                                          "[[other.list]]\n"
+                                          "[other]\n"
+                                          "y = 2\n");
+        const struct toml_node *reg = get(root, "registry", TOML_ARRAY);
+        assert_int_equal(reg->n_items, 2);
+        assert_int_equal(reg->line, 2);
+        const struct toml_node *r0 = reg->items[0];
+        assert_int_equal(r0->type, TOML_TABLE);
+        assert_int_equal(r0->line, 2);
+        assert_string_equal(get(r0, "location", TOML_STRING)->string, "a");
+        const struct toml_node *mirrors = get(r0, "mirror", TOML_ARRAY);
+        assert_int_equal(mirrors->n_items, 2);
+        assert_string_equal(get(mirrors->items[1], "location", TOML_STRING)->string, "m2");
+        check_path(get(mirrors->items[1], "location", TOML_STRING),
+                   "registry[0].mirror[1].location");
+        assert_int_equal(get(get(r0, "extra", TOML_TABLE), "x", TOML_INTEGER)->integer, 1);
+        const struct toml_node *r1 = reg->items[1];
+        assert_int_equal(r1->line, 10);
+        assert_string_equal(get(r1, "location", TOML_STRING)->string, "b");
+        assert_null(toml_get(r1, "mirror"));
+        const struct toml_node *other = get(root, "other", TOML_TABLE);
+        assert_int_equal(get(other, "list", TOML_ARRAY)->n_items, 1);
+        assert_int_equal(get(other, "y", TOML_INTEGER)->integer, 2);
+        toml_free(root);
+}
+
+static void test_inline_tables(void **state)
+{
+        (void)state;
+        struct toml_node *root =
+            parse_ok("e = {}\n"
+                     "a = { location = \"x\", insecure = true, b.c = 1, b.d = 2 }\n"
+                     "n = {x={y={z=\"deep\"}}}\n"
+                     "mirror = [\n"
+                     "  { location = \"m1\" }, # first\n"
+                     "  {location='m2', list=[1,\n"
+                     "    2]},\n"
+                     "]\n");
+        assert_int_equal(get(root, "e", TOML_TABLE)->n_items, 0);
+        const struct toml_node *a = get(root, "a", TOML_TABLE);
+        assert_int_equal(a->n_items, 3);
+        assert_string_equal(get(a, "location", TOML_STRING)->string, "x");
+        assert_true(get(a, "insecure", TOML_BOOLEAN)->boolean);
+        assert_int_equal(get(get(a, "b", TOML_TABLE), "d", TOML_INTEGER)->integer, 2);
+        const struct toml_node *z =
+            get(get(get(get(root, "n", TOML_TABLE), "x", TOML_TABLE), "y", TOML_TABLE), "z",
+                TOML_STRING);
+        check_path(z, "n.x.y.z");
+        const struct toml_node *m = get(root, "mirror", TOML_ARRAY);
+        assert_int_equal(m->n_items, 2);
+        assert_int_equal(m->items[1]->type, TOML_TABLE);
+        assert_int_equal(m->items[1]->line, 6);
+        assert_string_equal(get(m->items[1], "location", TOML_STRING)->string, "m2");
+        assert_int_equal(get(m->items[1], "list", TOML_ARRAY)->n_items, 2);
+        toml_free(root);
+}
+
+static void test_inline_and_array_of_tables_errors(void **state)
+{
+        (void)state;
+        /* A table is not an array of tables, and the other way round. */
+        check_error("[a]\n[[a]]\n",
+                    "t.toml:2: key 'a': already defined as a table on line 1; it cannot also be "
+                    "an array of tables");
+        check_error("[[a]]\n[a]\n", "t.toml:2: key 'a': already defined as an array of tables "
+                                    "on line 1; it cannot also be a table");
+        /* Static arrays cannot be appended to by [[...]]. */
+        check_error("a = []\n[[a]]\n", "t.toml:2: key 'a': already defined as a value (array) on "
+                                       "line 1; it cannot also be an array of tables");
+        check_error("a = [{x = 1}]\n[[a]]\n",
+                    "t.toml:2: key 'a': already defined as a value (array) on line 1; it cannot "
+                    "also be an array of tables");
+        check_error("a = [{x = 1}]\n[a.b]\n",
+                    "t.toml:2: key 'a': already defined as a value (array) on line 1; it cannot "
+                    "also be a table");
+        check_error("a = 1\n[[a.b]]\n", "t.toml:2: key 'a': already defined as a value "
+                                        "(integer) on line 1; it cannot also be a table");
+        check_error("[[t.a]]\n[t]\na.x = 1\n",
+                    "t.toml:3: key 't.a': already defined as an array of tables on line 1; "
+                    "dotted keys cannot extend it");
+        /* Inline tables are closed. */
+        check_error("a = {x = 1}\n[a]\n",
+                    "t.toml:2: key 'a': inline table defined on line 1 cannot be extended");
+        check_error("a = {x = 1}\n[a.b]\n",
+                    "t.toml:2: key 'a': inline table defined on line 1 cannot be extended");
+        check_error("a = {x = {}}\n[[a.x.y]]\n",
+                    "t.toml:2: key 'a': inline table defined on line 1 cannot be extended");
+        check_error("a = {x = 1}\na.y = 2\n",
+                    "t.toml:2: key 'a': inline table defined on line 1 cannot be extended");
+        check_error("a = {x = {y = 1}, x.z = 2}\n",
+                    "t.toml:1: key 'a.x': inline table defined on line 1 cannot be extended");
+        check_error("a = {b.c = 1}\n[a.b]\n",
+                    "t.toml:2: key 'a': inline table defined on line 1 cannot be extended");
+        check_error("a = {x = 1, x = 2}\n",
+                    "t.toml:1: key 'a.x': duplicate key (first defined on line 1)");
+        check_error("a = {x.y = 1, x = 2}\n",
+                    "t.toml:1: key 'a.x': already defined as a table on line 1");
+        /* Syntax. */
+        check_error("a = {x = 1,}\n",
+                    "t.toml:1: key 'a': trailing ',' is not allowed in an inline table");
+        check_error("a = {x = 1 y = 2}\n",
+                    "t.toml:1: key 'a': expected ',' or '}' in inline table, found 'y'");
+        check_error("a = {x = 1\n}\n", "t.toml:1: key 'a': unterminated inline table (missing "
+                                       "'}'; an inline table must fit on one line)");
+        check_error("a = {\nx = 1}\n", "t.toml:1: key 'a': unterminated inline table (missing "
+                                       "'}'; an inline table must fit on one line)");
+        check_error("a = {x = 1, # c\n}\n", "t.toml:1: key 'a': unterminated inline table "
+                                            "(missing '}'; an inline table must fit on one line)");
+        check_error("a = {x = 1", "t.toml:1: key 'a': unterminated inline table (missing '}'; "
+                                  "an inline table must fit on one line)");
+        check_error("a = {,}\n", "t.toml:1: expected a key, found ','");
+        check_error("a = {x}\n", "t.toml:1: expected '=' after key, found '}'");
+        check_error("a = [{x = 1}, 2]\n", "t.toml:1: key 'a': array mixes types table and "
+                                          "integer (all elements must have the same type)");
+        check_error("[[a]\n", "t.toml:1: expected ']]' after table name, found end of line");
+        check_error("[[a]]]\n",
+                    "t.toml:1: key 'a[0]': expected end of line after table header, found ']'");
+        check_error("[[a] ]\n", "t.toml:1: expected ']]' after table name, found U+0020");
+        check_error("[[]]\n", "t.toml:1: expected a key, found ']'");
+}
+
+static void test_limits_of_tables(void **state)
+{
+        (void)state;
+        /* Each [[...]] level adds an array and a table above the values. */
+        char doc[512] = "";
+        char name[64] = "";
+        for (int i = 0; i < 9; i++) {
+                if (i > 0)
+                        strcat(name, ".");
+                strcat(name, "a");
+                strcat(doc, "[[");
+                strcat(doc, name);
+                strcat(doc, "]]\n");
+        }
+        check_error(doc, "t.toml:9: tables nested more than 16 levels deep");
+        doc[strlen(doc) - strlen("[[a.a.a.a.a.a.a.a.a]]\n")] = '\0';
+        toml_free(parse_ok(doc));
+
+        check_error("a = {b = {c = {d = {e = {f = {g = {h = {i = {j = {k = {l = {m = {n = {o = "
+                    "{p = {q = 1}}}}}}}}}}}}}}}}\n",
+                    "t.toml:1: key is nested more than 16 levels deep");
+
+        size_t one = strlen("[[a]]\n");
+        size_t len = one * (TOML_MAX_ARRAY + 1);
+        char *big = malloc(len + 1);
+        assert_non_null(big);
+        for (size_t i = 0; i <= TOML_MAX_ARRAY; i++)
+                memcpy(big + i * one, "[[a]]\n", one);
+        big[len] = '\0';
+        check_error(big, "t.toml:4097: key 'a': array of tables has more than 4096 elements");
+        big[len - one] = '\0';
+        struct toml_node *root = parse_ok(big);
+        assert_int_equal(get(root, "a", TOML_ARRAY)->n_items, TOML_MAX_ARRAY);
+        toml_free(root);
+        free(big);
 }
 
 static void test_invalid_integers(void **state)
@@ -959,6 +1127,10 @@ int main(void)
             cmocka_unit_test(test_empty_keys),
             cmocka_unit_test(test_unterminated),
             cmocka_unit_test(test_unsupported),
+            cmocka_unit_test(test_arrays_of_tables),
+            cmocka_unit_test(test_inline_tables),
+            cmocka_unit_test(test_inline_and_array_of_tables_errors),
+            cmocka_unit_test(test_limits_of_tables),
             cmocka_unit_test(test_invalid_integers),
             cmocka_unit_test(test_invalid_escapes),
             cmocka_unit_test(test_mixed_arrays),
