@@ -7,10 +7,12 @@
 #include "config.h"
 
 struct helper_client;
+struct images;
 
 struct brigd {
         struct brig_config config;
         /* NULL when brigd runs without brig-helper (development only). */
         struct helper_client *helper;
+        struct images *images; /* the image store and puller */
         struct timespec started;
 };

@@ -9,6 +9,14 @@
 extern const struct rpc_method cri_methods[];
 extern const size_t cri_n_methods;
 
+/* The ImageService handlers (cri_image.c). */
+void cri_pull_image(struct rpc_call *call, const ProtobufCMessage *request);
+void cri_list_images(struct rpc_call *call, const ProtobufCMessage *request);
+void cri_stream_images(struct rpc_call *call, const ProtobufCMessage *request);
+void cri_image_status(struct rpc_call *call, const ProtobufCMessage *request);
+void cri_remove_image(struct rpc_call *call, const ProtobufCMessage *request);
+void cri_image_fs_info(struct rpc_call *call, const ProtobufCMessage *request);
+
 /* brig.debug.v1.Debug: test-only, served when debug_rpcs is set. */
 extern const struct rpc_method debug_methods[];
 extern const size_t debug_n_methods;

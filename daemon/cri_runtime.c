@@ -1,7 +1,7 @@
 /* cri_runtime.c: the CRI method table (every RuntimeService and ImageService
- * RPC of runtime.v1) and the runtime-level RPCs: Version, Status and
- * RuntimeConfig. RPCs whose capability has not landed have no handler and
- * answer UNIMPLEMENTED naming themselves.
+ * RPC of runtime.v1; the image handlers are in cri_image.c) and the
+ * runtime-level RPCs: Version, Status and RuntimeConfig. RPCs whose capability has not landed have
+ * no handler and answer UNIMPLEMENTED naming themselves.
  */
 #include "cri.h"
 
@@ -192,12 +192,12 @@ const struct rpc_method cri_methods[] = {
     METHOD(RuntimeService, RuntimeConfig, runtime_config_request, RPC_UNARY, handle_runtime_config),
     METHOD(RuntimeService, UpdatePodSandboxResources, update_pod_sandbox_resources_request,
            RPC_UNARY, NULL),
-    METHOD(ImageService, ListImages, list_images_request, RPC_UNARY, NULL),
-    METHOD(ImageService, StreamImages, stream_images_request, RPC_SERVER_STREAM, NULL),
-    METHOD(ImageService, ImageStatus, image_status_request, RPC_UNARY, NULL),
-    METHOD(ImageService, PullImage, pull_image_request, RPC_UNARY, NULL),
-    METHOD(ImageService, RemoveImage, remove_image_request, RPC_UNARY, NULL),
-    METHOD(ImageService, ImageFsInfo, image_fs_info_request, RPC_UNARY, NULL),
+    METHOD(ImageService, ListImages, list_images_request, RPC_UNARY, cri_list_images),
+    METHOD(ImageService, StreamImages, stream_images_request, RPC_SERVER_STREAM, cri_stream_images),
+    METHOD(ImageService, ImageStatus, image_status_request, RPC_UNARY, cri_image_status),
+    METHOD(ImageService, PullImage, pull_image_request, RPC_UNARY, cri_pull_image),
+    METHOD(ImageService, RemoveImage, remove_image_request, RPC_UNARY, cri_remove_image),
+    METHOD(ImageService, ImageFsInfo, image_fs_info_request, RPC_UNARY, cri_image_fs_info),
 };
 
 const size_t cri_n_methods = ARRAY_SIZE(cri_methods);

@@ -15,6 +15,8 @@
 #include "cmdline.h"
 #include "cri.h"
 #include "helper_client.h"
+#include "images.h"
+#include "registry.h"
 #include "log.h"
 #include "rpc_server.h"
 #include "seccomp.h"
@@ -188,6 +190,12 @@ int main(int argc, char **argv)
                 return 1;
         }
         clock_gettime(CLOCK_MONOTONIC, &d.started);
+        /* libcurl's global set-up is not thread-safe: before any thread. */
+        r = registry_global_init();
+        if (r < 0) {
+                log_error_errno(r, "cannot initialise libcurl", NULL);
+                goto out;
+        }
 
         helper_fd = cmdline_extra(&cl, "helper-fd");
         if (helper_fd) {
@@ -203,8 +211,17 @@ int main(int argc, char **argv)
         } else {
                 log_warn("running without brig-helper: no pod or container can be created", NULL);
         }
+        {
+                char err[1024] = "";
+                r = images_open(&d.config, d.helper, &d.images, err, sizeof(err));
+                if (r < 0) {
+                        log_error_errno(r, "cannot open the image store", "reason=\"%s\"", err);
+                        goto out;
+                }
+        }
         r = serve(&d, cmdline_extra(&cl, "debug-rpcs") != NULL);
 out:
+        images_close(d.images);
         helper_client_free(d.helper);
         config_free(&d.config);
         log_info("brigd exiting", "status=%d", r < 0 ? 1 : 0);

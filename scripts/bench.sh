@@ -1,10 +1,24 @@
 #!/bin/sh
-# Runs brig's benchmarks (scripts/bench.py) against the binaries in BUILD.
-# Needs root: it starts brig-helper.
+# Runs brig's benchmarks against the binaries in BUILD: CRI call latency
+# (bench.py), brig-unpack against tar (bench-unpack.sh), and a cold pull
+# against containerd (bench_pull.py, from the local registry that
+# ../shared/tools/test-registry.sh starts). Needs root: they start
+# brig-helper.
 set -eu
 build=${1:-build}
+here=$(dirname "$0")
 if [ "$(id -u)" -ne 0 ]; then
 	echo "bench: run as root (sudo make bench): it starts brig-helper" >&2
 	exit 1
 fi
-exec /usr/bin/python3 "$(dirname "$0")/bench.py" "$build"
+/usr/bin/python3 "$here/bench.py" "$build"
+echo
+"$here/bench-unpack.sh" "$build"
+echo
+registry_tool="$here/../../shared/tools/test-registry.sh"
+if [ -x "$registry_tool" ] || [ -f "$registry_tool" ]; then
+	bash "$registry_tool" >/dev/null
+	/usr/bin/python3 "$here/bench_pull.py" "$build"
+else
+	echo "bench: $registry_tool not found; skipping the pull benchmark" >&2
+fi

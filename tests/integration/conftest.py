@@ -96,6 +96,17 @@ def wait_for(predicate, timeout, what):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def seccomp_log_lines():
+    """Kernel records of brigd system calls its filter logs (None: dmesg unreadable)."""
+    r = subprocess.run(["dmesg"], capture_output=True, text=True)
+    if r.returncode != 0:
+        return None
+    # type=1326 is a seccomp record; code 0x7ffc0000 is SECCOMP_RET_LOG, the
+    # filter's default for calls in neither of its lists.
+    return [line for line in r.stdout.splitlines()
+            if "type=1326" in line and 'comm="brigd"' in line and "code=0x7ffc0000" in line]
+
+
 class Cri:
     """CRI calls by method name with the generated message classes."""
 

@@ -11,7 +11,7 @@ import grpc
 import pytest
 
 from conftest import (BRIGD, HELPER, Brig, Cri, alive, api_pb2, children_of, proc_status,
-                      wait_for)
+                      seccomp_log_lines, wait_for)
 
 
 def test_brigd_holds_no_privilege(brig):
@@ -105,10 +105,29 @@ def _brigd_as(user, base, *args):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
 
 
+def _own_store(base):
+    """A root with an image store of the brig user's, for a brigd run by hand."""
+    pw = pwd.getpwnam("brig")
+    root = base / "hand-root"
+    (root / "images").mkdir(parents=True)
+    os.chown(root / "images", pw.pw_uid, pw.pw_gid)
+    (root / "images").chmod(0o700)
+    return root
+
+
 def test_second_brigd_refuses_a_live_socket(brig):
-    r = _brigd_as("brig", brig.base, "--listen", brig.listen)
+    r = _brigd_as("brig", brig.base, "--listen", brig.listen, "--root",
+                  str(_own_store(brig.base)))
     assert r.returncode == 1
     assert "another server already answers on the socket" in r.stderr
+    assert brig.cri().runtime("Version", api_pb2.VersionRequest()).runtime_name == "brig"
+
+
+def test_second_brigd_refuses_a_store_in_use(brig):
+    r = _brigd_as("brig", brig.base, "--listen", f"unix://{brig.base}/other.sock", "--root",
+                  str(brig.root))
+    assert r.returncode == 1
+    assert "another brigd uses the image store" in r.stderr
     assert brig.cri().runtime("Version", api_pb2.VersionRequest()).runtime_name == "brig"
 
 
@@ -199,18 +218,8 @@ def test_non_root_helper_refuses_to_run(brig_dir):
     assert "brig-helper must run as root" in r.stderr
 
 
-def _seccomp_log_lines():
-    r = subprocess.run(["dmesg"], capture_output=True, text=True)
-    if r.returncode != 0:
-        return None
-    # type=1326 is a seccomp record; code 0x7ffc0000 is SECCOMP_RET_LOG, the
-    # filter's default for calls in neither of its lists.
-    return [line for line in r.stdout.splitlines()
-            if "type=1326" in line and 'comm="brigd"' in line and "code=0x7ffc0000" in line]
-
-
 def test_brigd_stays_inside_its_seccomp_allow_list(brig):
-    before = _seccomp_log_lines()
+    before = seccomp_log_lines()
     if before is None:
         pytest.skip("dmesg is not readable here")
     cri = brig.cri()
@@ -221,5 +230,5 @@ def test_brigd_stays_inside_its_seccomp_allow_list(brig):
     with pytest.raises(grpc.RpcError):
         cri.raw("/runtime.v1.RuntimeService/Version", b"\xff")
     brig.stop()
-    new = _seccomp_log_lines()[len(before):]
+    new = seccomp_log_lines()[len(before):]
     assert new == [], "brigd made system calls its filter does not list:\n" + "\n".join(new)
