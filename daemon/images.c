@@ -207,6 +207,7 @@ struct pull {
         const struct manifest *manifest;
         const char *const *diff_ids;
         char (*chain_ids)[DIGEST_STRING_MAX + 1];
+        struct helper_unpack_result *unpacked; /* per layer, each its worker's */
 
         pthread_mutex_t lock; /* guards everything below */
         pthread_cond_t cond;
@@ -359,6 +360,7 @@ static int pull_layer(struct pull *p, size_t i, char *err, size_t err_size)
         r = helper_client_unpack_wait(u, &res, err, err_size);
         if (r < 0)
                 return r;
+        p->unpacked[i] = res;
         log_info(res.existed ? "layer already present" : "layer unpacked",
                  "call=%" PRIu64 " chain_id=%s digest=%s bytes=%" PRIu64 " entries=%" PRIu64
                  " skipped=%" PRIu64,
@@ -522,7 +524,7 @@ static void free_names(char **names, size_t n)
 static int put_record(struct images *im, const struct imageref *ref, const char *top,
                       const char *image_digest, const struct manifest *m,
                       const struct image_config *cfg, char (*chain_ids)[DIGEST_STRING_MAX + 1],
-                      char *err, size_t err_size)
+                      const struct helper_unpack_result *unpacked, char *err, size_t err_size)
 {
         struct store_image img = {0};
         char name[IMAGEREF_STRING_MAX], with_digest[IMAGEREF_STRING_MAX + DIGEST_STRING_MAX + 2];
@@ -549,6 +551,8 @@ static int put_record(struct images *im, const struct imageref *ref, const char 
                 l->size = m->layers[i].size;
                 snprintf(l->diff_id, sizeof(l->diff_id), "%s", cfg->diff_ids[i]);
                 snprintf(l->chain_id, sizeof(l->chain_id), "%s", chain_ids[i]);
+                l->unpacked_bytes = unpacked[i].bytes;
+                l->unpacked_inodes = unpacked[i].entries;
                 img.size += l->size;
         }
         img.n_layers = m->n_layers;
@@ -608,17 +612,24 @@ static int pull_from(struct images *im, const struct imageref *ref, const struct
         if (r < 0)
                 goto out;
 
+        p.unpacked = calloc(m->n_layers ? m->n_layers : 1, sizeof(*p.unpacked));
+        if (!p.unpacked) {
+                r = -ENOMEM;
+                goto out;
+        }
         p.manifest = m;
         p.diff_ids = (const char *const *)cfg->diff_ids;
         p.chain_ids = chain_ids;
         pthread_rwlock_rdlock(&im->layers_lock);
         r = pull_layers(&p, err, err_size);
         if (r == 0)
-                r = put_record(im, ref, top, image_digest, m, cfg, chain_ids, err, err_size);
+                r = put_record(im, ref, top, image_digest, m, cfg, chain_ids, p.unpacked, err,
+                               err_size);
         pthread_rwlock_unlock(&im->layers_lock);
         if (r == 0)
                 snprintf(id, DIGEST_STRING_MAX + 1, "%s", m->config.digest);
 out:
+        free(p.unpacked);
         free(chain_ids);
         image_config_free(cfg);
         manifest_free(m);
@@ -823,10 +834,14 @@ static void mountpoint_of(const char *path, char *out, size_t size)
 
 int images_usage(struct images *im, struct images_usage *ret)
 {
+        uint64_t layer_bytes, layer_inodes;
         int r = store_usage(im->store, &ret->bytes, &ret->inodes);
 
         if (r < 0)
                 return r;
+        store_layers_usage(im->store, &layer_bytes, &layer_inodes);
+        ret->bytes += layer_bytes;
+        ret->inodes += layer_inodes;
         mountpoint_of(im->config->root, ret->mountpoint, sizeof(ret->mountpoint));
         return 0;
 }

@@ -603,6 +603,13 @@ static int rec_layers(json_t *obj, struct store_image *img, char *err, size_t er
                     (r = rec_digest(l, "diff_id", sl->diff_id, err, err_size)) < 0 ||
                     (r = rec_digest(l, "chain_id", sl->chain_id, err, err_size)) < 0)
                         return r;
+                /* Optional: records written before brig kept them lack both. */
+                if (json_object_get(l, "unpacked_bytes") &&
+                    ((r = rec_uint(l, "unpacked_bytes", MAX_JSON_SIZE_T, &sl->unpacked_bytes, err,
+                                   err_size)) < 0 ||
+                     (r = rec_uint(l, "unpacked_inodes", MAX_JSON_SIZE_T, &sl->unpacked_inodes, err,
+                                   err_size)) < 0))
+                        return r;
                 diff_ids[i] = sl->diff_id;
                 img->n_layers++;
         }
@@ -715,9 +722,11 @@ int store_record_format(const struct store_image *img, char **ret, size_t *ret_l
         *ret = NULL;
         for (size_t i = 0; layers && i < img->n_layers; i++) {
                 const struct store_layer *l = &img->layers[i];
-                json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s}", "digest", l->digest,
+                json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:I, s:I}", "digest", l->digest,
                                       "media_type", l->media_type, "size", (json_int_t)l->size,
-                                      "diff_id", l->diff_id, "chain_id", l->chain_id);
+                                      "diff_id", l->diff_id, "chain_id", l->chain_id,
+                                      "unpacked_bytes", (json_int_t)l->unpacked_bytes,
+                                      "unpacked_inodes", (json_int_t)l->unpacked_inodes);
                 if (!o || json_array_append_new(layers, o) < 0) {
                         json_decref(layers);
                         layers = NULL;
@@ -1326,4 +1335,42 @@ int store_usage(struct store *s, uint64_t *ret_bytes, uint64_t *ret_inodes)
         *ret_bytes = bytes;
         *ret_inodes = inodes;
         return 0;
+}
+
+static int cmp_layer_chain(const void *a, const void *b)
+{
+        const struct store_layer *x = *(const struct store_layer *const *)a;
+        const struct store_layer *y = *(const struct store_layer *const *)b;
+
+        return strcmp(x->chain_id, y->chain_id);
+}
+
+void store_layers_usage(struct store *s, uint64_t *ret_bytes, uint64_t *ret_inodes)
+{
+        uint64_t bytes = 0, inodes = 0;
+        const struct store_layer **all = NULL;
+        size_t n = 0;
+
+        pthread_mutex_lock(&s->lock);
+        for (size_t i = 0; i < s->n_images; i++)
+                n += s->images[i]->n_layers;
+        all = n ? calloc(n, sizeof(*all)) : NULL;
+        if (all) {
+                size_t k = 0;
+                for (size_t i = 0; i < s->n_images; i++)
+                        for (size_t l = 0; l < s->images[i]->n_layers; l++)
+                                all[k++] = &s->images[i]->layers[l];
+                /* Sorted, each chain id is counted at its first occurrence. */
+                qsort(all, n, sizeof(*all), cmp_layer_chain);
+                for (size_t k2 = 0; k2 < n; k2++) {
+                        if (k2 > 0 && strcmp(all[k2 - 1]->chain_id, all[k2]->chain_id) == 0)
+                                continue;
+                        bytes += all[k2]->unpacked_bytes;
+                        inodes += all[k2]->unpacked_inodes;
+                }
+        }
+        pthread_mutex_unlock(&s->lock);
+        free(all);
+        *ret_bytes = bytes;
+        *ret_inodes = inodes;
 }

@@ -48,6 +48,10 @@ struct store_layer {
         uint64_t size;
         char diff_id[DIGEST_STRING_MAX + 1];
         char chain_id[DIGEST_STRING_MAX + 1];
+        /* The unpacked layer as brig-helper reported it (tar bytes and
+         * entries); 0 when unknown (records of older versions). */
+        uint64_t unpacked_bytes;
+        uint64_t unpacked_inodes;
 };
 
 struct store_image {
@@ -167,3 +171,7 @@ int store_record_format(const struct store_image *img, char **ret, size_t *ret_l
  * and inodes, found by walking blobs/, ingest/ and images/ (the store is
  * flat: no accounting to drift after a crash). */
 int store_usage(struct store *s, uint64_t *ret_bytes, uint64_t *ret_inodes);
+
+/* The unpacked layers all images use, each chain id counted once: the sums
+ * of their unpacked_bytes and unpacked_inodes. */
+void store_layers_usage(struct store *s, uint64_t *ret_bytes, uint64_t *ret_inodes);

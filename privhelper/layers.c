@@ -34,6 +34,7 @@
  * helper applies it in its loop. */
 #define OPAQUE_LIST_MAX (1024 * 1024)
 #define OPAQUE_XATTR    "trusted.overlay.opaque"
+#define USAGE_FILE      "usage"
 
 /* Media types brig-unpack knows; anything else is refused here already. */
 static const char *const layer_media_types[] = {
@@ -370,6 +371,40 @@ static int apply_opaque_list(int diff_fd, int list_fd, char *reason, size_t reas
         return 0;
 }
 
+/* <layer>/usage: the size brig-unpack reported, kept so that a later
+ * UNPACK of a present layer can report it too (brigd sums it up for
+ * ImageFsInfo). The helper's own file; losing it only loses the figure. */
+static void write_usage(const char *dir_name, uint64_t bytes, uint64_t entries)
+{
+        _cleanup_close_ int dir = openat_beneath(layers_fd, dir_name, O_RDONLY | O_DIRECTORY, 0);
+        _cleanup_close_ int fd = -1;
+        char text[64];
+        int len = snprintf(text, sizeof(text), "%" PRIu64 " %" PRIu64 "\n", bytes, entries);
+
+        if (dir >= 0)
+                fd = openat(dir, USAGE_FILE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                            0600);
+        if (fd < 0 || write(fd, text, (size_t)len) != len)
+                log_warn("cannot record a layer's size", "dir=" LAYERS_DIR "/%s", dir_name);
+}
+
+static void read_usage(const char *hex, uint64_t *bytes, uint64_t *entries)
+{
+        _cleanup_close_ int dir = openat_beneath(layers_fd, hex, O_RDONLY | O_DIRECTORY, 0);
+        _cleanup_close_ int fd = -1;
+        char text[64] = "";
+        ssize_t n;
+
+        *bytes = *entries = 0;
+        if (dir >= 0)
+                fd = openat(dir, USAGE_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 || (n = read(fd, text, sizeof(text) - 1)) <= 0)
+                return;
+        text[n] = '\0';
+        if (sscanf(text, "%" SCNu64 " %" SCNu64, bytes, entries) != 2)
+                *bytes = *entries = 0;
+}
+
 /* brig-unpack's one result message, checked against the UNPACK reply
  * schema. On success the reply for brigd is in payload. */
 static int read_result(struct unpack *u, int status, uint8_t *payload, size_t size, size_t *len,
@@ -433,10 +468,12 @@ static int read_result(struct unpack *u, int status, uint8_t *payload, size_t si
         }
 
         tlv_writer_init(&w, payload, size);
-        if (tlv_get_u64(&msg.fields, BRIG_TAG_LAYER_BYTES, &v) == 0)
-                tlv_put_u64(&w, BRIG_TAG_LAYER_BYTES, v);
-        if (tlv_get_u64(&msg.fields, BRIG_TAG_LAYER_ENTRIES, &v) == 0)
-                tlv_put_u64(&w, BRIG_TAG_LAYER_ENTRIES, v);
+        uint64_t bytes = 0, entries = 0;
+        if (tlv_get_u64(&msg.fields, BRIG_TAG_LAYER_BYTES, &bytes) == 0)
+                tlv_put_u64(&w, BRIG_TAG_LAYER_BYTES, bytes);
+        if (tlv_get_u64(&msg.fields, BRIG_TAG_LAYER_ENTRIES, &entries) == 0)
+                tlv_put_u64(&w, BRIG_TAG_LAYER_ENTRIES, entries);
+        write_usage(u->tmp_name, bytes, entries);
         if (tlv_get_u64(&msg.fields, BRIG_TAG_LAYER_SKIPPED, &v) == 0)
                 tlv_put_u64(&w, BRIG_TAG_LAYER_SKIPPED, v);
         tlv_put_u32(&w, BRIG_TAG_LAYER_EXISTED, 0);
@@ -568,6 +605,10 @@ int layers_handle_unpack(struct helper_conn *c, const struct brig_msg *msg, int 
         }
 
         if (layer_present(chain + 7)) {
+                uint64_t bytes, entries;
+                read_usage(chain + 7, &bytes, &entries);
+                tlv_put_u64(reply, BRIG_TAG_LAYER_BYTES, bytes);
+                tlv_put_u64(reply, BRIG_TAG_LAYER_ENTRIES, entries);
                 tlv_put_u32(reply, BRIG_TAG_LAYER_EXISTED, 1);
                 return 0;
         }

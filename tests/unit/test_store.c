@@ -810,6 +810,35 @@ static void test_usage(void **state)
         assert_true(bytes2 >= bytes + 8192);
 }
 
+static void test_layers_usage(void **state)
+{
+        struct fixture *f = *state;
+        const char *a_diffs[] = {D("a"), D("b")};
+        const char *b_diffs[] = {D("a"), D("c")};
+        uint64_t bytes = 1, inodes = 1;
+
+        store_layers_usage(f->s, &bytes, &inodes);
+        assert_true(bytes == 0 && inodes == 0);
+        struct store_image *a = make_image(D("1"), NULL, 0, a_diffs, 2);
+        struct store_image *b = make_image(D("2"), NULL, 0, b_diffs, 2);
+        for (size_t i = 0; i < 2; i++) {
+                a->layers[i].unpacked_bytes = b->layers[i].unpacked_bytes = 1000 * (i + 1);
+                a->layers[i].unpacked_inodes = b->layers[i].unpacked_inodes = 10 * (i + 1);
+        }
+        b->layers[1].unpacked_bytes = 5000;
+        put_ok(f->s, a);
+        put_ok(f->s, b);
+        /* The shared base layer counts once: 1000 + 2000 + 5000. */
+        store_layers_usage(f->s, &bytes, &inodes);
+        assert_int_equal(bytes, 8000);
+        assert_int_equal(inodes, 50);
+        /* The figures survive a reload of the records. */
+        reopen(f);
+        store_layers_usage(f->s, &bytes, &inodes);
+        assert_int_equal(bytes, 8000);
+        assert_int_equal(inodes, 50);
+}
+
 struct worker {
         struct store *s;
         int n;
@@ -879,6 +908,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_tag_moves, setup, teardown),
             cmocka_unit_test_setup_teardown(test_tag_conflict_on_load, setup, teardown),
             cmocka_unit_test_setup_teardown(test_remove_shared_layers, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_layers_usage, setup, teardown),
             cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
             cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         };
