@@ -118,6 +118,7 @@ grpc_status_code images_grpc_code(int error)
         case -EAGAIN:
                 return GRPC_STATUS_UNAVAILABLE;
         case -EBADMSG:
+        case -EILSEQ: /* brig-unpack: the layer is not what its diff id says */
                 return GRPC_STATUS_DATA_LOSS;
         case -ENOTSUP:
         case -EFBIG:
