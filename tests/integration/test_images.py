@@ -347,6 +347,24 @@ def test_registries_conf_rewrites_and_short_names(brig_dir, images):
             b.stop()
 
 
+def test_mirror_serves_another_name(brig_dir, images):
+    """[[registry.mirror]]: the primary location is down, the mirror (another
+    registry, under another path) has the image."""
+    with start_registry(brig_dir / "registry") as reg:
+        pushed = reg.push(images.single_layer(), "mirror/app:2")
+        conf = (f'[[registry]]\nprefix = "registry.invalid/app"\n'
+                f'location = "127.0.0.1:1/app"\n'
+                f'[[registry.mirror]]\nlocation = "{reg.host}/mirror/app"\ninsecure = true\n')
+        b = ImageBrig(brig_dir, conf)
+        try:
+            assert b.pull("registry.invalid/app:2") == pushed.config[0]
+            img = b.status("registry.invalid/app:2").image
+            assert list(img.repo_tags) == ["registry.invalid/app:2"]
+            assert list(img.repo_digests) == [f"registry.invalid/app@{pushed.digest}"]
+        finally:
+            b.stop()
+
+
 def test_pinned_images(brig_dir, images):
     with start_registry(brig_dir / "registry") as reg:
         reg.push(images.single_layer(), "test/pause:3")

@@ -364,3 +364,30 @@ def test_brigd_killed_during_a_pull_resumes_and_keeps_nothing_corrupt(brig_image
                    (layer / d / "diff" / "big").read_bytes() == big for d in b.layer_dirs())
     finally:
         reg.stop()
+
+
+def test_a_blob_two_pulls_want_is_fetched_once(brig_images):
+    image = ScriptedImage([tar_of({"big": os.urandom(2 * 1024 * 1024)})])
+    reg = ScriptedRegistry(image)
+    reg.blob_delay = 0.02  # slow enough that both pulls want it at once
+    try:
+        b = brig_images(reg)
+        results, errors = [], []
+
+        def pull():
+            try:
+                results.append(b.pull(reg.ref))
+            except grpc.RpcError as e:
+                errors.append(e)
+
+        threads = [threading.Thread(target=pull) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert errors == [] and len(set(results)) == 1 and len(results) == 2
+        layer = sha(image.layers[0])
+        gets = [s for s in reg.server.requests if s.path.endswith(layer[7:])]
+        assert len(gets) == 1, gets
+    finally:
+        reg.stop()
