@@ -13,7 +13,7 @@ libcmocka-dev
 python3 python3-pytest python3-grpcio python3-protobuf
 passwd util-linux procps iproute2
 runc docker-registry busybox-static containernetworking-plugins
-umoci skopeo containerd apache2-utils python3-cryptography
+umoci skopeo containerd apache2-utils python3-cryptography zstd
 "
 
 missing=""

@@ -225,6 +225,27 @@ def test_unpack_publishes_a_verified_layer(brig, conn, tmp_path):
 
 
 @needs_unpack
+def test_unpack_marks_opaque_directories_and_whiteouts(brig, conn, tmp_path):
+    """brig-unpack may not set trusted.* xattrs; the helper marks the opaque
+    directories it lists, the layer root included."""
+    data = make_tar({"etc/.wh..wh..opq": b"", "etc/new": b"n", ".wh..wh..opq": b"",
+                     "usr/.wh.gone": b""})
+    d = sha(data)
+    r = send_unpack(conn, blob_file(tmp_path, data), chain=d, diff_id=d)
+    assert r.status == 0, r.error_message
+    diff = layers_dir(brig) / d[7:] / "diff"
+    assert os.getxattr(diff / "etc", "trusted.overlay.opaque") == b"y"
+    assert os.getxattr(diff, "trusted.overlay.opaque") == b"y"
+    with pytest.raises(OSError):
+        os.getxattr(diff / "usr", "trusted.overlay.opaque")
+    gone = os.lstat(diff / "usr" / "gone")
+    assert stat.S_ISCHR(gone.st_mode) and gone.st_rdev == 0
+    assert not (diff / "etc" / ".wh..wh..opq").exists()
+    usage = (layers_dir(brig) / d[7:] / "usage").read_text().split()
+    assert int(usage[0]) == len(data)
+
+
+@needs_unpack
 def test_failed_unpack_leaves_nothing(brig, conn, tmp_path):
     data = make_tar({"a": b"a"})
     wrong = "sha256:" + "8" * 64

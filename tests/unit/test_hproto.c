@@ -297,6 +297,7 @@ static void test_table_sane(void **state)
         assert_int_equal(t[2].command, BRIG_CMD_UNPACK);
         assert_string_equal(t[2].name, "UNPACK");
         assert_int_equal(t[2].max_request_fds, 1);
+        assert_int_equal(t[2].max_reply_fds, 1);
         assert_int_equal(t[3].command, BRIG_CMD_READY);
         assert_string_equal(t[3].name, "READY");
         assert_int_equal(t[3].n_request_fields, 0);

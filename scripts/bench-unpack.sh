@@ -1,0 +1,96 @@
+#!/bin/sh
+# Times brig-unpack against `tar -xzf` (plus `sync -f`, as brig-unpack ends
+# with one) on the same gzip layer of many small files; prints the best of
+# five runs of each and the speed-up. Needs root (brig-unpack confines
+# itself with namespaces). Usage: scripts/bench-unpack.sh [BUILD_DIR] [FILES]
+# The trees go under $BENCH_DIR (default /var/tmp: a disk, like the layer
+# store); each run gets a new directory and all are removed at the end,
+# because deleting between runs makes ext4's inode allocator dominate.
+set -eu
+build=${1:-build}
+files=${2:-30000}
+[ -x "$build/brig-unpack" ] || { echo "bench-unpack: $build/brig-unpack not built" >&2; exit 1; }
+work=$(mktemp -d "${BENCH_DIR:-/var/tmp}/brig-bench-unpack.XXXXXX")
+trap 'rm -rf "$work"' EXIT INT TERM
+
+/usr/bin/python3 - "$build/brig-unpack" "$work" "$files" <<'PY'
+import gzip, hashlib, io, os, random, socket, subprocess, sys, tarfile, time
+
+unpack, work, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rnd = random.Random(42)
+buf = io.BytesIO()
+# A layer like a language runtime's, in the order tar writes a tree: each
+# directory, then its files (128 B to 8 KiB of text).
+with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+    words = [bytes(rnd.choice(b"abcdefghij \n") for _ in range(64)) for _ in range(256)]
+    for i in range(n):
+        if i % 20 == 0:
+            ti = tarfile.TarInfo(f"usr/lib/pkg{i // 1000}/mod{i // 20}")
+            ti.type, ti.mode, ti.mtime = tarfile.DIRTYPE, 0o755, 1600000000
+            tf.addfile(ti)
+            parent = ti.name
+        data = b"".join(rnd.choice(words) for _ in range(rnd.randint(2, 128)))
+        ti = tarfile.TarInfo(f"{parent}/f{i}.py")
+        ti.size, ti.mode, ti.mtime = len(data), 0o644, 1600000000
+        tf.addfile(ti, io.BytesIO(data))
+tar = buf.getvalue()
+blob = os.path.join(work, "layer.tar.gz")
+with open(blob, "wb") as f:
+    f.write(gzip.compress(tar, 6))
+diff_id = "sha256:" + hashlib.sha256(tar).hexdigest()
+
+
+runs = 0
+
+
+def fresh(name):
+    global runs
+    runs += 1
+    path = os.path.join(work, f"{name}{runs}")
+    os.mkdir(path)
+    os.sync()
+    return path
+
+
+def run_tar():
+    dest = fresh("t")
+    t0 = time.monotonic()
+    subprocess.run(["tar", "-xzf", blob, "-C", dest], check=True)
+    # brig-unpack ends with syncfs() so the helper can publish the layer;
+    # the same for tar, or the comparison would leave its data in the cache
+    subprocess.run(["sync", "-f", dest], check=True)
+    return time.monotonic() - t0
+
+
+def run_unpack():
+    dest = fresh("u")
+    layer = os.open(dest, os.O_RDONLY | os.O_DIRECTORY)
+    b = os.open(blob, os.O_RDONLY)
+    a, c = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    t0 = time.monotonic()
+    p = subprocess.run([unpack, "--layer-fd", str(layer), "--blob-fd", str(b), "--result-fd",
+                        str(c.fileno()), "--media-type",
+                        "application/vnd.oci.image.layer.v1.tar+gzip", "--diff-id", diff_id,
+                        "--chain-id", diff_id], pass_fds=(layer, b, c.fileno()),
+                       stderr=subprocess.DEVNULL)
+    dt = time.monotonic() - t0
+    status = int.from_bytes(a.recv(65600)[12:16], "little", signed=True)
+    for x in (layer, b):
+        os.close(x)
+    a.close(); c.close()
+    if p.returncode != 0 or status != 0:
+        sys.exit(f"bench-unpack: brig-unpack failed (exit {p.returncode}, status {status})")
+    return dt
+
+
+times_tar, times_unpack = [], []
+for _ in range(5):  # interleaved, so both see the same state of the disk
+    times_tar.append(run_tar())
+    times_unpack.append(run_unpack())
+best_tar, best_unpack = min(times_tar), min(times_unpack)
+if subprocess.run(["diff", "-r", os.path.join(work, "t1"), os.path.join(work, "u2")],
+                  stdout=subprocess.DEVNULL).returncode != 0:
+    sys.exit("bench-unpack: the two trees differ")
+print(f"unpack {n} small files ({len(tar) >> 20} MiB tar): tar -xzf {best_tar:.3f}s, "
+      f"brig-unpack {best_unpack:.3f}s, speed-up {best_tar / best_unpack:.2f}x")
+PY
