@@ -149,55 +149,66 @@ static int cri_images(struct store_image **list, size_t n, struct cri_image **re
         return 0;
 }
 
+/* The images a List/Stream request selects, as CRI messages. On failure
+ * the call is already answered. */
+struct listing {
+        struct store_image **list;
+        size_t n;
+        struct cri_image *imgs;
+        Runtime__V1__Image **ptrs;
+};
+
+static void listing_done(struct listing *l)
+{
+        store_image_list_free(l->list, l->n);
+        free(l->imgs);
+        free(l->ptrs);
+}
+
+static int listing_make(struct rpc_call *call, const Runtime__V1__ImageFilter *filter,
+                        const char *what, struct listing *ret)
+{
+        char err[ERR_SIZE] = "";
+        int r = select_images(app(call)->images, filter, &ret->list, &ret->n, err, sizeof(err));
+
+        if (r == 0)
+                r = cri_images(ret->list, ret->n, &ret->imgs, &ret->ptrs);
+        if (r < 0) {
+                listing_done(ret);
+                fail_with(call, r, what, err);
+        }
+        return r;
+}
+
 void cri_list_images(struct rpc_call *call, const ProtobufCMessage *request)
 {
         const Runtime__V1__ListImagesRequest *req = (const void *)request;
         Runtime__V1__ListImagesResponse resp = RUNTIME__V1__LIST_IMAGES_RESPONSE__INIT;
-        struct store_image **list = NULL;
-        _cleanup_free_ struct cri_image *imgs = NULL;
-        _cleanup_free_ Runtime__V1__Image **ptrs = NULL;
-        char err[ERR_SIZE] = "";
-        size_t n = 0;
-        int r = select_images(app(call)->images, req->filter, &list, &n, err, sizeof(err));
+        struct listing l = {0};
 
-        if (r == 0)
-                r = cri_images(list, n, &imgs, &ptrs);
-        if (r < 0) {
-                store_image_list_free(list, n);
-                fail_with(call, r, "ListImages", err);
+        if (listing_make(call, req->filter, "ListImages", &l) < 0)
                 return;
-        }
-        resp.images = ptrs;
-        resp.n_images = n;
+        resp.images = l.ptrs;
+        resp.n_images = l.n;
         rpc_reply(call, &resp.base);
-        store_image_list_free(list, n);
+        listing_done(&l);
 }
 
 void cri_stream_images(struct rpc_call *call, const ProtobufCMessage *request)
 {
         const Runtime__V1__StreamImagesRequest *req = (const void *)request;
-        struct store_image **list = NULL;
-        _cleanup_free_ struct cri_image *imgs = NULL;
-        _cleanup_free_ Runtime__V1__Image **ptrs = NULL;
-        char err[ERR_SIZE] = "";
-        size_t n = 0;
-        int r = select_images(app(call)->images, req->filter, &list, &n, err, sizeof(err));
+        struct listing l = {0};
 
-        if (r == 0)
-                r = cri_images(list, n, &imgs, &ptrs);
-        if (r < 0) {
-                store_image_list_free(list, n);
-                fail_with(call, r, "StreamImages", err);
+        if (listing_make(call, req->filter, "StreamImages", &l) < 0)
                 return;
-        }
-        for (size_t off = 0; off < n; off += STREAM_BATCH) {
+        for (size_t off = 0; off < l.n; off += STREAM_BATCH) {
                 Runtime__V1__StreamImagesResponse msg = RUNTIME__V1__STREAM_IMAGES_RESPONSE__INIT;
-                msg.images = ptrs + off;
-                msg.n_images = n - off < STREAM_BATCH ? n - off : STREAM_BATCH;
+                msg.images = l.ptrs + off;
+                msg.n_images = l.n - off < STREAM_BATCH ? l.n - off : STREAM_BATCH;
                 if (rpc_send(call, &msg.base) < 0)
                         break;
         }
-        store_image_list_free(list, n);
+        listing_done(&l);
         rpc_reply(call, NULL);
 }
 

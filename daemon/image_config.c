@@ -3,7 +3,6 @@
 #include "image_config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,29 +10,20 @@
 #include <jansson.h>
 
 #include "digest.h"
+#include "errbuf.h"
+#include "jsondoc.h"
 #include "util.h"
-
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t err_size, int r,
-                                                      const char *fmt, ...)
-{
-        if (err_size > 0) {
-                va_list ap;
-                va_start(ap, fmt);
-                vsnprintf(err, err_size, fmt, ap);
-                va_end(ap);
-        }
-        return r;
-}
 
 /* jansson refuses \u0000 unless asked (JSON_ALLOW_NUL), so every string
  * here is a proper C string. */
 static int dup_json_string(json_t *v, char **ret, const char *what, char *err, size_t err_size)
 {
         if (!json_is_string(v))
-                return fail(err, err_size, -EINVAL, "image config: %s is not a string", what);
+                return errbuf_fail(err, err_size, -EINVAL, "image config: %s is not a string",
+                                   what);
         *ret = strdup(json_string_value(v));
         if (!*ret)
-                return fail(err, err_size, -ENOMEM, "out of memory");
+                return errbuf_fail(err, err_size, -ENOMEM, "out of memory");
         return 0;
 }
 
@@ -54,15 +44,15 @@ static int opt_string_array(json_t *obj, const char *key, char ***ret, size_t *r
         if (!v || json_is_null(v))
                 return 0;
         if (!json_is_array(v))
-                return fail(err, err_size, -EINVAL, "image config: %s is not an array", key);
+                return errbuf_fail(err, err_size, -EINVAL, "image config: %s is not an array", key);
         size_t n = json_array_size(v);
         if (n > IMAGE_CONFIG_MAX_ITEMS)
-                return fail(err, err_size, -EINVAL,
-                            "image config: %s has %zu entries, more than %d", key, n,
-                            IMAGE_CONFIG_MAX_ITEMS);
+                return errbuf_fail(err, err_size, -EINVAL,
+                                   "image config: %s has %zu entries, more than %d", key, n,
+                                   IMAGE_CONFIG_MAX_ITEMS);
         *ret = calloc(n ? n : 1, sizeof(char *));
         if (!*ret)
-                return fail(err, err_size, -ENOMEM, "out of memory");
+                return errbuf_fail(err, err_size, -ENOMEM, "out of memory");
         for (size_t i = 0; i < n; i++) {
                 int r = dup_json_string(json_array_get(v, i), &(*ret)[i], key, err, err_size);
                 if (r < 0)
@@ -83,20 +73,21 @@ static int opt_object_keys(json_t *obj, const char *key, char ***ret, size_t *re
         if (!v || json_is_null(v))
                 return 0;
         if (!json_is_object(v))
-                return fail(err, err_size, -EINVAL, "image config: %s is not an object", key);
+                return errbuf_fail(err, err_size, -EINVAL, "image config: %s is not an object",
+                                   key);
         size_t n = json_object_size(v);
         if (n > IMAGE_CONFIG_MAX_ITEMS)
-                return fail(err, err_size, -EINVAL,
-                            "image config: %s has %zu entries, more than %d", key, n,
-                            IMAGE_CONFIG_MAX_ITEMS);
+                return errbuf_fail(err, err_size, -EINVAL,
+                                   "image config: %s has %zu entries, more than %d", key, n,
+                                   IMAGE_CONFIG_MAX_ITEMS);
         *ret = calloc(n ? n : 1, sizeof(char *));
         if (!*ret)
-                return fail(err, err_size, -ENOMEM, "out of memory");
+                return errbuf_fail(err, err_size, -ENOMEM, "out of memory");
         json_object_foreach(v, k, val)
         {
                 (*ret)[*ret_n] = strdup(k);
                 if (!(*ret)[*ret_n])
-                        return fail(err, err_size, -ENOMEM, "out of memory");
+                        return errbuf_fail(err, err_size, -ENOMEM, "out of memory");
                 (*ret_n)++;
         }
         return 0;
@@ -111,15 +102,15 @@ static int parse_labels(json_t *obj, struct image_config *c, char *err, size_t e
         if (!v || json_is_null(v))
                 return 0;
         if (!json_is_object(v))
-                return fail(err, err_size, -EINVAL, "image config: Labels is not an object");
+                return errbuf_fail(err, err_size, -EINVAL, "image config: Labels is not an object");
         size_t n = json_object_size(v);
         if (n > IMAGE_CONFIG_MAX_ITEMS)
-                return fail(err, err_size, -EINVAL,
-                            "image config: Labels has %zu entries, more than %d", n,
-                            IMAGE_CONFIG_MAX_ITEMS);
+                return errbuf_fail(err, err_size, -EINVAL,
+                                   "image config: Labels has %zu entries, more than %d", n,
+                                   IMAGE_CONFIG_MAX_ITEMS);
         c->labels = calloc(n ? n : 1, sizeof(*c->labels));
         if (!c->labels)
-                return fail(err, err_size, -ENOMEM, "out of memory");
+                return errbuf_fail(err, err_size, -ENOMEM, "out of memory");
         json_object_foreach(v, k, val)
         {
                 struct image_config_label *l = &c->labels[c->n_labels];
@@ -129,7 +120,7 @@ static int parse_labels(json_t *obj, struct image_config *c, char *err, size_t e
                 l->key = strdup(k);
                 c->n_labels++;
                 if (!l->key)
-                        return fail(err, err_size, -ENOMEM, "out of memory");
+                        return errbuf_fail(err, err_size, -ENOMEM, "out of memory");
         }
         return 0;
 }
@@ -141,7 +132,7 @@ static int parse_process(json_t *cfg, struct image_config *c, char *err, size_t 
         if (!cfg || json_is_null(cfg))
                 return 0;
         if (!json_is_object(cfg))
-                return fail(err, err_size, -EINVAL, "image config: config is not an object");
+                return errbuf_fail(err, err_size, -EINVAL, "image config: config is not an object");
         if ((r = opt_string(cfg, "User", &c->user, err, err_size)) < 0 ||
             (r = opt_string_array(cfg, "Env", &c->env, &c->n_env, err, err_size)) < 0 ||
             (r = opt_string_array(cfg, "Entrypoint", &c->entrypoint, &c->n_entrypoint, err,
@@ -162,26 +153,28 @@ static int parse_rootfs(json_t *rootfs, struct image_config *c, char *err, size_
         char derr[200];
 
         if (!json_is_object(rootfs))
-                return fail(err, err_size, -EINVAL, "image config: missing rootfs object");
+                return errbuf_fail(err, err_size, -EINVAL, "image config: missing rootfs object");
         json_t *type = json_object_get(rootfs, "type");
         if (!json_is_string(type) || strcmp(json_string_value(type), "layers") != 0)
-                return fail(err, err_size, -EINVAL, "image config: rootfs.type must be \"layers\"");
+                return errbuf_fail(err, err_size, -EINVAL,
+                                   "image config: rootfs.type must be \"layers\"");
         json_t *ids = json_object_get(rootfs, "diff_ids");
         if (!json_is_array(ids))
-                return fail(err, err_size, -EINVAL,
-                            "image config: rootfs.diff_ids is not an array");
+                return errbuf_fail(err, err_size, -EINVAL,
+                                   "image config: rootfs.diff_ids is not an array");
         size_t n = json_array_size(ids);
         if (n > IMAGE_CONFIG_MAX_LAYERS)
-                return fail(err, err_size, -EINVAL,
-                            "image config has %zu diff_ids, more than brig's limit of %d layers", n,
-                            IMAGE_CONFIG_MAX_LAYERS);
+                return errbuf_fail(
+                    err, err_size, -EINVAL,
+                    "image config has %zu diff_ids, more than brig's limit of %d layers", n,
+                    IMAGE_CONFIG_MAX_LAYERS);
         int r = opt_string_array(rootfs, "diff_ids", &c->diff_ids, &c->n_diff_ids, err, err_size);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < c->n_diff_ids; i++)
                 if (digest_parse(c->diff_ids[i], NULL, derr, sizeof(derr)) < 0)
-                        return fail(err, err_size, -EINVAL, "image config: diff_ids[%zu]: %s", i,
-                                    derr);
+                        return errbuf_fail(err, err_size, -EINVAL,
+                                           "image config: diff_ids[%zu]: %s", i, derr);
         return 0;
 }
 
@@ -190,7 +183,7 @@ static int parse_root(json_t *root, struct image_config *c, char *err, size_t er
         int r;
 
         if (!json_is_object(root))
-                return fail(err, err_size, -EINVAL, "image config is not a JSON object");
+                return errbuf_fail(err, err_size, -EINVAL, "image config is not a JSON object");
         if ((r = opt_string(root, "architecture", &c->architecture, err, err_size)) < 0 ||
             (r = opt_string(root, "os", &c->os, err, err_size)) < 0 ||
             (r = opt_string(root, "variant", &c->variant, err, err_size)) < 0 ||
@@ -204,22 +197,17 @@ static int parse_root(json_t *root, struct image_config *c, char *err, size_t er
 int image_config_parse(const void *buf, size_t len, struct image_config **ret, char *err,
                        size_t err_size)
 {
-        json_error_t jerr;
+        json_t *root;
         int r;
 
         *ret = NULL;
-        if (len > IMAGE_CONFIG_MAX_SIZE)
-                return fail(err, err_size, -EFBIG,
-                            "image config is %zu bytes, more than the limit of %u", len,
-                            IMAGE_CONFIG_MAX_SIZE);
-        json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-        if (!root)
-                return fail(err, err_size, -EINVAL, "image config is not valid JSON: %s (line %d)",
-                            jerr.text, jerr.line);
+        r = jsondoc_load(buf, len, IMAGE_CONFIG_MAX_SIZE, "image config", &root, err, err_size);
+        if (r < 0)
+                return r;
         struct image_config *c = calloc(1, sizeof(*c));
         if (!c) {
                 json_decref(root);
-                return fail(err, err_size, -ENOMEM, "out of memory");
+                return errbuf_fail(err, err_size, -ENOMEM, "out of memory");
         }
         r = parse_root(root, c, err, err_size);
         json_decref(root);
@@ -267,9 +255,10 @@ int image_config_check_layers(const struct image_config *c, size_t n_layers, cha
                               size_t err_size)
 {
         if (c->n_diff_ids != n_layers)
-                return fail(err, err_size, -EINVAL,
-                            "image config lists %zu diff_ids but the manifest has %zu layers",
-                            c->n_diff_ids, n_layers);
+                return errbuf_fail(
+                    err, err_size, -EINVAL,
+                    "image config lists %zu diff_ids but the manifest has %zu layers",
+                    c->n_diff_ids, n_layers);
         return 0;
 }
 

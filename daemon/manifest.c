@@ -4,7 +4,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,8 @@
 
 #include <jansson.h>
 
+#include "errbuf.h"
+#include "jsondoc.h"
 #include "util.h"
 
 #define MAX_JSON_SIZE_T (UINT64_C(1) << 53)
@@ -44,18 +45,6 @@ static const struct {
 static const char *const schema1_msg =
     "schema 1 manifests are not supported (deprecated by Docker); re-push the image with a "
     "current client";
-
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t err_size, int r,
-                                                      const char *fmt, ...)
-{
-        if (err_size > 0) {
-                va_list ap;
-                va_start(ap, fmt);
-                vsnprintf(err, err_size, fmt, ap);
-                va_end(ap);
-        }
-        return r;
-}
 
 static bool in_list(const char *s, const char *const *list, size_t n)
 {
@@ -113,15 +102,17 @@ static int get_string(json_t *obj, const char *key, bool required, char *buf, si
         buf[0] = '\0';
         if (!v) {
                 if (required)
-                        return fail(err, err_size, -EINVAL, "%s: missing \"%s\"", where, key);
+                        return errbuf_fail(err, err_size, -EINVAL, "%s: missing \"%s\"", where,
+                                           key);
                 return 0;
         }
         if (!json_is_string(v))
-                return fail(err, err_size, -EINVAL, "%s: \"%s\" is not a string", where, key);
+                return errbuf_fail(err, err_size, -EINVAL, "%s: \"%s\" is not a string", where,
+                                   key);
         size_t len = json_string_length(v);
         if (len >= size)
-                return fail(err, err_size, -EINVAL, "%s: \"%s\" is longer than %zu bytes", where,
-                            key, size - 1);
+                return errbuf_fail(err, err_size, -EINVAL, "%s: \"%s\" is longer than %zu bytes",
+                                   where, key, size - 1);
         memcpy(buf, json_string_value(v), len + 1);
         return 0;
 }
@@ -133,7 +124,8 @@ static int parse_platform(json_t *p, struct manifest_platform *ret, const char *
         int r;
 
         if (!json_is_object(p))
-                return fail(err, err_size, -EINVAL, "%s: \"platform\" is not an object", where);
+                return errbuf_fail(err, err_size, -EINVAL, "%s: \"platform\" is not an object",
+                                   where);
         snprintf(ewhere, sizeof(ewhere), "%s platform", where);
         if ((r = get_string(p, "os", true, ret->os, sizeof(ret->os), ewhere, err, err_size)) < 0 ||
             (r = get_string(p, "architecture", true, ret->architecture, sizeof(ret->architecture),
@@ -153,24 +145,26 @@ static int parse_descriptor(json_t *d, struct manifest_descriptor *ret, bool pla
         int r;
 
         if (!json_is_object(d))
-                return fail(err, err_size, -EINVAL, "%s is not an object", where);
+                return errbuf_fail(err, err_size, -EINVAL, "%s is not an object", where);
         r = get_string(d, "mediaType", true, ret->media_type, sizeof(ret->media_type), where, err,
                        err_size);
         if (r < 0)
                 return r;
         json_t *dg = json_object_get(d, "digest");
         if (!json_is_string(dg))
-                return fail(err, err_size, -EINVAL, "%s: missing or non-string \"digest\"", where);
+                return errbuf_fail(err, err_size, -EINVAL, "%s: missing or non-string \"digest\"",
+                                   where);
         if (digest_parse(json_string_value(dg), NULL, derr, sizeof(derr)) < 0)
-                return fail(err, err_size, -EINVAL, "%s: %s", where, derr);
+                return errbuf_fail(err, err_size, -EINVAL, "%s: %s", where, derr);
         snprintf(ret->digest, sizeof(ret->digest), "%s", json_string_value(dg));
         json_t *sz = json_object_get(d, "size");
         if (!json_is_integer(sz))
-                return fail(err, err_size, -EINVAL, "%s: missing or non-integer \"size\"", where);
+                return errbuf_fail(err, err_size, -EINVAL, "%s: missing or non-integer \"size\"",
+                                   where);
         json_int_t size = json_integer_value(sz);
         if (size < 0 || (uint64_t)size > MAX_JSON_SIZE_T)
-                return fail(err, err_size, -EINVAL, "%s: size %lld out of range (0..2^53)", where,
-                            (long long)size);
+                return errbuf_fail(err, err_size, -EINVAL, "%s: size %lld out of range (0..2^53)",
+                                   where, (long long)size);
         ret->size = (uint64_t)size;
         ret->has_platform = false;
         memset(&ret->platform, 0, sizeof(ret->platform));
@@ -190,15 +184,17 @@ static int parse_index(json_t *root, struct manifest *m, char *err, size_t err_s
         char where[64];
 
         if (!json_is_array(list))
-                return fail(err, err_size, -EINVAL, "image index: \"manifests\" is not an array");
+                return errbuf_fail(err, err_size, -EINVAL,
+                                   "image index: \"manifests\" is not an array");
         size_t n = json_array_size(list);
         if (n > MANIFEST_MAX_INDEX_ENTRIES)
-                return fail(err, err_size, -EINVAL,
-                            "image index has %zu entries, more than the limit of %d", n,
-                            MANIFEST_MAX_INDEX_ENTRIES);
+                return errbuf_fail(err, err_size, -EINVAL,
+                                   "image index has %zu entries, more than the limit of %d", n,
+                                   MANIFEST_MAX_INDEX_ENTRIES);
         m->manifests = calloc(n ? n : 1, sizeof(*m->manifests));
         if (!m->manifests)
-                return fail(err, err_size, -ENOMEM, "out of memory for %zu index entries", n);
+                return errbuf_fail(err, err_size, -ENOMEM, "out of memory for %zu index entries",
+                                   n);
         for (size_t i = 0; i < n; i++) {
                 snprintf(where, sizeof(where), "index entry %zu", i);
                 int r = parse_descriptor(json_array_get(list, i), &m->manifests[i], true, where,
@@ -221,22 +217,23 @@ static int parse_image_manifest(json_t *root, struct manifest *m, char *err, siz
                 return r;
         if (strcmp(m->config.media_type, MEDIA_OCI_CONFIG) != 0 &&
             strcmp(m->config.media_type, MEDIA_DOCKER_CONFIG) != 0)
-                return fail(err, err_size, -ENOTSUP,
-                            "config %s has media type '%s', which is not a container image "
-                            "(expected %s or %s)",
-                            m->config.digest, m->config.media_type, MEDIA_OCI_CONFIG,
-                            MEDIA_DOCKER_CONFIG);
+                return errbuf_fail(err, err_size, -ENOTSUP,
+                                   "config %s has media type '%s', which is not a container image "
+                                   "(expected %s or %s)",
+                                   m->config.digest, m->config.media_type, MEDIA_OCI_CONFIG,
+                                   MEDIA_DOCKER_CONFIG);
         json_t *layers = json_object_get(root, "layers");
         if (!json_is_array(layers))
-                return fail(err, err_size, -EINVAL, "image manifest: \"layers\" is not an array");
+                return errbuf_fail(err, err_size, -EINVAL,
+                                   "image manifest: \"layers\" is not an array");
         size_t n = json_array_size(layers);
         if (n > MANIFEST_MAX_LAYERS)
-                return fail(err, err_size, -EINVAL,
-                            "image has %zu layers, more than brig's limit of %d", n,
-                            MANIFEST_MAX_LAYERS);
+                return errbuf_fail(err, err_size, -EINVAL,
+                                   "image has %zu layers, more than brig's limit of %d", n,
+                                   MANIFEST_MAX_LAYERS);
         m->layers = calloc(n ? n : 1, sizeof(*m->layers));
         if (!m->layers)
-                return fail(err, err_size, -ENOMEM, "out of memory for %zu layers", n);
+                return errbuf_fail(err, err_size, -ENOMEM, "out of memory for %zu layers", n);
         for (size_t i = 0; i < n; i++) {
                 struct manifest_descriptor *l = &m->layers[i];
                 snprintf(where, sizeof(where), "layer %zu", i);
@@ -245,10 +242,10 @@ static int parse_image_manifest(json_t *root, struct manifest *m, char *err, siz
                         return r;
                 m->n_layers++;
                 if (manifest_layer_compression(l->media_type, NULL) < 0)
-                        return fail(err, err_size, -ENOTSUP,
-                                    "layer %zu (%s) has media type '%s', which is not a "
-                                    "container filesystem layer",
-                                    i, l->digest, l->media_type);
+                        return errbuf_fail(err, err_size, -ENOTSUP,
+                                           "layer %zu (%s) has media type '%s', which is not a "
+                                           "container filesystem layer",
+                                           i, l->digest, l->media_type);
         }
         return 0;
 }
@@ -279,39 +276,40 @@ static int decide_kind(const char *content_type, json_t *root, enum manifest_kin
 
         clean_content_type(content_type, ct, sizeof(ct));
         if (in_list(ct, schema1_types, ARRAY_SIZE(schema1_types)))
-                return fail(err, err_size, -ENOTSUP, "%s", schema1_msg);
+                return errbuf_fail(err, err_size, -ENOTSUP, "%s", schema1_msg);
         if (ct[0] && !in_list(ct, generic_types, ARRAY_SIZE(generic_types))) {
                 if (kind_from_media_type(ct, &ct_kind) != 0)
-                        return fail(err, err_size, -ENOTSUP,
-                                    "the registry sent content type '%s', which is not an image "
-                                    "manifest or index",
-                                    ct);
+                        return errbuf_fail(
+                            err, err_size, -ENOTSUP,
+                            "the registry sent content type '%s', which is not an image "
+                            "manifest or index",
+                            ct);
                 have_ct = true;
         }
 
         json_t *sv = json_object_get(root, "schemaVersion");
         if (json_is_integer(sv) && json_integer_value(sv) == 1)
-                return fail(err, err_size, -ENOTSUP, "%s", schema1_msg);
+                return errbuf_fail(err, err_size, -ENOTSUP, "%s", schema1_msg);
         if (!json_is_integer(sv) || json_integer_value(sv) != 2)
-                return fail(err, err_size, -EINVAL, "manifest: \"schemaVersion\" must be 2");
+                return errbuf_fail(err, err_size, -EINVAL, "manifest: \"schemaVersion\" must be 2");
 
         r = get_string(root, "mediaType", false, mt, sizeof(mt), "manifest", err, err_size);
         if (r < 0)
                 return r;
         if (mt[0]) {
                 if (in_list(mt, schema1_types, ARRAY_SIZE(schema1_types)))
-                        return fail(err, err_size, -ENOTSUP, "%s", schema1_msg);
+                        return errbuf_fail(err, err_size, -ENOTSUP, "%s", schema1_msg);
                 if (kind_from_media_type(mt, &mt_kind) != 0)
-                        return fail(err, err_size, -ENOTSUP,
-                                    "manifest media type '%s' is not an image manifest or index",
-                                    mt);
+                        return errbuf_fail(
+                            err, err_size, -ENOTSUP,
+                            "manifest media type '%s' is not an image manifest or index", mt);
                 have_mt = true;
         }
         if (have_ct && have_mt && ct_kind != mt_kind)
-                return fail(err, err_size, -EINVAL,
-                            "the registry sent content type '%s' but the document says "
-                            "mediaType '%s'",
-                            ct, mt);
+                return errbuf_fail(err, err_size, -EINVAL,
+                                   "the registry sent content type '%s' but the document says "
+                                   "mediaType '%s'",
+                                   ct, mt);
 
         bool has_manifests = json_object_get(root, "manifests") != NULL;
         bool has_image = json_object_get(root, "config") || json_object_get(root, "layers");
@@ -325,18 +323,18 @@ static int decide_kind(const char *content_type, json_t *root, enum manifest_kin
         else if (has_image && !has_manifests)
                 kind = MANIFEST_OCI_MANIFEST;
         else
-                return fail(err, err_size, -EINVAL,
-                            "manifest without mediaType has %s \"manifests\" and "
-                            "\"config\"/\"layers\": cannot tell an index from a manifest",
-                            has_manifests ? "both" : "neither");
+                return errbuf_fail(err, err_size, -EINVAL,
+                                   "manifest without mediaType has %s \"manifests\" and "
+                                   "\"config\"/\"layers\": cannot tell an index from a manifest",
+                                   has_manifests ? "both" : "neither");
         /* The Docker formats require mediaType in the document. */
         if (!have_mt && (kind == MANIFEST_DOCKER_LIST || kind == MANIFEST_DOCKER_MANIFEST))
-                return fail(err, err_size, -EINVAL, "Docker %s without \"mediaType\"",
-                            kind == MANIFEST_DOCKER_LIST ? "manifest list" : "manifest");
+                return errbuf_fail(err, err_size, -EINVAL, "Docker %s without \"mediaType\"",
+                                   kind == MANIFEST_DOCKER_LIST ? "manifest list" : "manifest");
         bool is_index = kind == MANIFEST_OCI_INDEX || kind == MANIFEST_DOCKER_LIST;
         if (is_index ? has_image : has_manifests)
-                return fail(err, err_size, -EINVAL, "%s must not have \"%s\"",
-                            kind_media_type(kind), is_index ? "config/layers" : "manifests");
+                return errbuf_fail(err, err_size, -EINVAL, "%s must not have \"%s\"",
+                                   kind_media_type(kind), is_index ? "config/layers" : "manifests");
         *ret = kind;
         return 0;
 }
@@ -344,25 +342,20 @@ static int decide_kind(const char *content_type, json_t *root, enum manifest_kin
 int manifest_parse(const char *content_type, const void *buf, size_t len, struct manifest **ret,
                    char *err, size_t err_size)
 {
-        json_error_t jerr;
+        json_t *root;
         int r;
 
         *ret = NULL;
-        if (len > MANIFEST_MAX_SIZE)
-                return fail(err, err_size, -EFBIG,
-                            "manifest is %zu bytes, more than the limit of %u", len,
-                            MANIFEST_MAX_SIZE);
-        json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-        if (!root)
-                return fail(err, err_size, -EINVAL, "manifest is not valid JSON: %s (line %d)",
-                            jerr.text, jerr.line);
+        r = jsondoc_load(buf, len, MANIFEST_MAX_SIZE, "manifest", &root, err, err_size);
+        if (r < 0)
+                return r;
         struct manifest *m = calloc(1, sizeof(*m));
         if (!m) {
                 json_decref(root);
-                return fail(err, err_size, -ENOMEM, "out of memory");
+                return errbuf_fail(err, err_size, -ENOMEM, "out of memory");
         }
         if (!json_is_object(root))
-                r = fail(err, err_size, -EINVAL, "manifest is not a JSON object");
+                r = errbuf_fail(err, err_size, -EINVAL, "manifest is not a JSON object");
         else
                 r = decide_kind(content_type, root, &m->kind, err, err_size);
         if (r == 0) {
@@ -483,9 +476,10 @@ int manifest_select(const struct manifest *index, const char *os, const char *ar
 
         *ret = NULL;
         if (!manifest_is_index(index))
-                return fail(err, err_size, -EINVAL, "platform selection needs an image index");
+                return errbuf_fail(err, err_size, -EINVAL,
+                                   "platform selection needs an image index");
         if (manifest_platform_normalize(os, arch, variant, &want) < 0)
-                return fail(err, err_size, -EINVAL, "requested platform is too long");
+                return errbuf_fail(err, err_size, -EINVAL, "requested platform is too long");
         int want_level = strcmp(want.architecture, "arm") == 0 ? arm_level(want.variant) : -1;
 
         for (size_t i = 0; i < index->n_manifests; i++) {
@@ -546,10 +540,10 @@ int manifest_verify_digest(const void *buf, size_t len, const char *expected, ch
                 return r;
         r = digest_buffer(algo, buf, len, got);
         if (r < 0)
-                return fail(err, err_size, r, "hashing the manifest failed");
+                return errbuf_fail(err, err_size, r, "hashing the manifest failed");
         if (!digest_equal(got, expected))
-                return fail(err, err_size, -EBADMSG,
-                            "manifest digest mismatch: expected %s, the registry sent %s", expected,
-                            got);
+                return errbuf_fail(err, err_size, -EBADMSG,
+                                   "manifest digest mismatch: expected %s, the registry sent %s",
+                                   expected, got);
         return 0;
 }

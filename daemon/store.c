@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,8 @@
 #include <jansson.h>
 
 #include "log.h"
+#include "errbuf.h"
+#include "jsondoc.h"
 #include "util.h"
 
 #define MAX_JSON_SIZE_T (UINT64_C(1) << 53)
@@ -49,18 +50,6 @@ struct store_ingest {
          * not see, so only a resume (which re-hashes the file) may go on. */
         bool broken;
 };
-
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t err_size, int r,
-                                                      const char *fmt, ...)
-{
-        if (err_size > 0) {
-                va_list ap;
-                va_start(ap, fmt);
-                vsnprintf(err, err_size, fmt, ap);
-                va_end(ap);
-        }
-        return r;
-}
 
 /* "sha256:<hex>" -> "sha256-<hex>": the same digest as a file name. */
 static void digest_file_name(const char *digest, char out[static DIGEST_STRING_MAX + 1])
@@ -183,26 +172,28 @@ int store_blob_read(struct store *s, const char *digest, size_t max, char **ret,
         *ret_len = 0;
         _cleanup_close_ int fd = store_blob_open(s, digest);
         if (fd < 0)
-                return fail(err, err_size, fd, "cannot open blob %s: %s", digest, strerror(-fd));
+                return errbuf_fail(err, err_size, fd, "cannot open blob %s: %s", digest,
+                                   strerror(-fd));
         if (fstat(fd, &st) < 0)
-                return fail(err, err_size, negative_errno(), "cannot stat blob %s", digest);
+                return errbuf_fail(err, err_size, negative_errno(), "cannot stat blob %s", digest);
         if ((uint64_t)st.st_size > max)
-                return fail(err, err_size, -EFBIG, "blob %s is %lld bytes, more than %zu", digest,
-                            (long long)st.st_size, max);
+                return errbuf_fail(err, err_size, -EFBIG, "blob %s is %lld bytes, more than %zu",
+                                   digest, (long long)st.st_size, max);
         size_t len = (size_t)st.st_size;
         _cleanup_free_ char *buf = malloc(len + 1);
         if (!buf)
-                return fail(err, err_size, -ENOMEM, "out of memory reading blob %s", digest);
+                return errbuf_fail(err, err_size, -ENOMEM, "out of memory reading blob %s", digest);
         size_t got = 0;
         while (got < len) {
                 ssize_t n = read(fd, buf + got, len - got);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0)
-                        return fail(err, err_size, negative_errno(), "cannot read blob %s: %m",
-                                    digest);
+                        return errbuf_fail(err, err_size, negative_errno(),
+                                           "cannot read blob %s: %m", digest);
                 if (n == 0)
-                        return fail(err, err_size, -EIO, "blob %s shrank while being read", digest);
+                        return errbuf_fail(err, err_size, -EIO, "blob %s shrank while being read",
+                                           digest);
                 got += (size_t)n;
         }
         buf[len] = '\0';
@@ -295,7 +286,7 @@ int store_ingest_open(struct store *s, const char *digest, uint64_t expected_siz
         *ret_offset = 0;
         struct store_ingest *in = calloc(1, sizeof(*in));
         if (!in)
-                return fail(err, err_size, -ENOMEM, "out of memory");
+                return errbuf_fail(err, err_size, -ENOMEM, "out of memory");
         in->s = s;
         in->fd = -1;
         in->expected = expected_size;
@@ -307,16 +298,16 @@ int store_ingest_open(struct store *s, const char *digest, uint64_t expected_siz
 
         r = lock_ingest_file(in, wait);
         if (r == -EEXIST) {
-                fail(err, err_size, r, "blob %s is already in the store", digest);
+                errbuf_fail(err, err_size, r, "blob %s is already in the store", digest);
                 goto out;
         }
         if (r == -EBUSY) {
-                fail(err, err_size, r, "blob %s is being written by another pull", digest);
+                errbuf_fail(err, err_size, r, "blob %s is being written by another pull", digest);
                 goto out;
         }
         if (r < 0) {
-                fail(err, err_size, r, "cannot open ingest file for blob %s: %s", digest,
-                     strerror(-r));
+                errbuf_fail(err, err_size, r, "cannot open ingest file for blob %s: %s", digest,
+                            strerror(-r));
                 goto out;
         }
         r = digest_hasher_init(&in->h, in->algo);
@@ -333,7 +324,8 @@ int store_ingest_open(struct store *s, const char *digest, uint64_t expected_siz
         if (r == 0 && lseek(in->fd, 0, SEEK_END) < 0)
                 r = negative_errno();
         if (r < 0) {
-                fail(err, err_size, r, "cannot resume ingest of blob %s: %s", digest, strerror(-r));
+                errbuf_fail(err, err_size, r, "cannot resume ingest of blob %s: %s", digest,
+                            strerror(-r));
                 goto out;
         }
         *ret_offset = have;
@@ -352,23 +344,24 @@ int store_ingest_write(struct store_ingest *in, const void *buf, size_t len, cha
                        size_t err_size)
 {
         if (in->broken)
-                return fail(err, err_size, -EIO,
-                            "blob %s: an earlier write failed; close and resume the ingest",
-                            in->digest);
+                return errbuf_fail(err, err_size, -EIO,
+                                   "blob %s: an earlier write failed; close and resume the ingest",
+                                   in->digest);
         if (in->expected != STORE_SIZE_UNKNOWN &&
             (len > in->expected || in->h.bytes > in->expected - len))
-                return fail(err, err_size, -EFBIG,
-                            "blob %s is bigger than the %llu bytes its descriptor says", in->digest,
-                            (unsigned long long)in->expected);
+                return errbuf_fail(err, err_size, -EFBIG,
+                                   "blob %s is bigger than the %llu bytes its descriptor says",
+                                   in->digest, (unsigned long long)in->expected);
         int r = write_all(in->fd, buf, len);
         if (r < 0) {
                 in->broken = true;
-                return fail(err, err_size, r, "cannot write blob %s: %s", in->digest, strerror(-r));
+                return errbuf_fail(err, err_size, r, "cannot write blob %s: %s", in->digest,
+                                   strerror(-r));
         }
         r = digest_hasher_update(&in->h, buf, len);
         if (r < 0) {
                 in->broken = true;
-                return fail(err, err_size, r, "cannot hash blob %s", in->digest);
+                return errbuf_fail(err, err_size, r, "cannot hash blob %s", in->digest);
         }
         return 0;
 }
@@ -381,33 +374,35 @@ int store_ingest_commit(struct store_ingest *in, char *err, size_t err_size)
         int r;
 
         if (in->broken) {
-                r = fail(err, err_size, -EIO,
-                         "blob %s: an earlier write failed; resume the ingest to finish it",
-                         in->digest);
+                r = errbuf_fail(err, err_size, -EIO,
+                                "blob %s: an earlier write failed; resume the ingest to finish it",
+                                in->digest);
                 goto out;
         }
         if (in->expected != STORE_SIZE_UNKNOWN && bytes < in->expected) {
-                r = fail(err, err_size, -EAGAIN, "blob %s is incomplete: %llu of %llu bytes",
-                         in->digest, (unsigned long long)bytes, (unsigned long long)in->expected);
+                r = errbuf_fail(err, err_size, -EAGAIN, "blob %s is incomplete: %llu of %llu bytes",
+                                in->digest, (unsigned long long)bytes,
+                                (unsigned long long)in->expected);
                 goto out;
         }
         r = digest_hasher_final(&in->h, got);
         if (r < 0) {
-                fail(err, err_size, r, "cannot hash blob %s", in->digest);
+                errbuf_fail(err, err_size, r, "cannot hash blob %s", in->digest);
                 goto out;
         }
         if (!digest_equal(got, in->digest)) {
                 keep = false;
-                r = fail(err, err_size, -EBADMSG,
-                         "blob %s failed verification: its %llu bytes hash to %s; discarded",
-                         in->digest, (unsigned long long)bytes, got);
+                r = errbuf_fail(err, err_size, -EBADMSG,
+                                "blob %s failed verification: its %llu bytes hash to %s; discarded",
+                                in->digest, (unsigned long long)bytes, got);
                 goto out;
         }
         if (fsync(in->fd) < 0 ||
             renameat(in->s->ingest_fd, in->name, in->s->blobs_fd[in->algo],
                      digest_hex(in->digest)) < 0 ||
             fsync(in->s->blobs_fd[in->algo]) < 0) {
-                r = fail(err, err_size, negative_errno(), "cannot commit blob %s: %m", in->digest);
+                r = errbuf_fail(err, err_size, negative_errno(), "cannot commit blob %s: %m",
+                                in->digest);
                 goto out;
         }
         r = 0;
@@ -501,12 +496,13 @@ static int rec_string(json_t *obj, const char *key, bool required, char *buf, si
         buf[0] = '\0';
         if (!v) {
                 if (required)
-                        return fail(err, err_size, -EINVAL, "record: missing \"%s\"", key);
+                        return errbuf_fail(err, err_size, -EINVAL, "record: missing \"%s\"", key);
                 return 0;
         }
         if (!json_is_string(v) || json_string_length(v) >= size)
-                return fail(err, err_size, -EINVAL,
-                            "record: \"%s\" is not a string of at most %zu bytes", key, size - 1);
+                return errbuf_fail(err, err_size, -EINVAL,
+                                   "record: \"%s\" is not a string of at most %zu bytes", key,
+                                   size - 1);
         memcpy(buf, json_string_value(v), json_string_length(v) + 1);
         return 0;
 }
@@ -519,7 +515,7 @@ static int rec_digest(json_t *obj, const char *key, char buf[static DIGEST_STRIN
         if (r < 0)
                 return r;
         if (digest_parse(buf, NULL, derr, sizeof(derr)) < 0)
-                return fail(err, err_size, -EINVAL, "record: \"%s\": %s", key, derr);
+                return errbuf_fail(err, err_size, -EINVAL, "record: \"%s\": %s", key, derr);
         return 0;
 }
 
@@ -529,9 +525,9 @@ static int rec_uint(json_t *obj, const char *key, uint64_t max, uint64_t *ret, c
         json_t *v = json_object_get(obj, key);
         if (!json_is_integer(v) || json_integer_value(v) < 0 ||
             (uint64_t)json_integer_value(v) > max)
-                return fail(err, err_size, -EINVAL,
-                            "record: \"%s\" is missing or not an integer in 0..%llu", key,
-                            (unsigned long long)max);
+                return errbuf_fail(err, err_size, -EINVAL,
+                                   "record: \"%s\" is missing or not an integer in 0..%llu", key,
+                                   (unsigned long long)max);
         *ret = (uint64_t)json_integer_value(v);
         return 0;
 }
@@ -551,24 +547,24 @@ static int rec_names(json_t *obj, const char *key, char ***ret, size_t *ret_n, c
 {
         json_t *v = json_object_get(obj, key);
         if (!json_is_array(v) || json_array_size(v) > STORE_MAX_NAMES)
-                return fail(err, err_size, -EINVAL,
-                            "record: \"%s\" is not an array of at most %d names", key,
-                            STORE_MAX_NAMES);
+                return errbuf_fail(err, err_size, -EINVAL,
+                                   "record: \"%s\" is not an array of at most %d names", key,
+                                   STORE_MAX_NAMES);
         size_t n = json_array_size(v);
         *ret = calloc(n ? n : 1, sizeof(char *));
         if (!*ret)
-                return fail(err, err_size, -ENOMEM, "out of memory");
+                return errbuf_fail(err, err_size, -ENOMEM, "out of memory");
         for (size_t i = 0; i < n; i++) {
                 json_t *e = json_array_get(v, i);
                 if (!json_is_string(e) || !name_ok(json_string_value(e), json_string_length(e)))
-                        return fail(err, err_size, -EINVAL, "record: %s[%zu] is not a valid name",
-                                    key, i);
+                        return errbuf_fail(err, err_size, -EINVAL,
+                                           "record: %s[%zu] is not a valid name", key, i);
                 for (size_t j = 0; j < i; j++)
                         if (strcmp((*ret)[j], json_string_value(e)) == 0)
-                                return fail(err, err_size, -EINVAL, "record: %s lists '%s' twice",
-                                            key, (*ret)[j]);
+                                return errbuf_fail(err, err_size, -EINVAL,
+                                                   "record: %s lists '%s' twice", key, (*ret)[j]);
                 if (!((*ret)[i] = strdup(json_string_value(e))))
-                        return fail(err, err_size, -ENOMEM, "out of memory");
+                        return errbuf_fail(err, err_size, -ENOMEM, "out of memory");
                 (*ret_n)++;
         }
         return 0;
@@ -578,24 +574,24 @@ static int rec_layers(json_t *obj, struct store_image *img, char *err, size_t er
 {
         json_t *v = json_object_get(obj, "layers");
         if (!json_is_array(v) || json_array_size(v) > STORE_MAX_LAYERS)
-                return fail(err, err_size, -EINVAL,
-                            "record: \"layers\" is not an array of at most %d layers",
-                            STORE_MAX_LAYERS);
+                return errbuf_fail(err, err_size, -EINVAL,
+                                   "record: \"layers\" is not an array of at most %d layers",
+                                   STORE_MAX_LAYERS);
         size_t n = json_array_size(v);
         img->layers = calloc(n ? n : 1, sizeof(*img->layers));
         if (!img->layers)
-                return fail(err, err_size, -ENOMEM, "out of memory");
+                return errbuf_fail(err, err_size, -ENOMEM, "out of memory");
         _cleanup_free_ const char **diff_ids = calloc(n ? n : 1, sizeof(char *));
         _cleanup_free_ char(*chain)[DIGEST_STRING_MAX + 1] = calloc(n ? n : 1, sizeof(*chain));
         if (!diff_ids || !chain)
-                return fail(err, err_size, -ENOMEM, "out of memory");
+                return errbuf_fail(err, err_size, -ENOMEM, "out of memory");
         for (size_t i = 0; i < n; i++) {
                 json_t *l = json_array_get(v, i);
                 struct store_layer *sl = &img->layers[i];
                 int r;
                 if (!json_is_object(l))
-                        return fail(err, err_size, -EINVAL, "record: layers[%zu] is not an object",
-                                    i);
+                        return errbuf_fail(err, err_size, -EINVAL,
+                                           "record: layers[%zu] is not an object", i);
                 if ((r = rec_digest(l, "digest", sl->digest, err, err_size)) < 0 ||
                     (r = rec_string(l, "media_type", true, sl->media_type, sizeof(sl->media_type),
                                     err, err_size)) < 0 ||
@@ -618,10 +614,11 @@ static int rec_layers(json_t *obj, struct store_image *img, char *err, size_t er
                 return r;
         for (size_t i = 0; i < n; i++)
                 if (!digest_equal(chain[i], img->layers[i].chain_id))
-                        return fail(err, err_size, -EINVAL,
-                                    "record: layers[%zu] chain id %s does not follow from the "
-                                    "diff ids (expected %s)",
-                                    i, img->layers[i].chain_id, chain[i]);
+                        return errbuf_fail(
+                            err, err_size, -EINVAL,
+                            "record: layers[%zu] chain id %s does not follow from the "
+                            "diff ids (expected %s)",
+                            i, img->layers[i].chain_id, chain[i]);
         return 0;
 }
 
@@ -631,12 +628,12 @@ static int rec_image(json_t *root, struct store_image *img, char *err, size_t er
         int r;
 
         if (!json_is_object(root))
-                return fail(err, err_size, -EINVAL, "record is not a JSON object");
+                return errbuf_fail(err, err_size, -EINVAL, "record is not a JSON object");
         if ((r = rec_uint(root, "version", UINT32_MAX, &version, err, err_size)) < 0)
                 return r;
         if (version != RECORD_VERSION)
-                return fail(err, err_size, -EINVAL, "record version %llu is not %d",
-                            (unsigned long long)version, RECORD_VERSION);
+                return errbuf_fail(err, err_size, -EINVAL, "record version %llu is not %d",
+                                   (unsigned long long)version, RECORD_VERSION);
         if ((r = rec_digest(root, "id", img->id, err, err_size)) < 0 ||
             (r = rec_names(root, "repo_tags", &img->repo_tags, &img->n_repo_tags, err, err_size)) <
                 0 ||
@@ -651,17 +648,18 @@ static int rec_image(json_t *root, struct store_image *img, char *err, size_t er
             (r = rec_uint(root, "pulled_at", INT64_MAX, &pulled, err, err_size)) < 0)
                 return r;
         if (!digest_equal(img->id, img->config_digest))
-                return fail(err, err_size, -EINVAL, "record: id %s is not its config digest %s",
-                            img->id, img->config_digest);
+                return errbuf_fail(err, err_size, -EINVAL,
+                                   "record: id %s is not its config digest %s", img->id,
+                                   img->config_digest);
         img->size = size;
         img->pulled_at = (int64_t)pulled;
         json_t *pinned = json_object_get(root, "pinned");
         if (!json_is_boolean(pinned))
-                return fail(err, err_size, -EINVAL, "record: \"pinned\" is not a boolean");
+                return errbuf_fail(err, err_size, -EINVAL, "record: \"pinned\" is not a boolean");
         img->pinned = json_is_true(pinned);
         json_t *u = json_object_get(root, "uid"), *name = json_object_get(root, "username");
         if (u && name)
-                return fail(err, err_size, -EINVAL, "record has both uid and username");
+                return errbuf_fail(err, err_size, -EINVAL, "record has both uid and username");
         if (u) {
                 if ((r = rec_uint(root, "uid", UINT32_MAX - 1, &uid, err, err_size)) < 0)
                         return r;
@@ -672,11 +670,11 @@ static int rec_image(json_t *root, struct store_image *img, char *err, size_t er
                 if ((r = rec_string(root, "username", true, buf, sizeof(buf), err, err_size)) < 0)
                         return r;
                 if (!buf[0])
-                        return fail(err, err_size, -EINVAL, "record: empty username");
+                        return errbuf_fail(err, err_size, -EINVAL, "record: empty username");
                 if (!(img->username = strdup(buf)))
-                        return fail(err, err_size, -ENOMEM, "out of memory");
+                        return errbuf_fail(err, err_size, -ENOMEM, "out of memory");
         } else {
-                return fail(err, err_size, -EINVAL, "record has neither uid nor username");
+                return errbuf_fail(err, err_size, -EINVAL, "record has neither uid nor username");
         }
         return 0;
 }
@@ -684,18 +682,14 @@ static int rec_image(json_t *root, struct store_image *img, char *err, size_t er
 int store_record_parse(const void *buf, size_t len, struct store_image **ret, char *err,
                        size_t err_size)
 {
-        json_error_t jerr;
+        json_t *root;
 
         *ret = NULL;
-        if (len > STORE_RECORD_MAX_SIZE)
-                return fail(err, err_size, -EFBIG, "record is %zu bytes, more than %d", len,
-                            STORE_RECORD_MAX_SIZE);
-        json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-        if (!root)
-                return fail(err, err_size, -EINVAL, "record is not valid JSON: %s (line %d)",
-                            jerr.text, jerr.line);
+        int r = jsondoc_load(buf, len, STORE_RECORD_MAX_SIZE, "record", &root, err, err_size);
+        if (r < 0)
+                return r;
         struct store_image *img = calloc(1, sizeof(*img));
-        int r = img ? rec_image(root, img, err, err_size) : fail(err, err_size, -ENOMEM, "oom");
+        r = img ? rec_image(root, img, err, err_size) : errbuf_fail(err, err_size, -ENOMEM, "oom");
         json_decref(root);
         if (r < 0) {
                 store_image_free(img);
@@ -779,14 +773,15 @@ static int write_record(struct store *s, const struct store_image *img, char *er
 
         int r = store_record_format(img, &json, &len);
         if (r < 0)
-                return fail(err, err_size, r, "cannot encode the record of image %s", img->id);
+                return errbuf_fail(err, err_size, r, "cannot encode the record of image %s",
+                                   img->id);
         record_file_name(img->id, final, sizeof(final));
         snprintf(tmp, sizeof(tmp), TMP_PREFIX "%s.%d.%u", final, (int)getpid(),
                  atomic_fetch_add(&s->tmp_counter, 1));
         _cleanup_close_ int fd =
             openat(s->images_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
-                return fail(err, err_size, negative_errno(), "cannot create %s: %m", tmp);
+                return errbuf_fail(err, err_size, negative_errno(), "cannot create %s: %m", tmp);
         r = write_all(fd, json, len);
         if (r == 0 && fsync(fd) < 0)
                 r = negative_errno();
@@ -794,12 +789,12 @@ static int write_record(struct store *s, const struct store_image *img, char *er
                 r = negative_errno();
         if (r < 0) {
                 unlinkat(s->images_fd, tmp, 0);
-                return fail(err, err_size, r, "cannot write the record of image %s: %s", img->id,
-                            strerror(-r));
+                return errbuf_fail(err, err_size, r, "cannot write the record of image %s: %s",
+                                   img->id, strerror(-r));
         }
         if (fsync(s->images_fd) < 0)
-                return fail(err, err_size, negative_errno(),
-                            "cannot sync the image record directory: %m");
+                return errbuf_fail(err, err_size, negative_errno(),
+                                   "cannot sync the image record directory: %m");
         return 0;
 }
 
@@ -821,21 +816,23 @@ static int read_record_file(struct store *s, const char *name, struct store_imag
         struct stat st;
         _cleanup_close_ int fd = openat(s->images_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0 || fstat(fd, &st) < 0)
-                return fail(err, err_size, negative_errno(), "cannot open: %m");
+                return errbuf_fail(err, err_size, negative_errno(), "cannot open: %m");
         if (!S_ISREG(st.st_mode))
-                return fail(err, err_size, -EINVAL, "not a regular file");
+                return errbuf_fail(err, err_size, -EINVAL, "not a regular file");
         if (st.st_size > STORE_RECORD_MAX_SIZE)
-                return fail(err, err_size, -EFBIG, "bigger than %d bytes", STORE_RECORD_MAX_SIZE);
+                return errbuf_fail(err, err_size, -EFBIG, "bigger than %d bytes",
+                                   STORE_RECORD_MAX_SIZE);
         size_t len = (size_t)st.st_size, got = 0;
         _cleanup_free_ char *buf = malloc(len + 1);
         if (!buf)
-                return fail(err, err_size, -ENOMEM, "out of memory");
+                return errbuf_fail(err, err_size, -ENOMEM, "out of memory");
         while (got < len) {
                 ssize_t n = read(fd, buf + got, len - got);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n <= 0)
-                        return fail(err, err_size, n < 0 ? negative_errno() : -EIO, "cannot read");
+                        return errbuf_fail(err, err_size, n < 0 ? negative_errno() : -EIO,
+                                           "cannot read");
                 got += (size_t)n;
         }
         int r = store_record_parse(buf, len, ret, err, err_size);
@@ -846,7 +843,8 @@ static int read_record_file(struct store *s, const char *name, struct store_imag
         if (strcmp(expected, name) != 0) {
                 store_image_free(*ret);
                 *ret = NULL;
-                return fail(err, err_size, -EINVAL, "holds image %s under another name", expected);
+                return errbuf_fail(err, err_size, -EINVAL, "holds image %s under another name",
+                                   expected);
         }
         return 0;
 }
@@ -957,12 +955,13 @@ int store_open(const char *root, struct store **ret, char *err, size_t err_size)
         *ret = NULL;
         struct store *s = calloc(1, sizeof(*s));
         if (!s)
-                return fail(err, err_size, -ENOMEM, "out of memory");
+                return errbuf_fail(err, err_size, -ENOMEM, "out of memory");
         s->root_fd = s->blobs_fd[0] = s->blobs_fd[1] = s->ingest_fd = s->images_fd = -1;
         pthread_mutex_init(&s->lock, NULL);
         s->root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (s->root_fd < 0) {
-                r = fail(err, err_size, negative_errno(), "cannot open image store %s: %m", root);
+                r = errbuf_fail(err, err_size, negative_errno(), "cannot open image store %s: %m",
+                                root);
                 goto out;
         }
         int blobs = open_subdir(s->root_fd, "blobs");
@@ -986,8 +985,8 @@ int store_open(const char *root, struct store **ret, char *err, size_t err_size)
         *ret = TAKE_PTR(s);
         return 0;
 sub:
-        fail(err, err_size, r, "cannot set up the directories of image store %s: %s", root,
-             strerror(-r));
+        errbuf_fail(err, err_size, r, "cannot set up the directories of image store %s: %s", root,
+                    strerror(-r));
 out:
         store_close(s);
         return r;
@@ -1023,7 +1022,7 @@ static bool is_hex(const char *s)
 static int find_locked(struct store *s, const char *ref, size_t *ret, char *err, size_t err_size)
 {
         if (!ref || !*ref)
-                return fail(err, err_size, -EINVAL, "empty image reference");
+                return errbuf_fail(err, err_size, -EINVAL, "empty image reference");
         if (digest_valid(ref))
                 for (size_t i = 0; i < s->n_images; i++)
                         if (strcmp(s->images[i]->id, ref) == 0) {
@@ -1046,12 +1045,12 @@ static int find_locked(struct store *s, const char *ref, size_t *ret, char *err,
                 else if (strncmp(ref, "sha512:", 7) == 0)
                         algo = "sha512";
                 else
-                        return fail(err, err_size, -ENOENT, "image '%.600s' not found", ref);
+                        return errbuf_fail(err, err_size, -ENOENT, "image '%.600s' not found", ref);
                 prefix = colon + 1;
         }
         size_t plen = strlen(prefix), found = 0, hit = 0;
         if (plen == 0 || plen > 128 || !is_hex(prefix))
-                return fail(err, err_size, -ENOENT, "image '%.600s' not found", ref);
+                return errbuf_fail(err, err_size, -ENOENT, "image '%.600s' not found", ref);
         for (size_t i = 0; i < s->n_images; i++) {
                 const char *id = s->images[i]->id;
                 if (algo && strncmp(id, algo, 6) != 0)
@@ -1062,12 +1061,13 @@ static int find_locked(struct store *s, const char *ref, size_t *ret, char *err,
                 }
         }
         if (found == 0)
-                return fail(err, err_size, -ENOENT, "image '%.600s' not found", ref);
+                return errbuf_fail(err, err_size, -ENOENT, "image '%.600s' not found", ref);
         if (found > 1)
-                return fail(err, err_size, -EINVAL,
-                            "image id prefix '%s' is ambiguous: it matches %zu images; give more "
-                            "of the id",
-                            ref, found);
+                return errbuf_fail(
+                    err, err_size, -EINVAL,
+                    "image id prefix '%s' is ambiguous: it matches %zu images; give more "
+                    "of the id",
+                    ref, found);
         *ret = hit;
         return 0;
 }
@@ -1081,7 +1081,7 @@ int store_image_get(struct store *s, const char *ref, struct store_image **ret, 
         pthread_mutex_lock(&s->lock);
         int r = find_locked(s, ref, &i, err, err_size);
         if (r == 0 && !(*ret = store_image_dup(s->images[i])))
-                r = fail(err, err_size, -ENOMEM, "out of memory");
+                r = errbuf_fail(err, err_size, -ENOMEM, "out of memory");
         pthread_mutex_unlock(&s->lock);
         return r;
 }
@@ -1115,7 +1115,7 @@ int store_image_put(struct store *s, const struct store_image *img, char *err, s
          * the next start will, so nothing is stored that cannot be read. */
         r = store_record_format(img, &json, &len);
         if (r < 0)
-                return fail(err, err_size, r, "image %.200s cannot be encoded", img->id);
+                return errbuf_fail(err, err_size, r, "image %.200s cannot be encoded", img->id);
         r = store_record_parse(json, len, &merged, err, err_size);
         if (r < 0)
                 return r;
@@ -1132,11 +1132,12 @@ int store_image_put(struct store *s, const struct store_image *img, char *err, s
                         r = add_names(&merged->repo_digests, &merged->n_repo_digests,
                                       old->repo_digests, old->n_repo_digests);
                 if (r < 0) {
-                        fail(err, err_size, r, "cannot merge the names of image %s", merged->id);
+                        errbuf_fail(err, err_size, r, "cannot merge the names of image %s",
+                                    merged->id);
                         goto out;
                 }
         } else if ((r = images_append(s, NULL)) < 0) {
-                fail(err, err_size, r, "out of memory");
+                errbuf_fail(err, err_size, r, "out of memory");
                 goto out;
         } else {
                 existing = s->n_images - 1;
@@ -1213,8 +1214,8 @@ int store_image_remove(struct store *s, const char *ref, struct store_unref *ret
         struct store_image *img = s->images[i];
         r = delete_record(s, img->id);
         if (r < 0) {
-                fail(err, err_size, r, "cannot delete the record of image %s: %s", img->id,
-                     strerror(-r));
+                errbuf_fail(err, err_size, r, "cannot delete the record of image %s: %s", img->id,
+                            strerror(-r));
                 goto out;
         }
         s->images[i] = s->images[--s->n_images];
@@ -1225,7 +1226,7 @@ int store_image_remove(struct store *s, const char *ref, struct store_unref *ret
                         /* The image is gone; only the list of leftovers is lost. */
                         store_unref_done(&u);
                         store_image_free(img);
-                        r = fail(err, err_size, -ENOMEM, "out of memory");
+                        r = errbuf_fail(err, err_size, -ENOMEM, "out of memory");
                         goto out;
                 }
                 for (size_t l = 0; l < img->n_layers; l++) {

@@ -115,19 +115,32 @@ static int track(struct job *j, const char *name, pid_t pid, job_done_fn done, v
         return 0;
 }
 
-int job_spawn_exec(const char *name, int exe_fd, char *const argv[], const struct job_fd *fds,
-                   size_t n_fds, job_done_fn done, void *data)
+/* Forks for a new job: returns 0 in the child, the child's pid in the
+ * parent with its slot in *ret_slot, or a negative errno. */
+static pid_t fork_job(const char *name, struct job **ret_slot)
 {
-        struct job *j = free_slot();
-        pid_t helper = getpid(), pid;
+        pid_t pid;
 
         if (stopping)
                 return -ESHUTDOWN;
-        if (!j)
+        *ret_slot = free_slot();
+        if (!*ret_slot)
                 return -EBUSY;
         pid = fork();
         if (pid < 0)
                 return log_error_errno(negative_errno(), "cannot fork a child", "job=%s", name);
+        return pid;
+}
+
+int job_spawn_exec(const char *name, int exe_fd, char *const argv[], const struct job_fd *fds,
+                   size_t n_fds, job_done_fn done, void *data)
+{
+        pid_t helper = getpid();
+        struct job *j;
+        pid_t pid = fork_job(name, &j);
+
+        if (pid < 0)
+                return pid;
         if (pid == 0)
                 exec_child(helper, exe_fd, argv, fds, n_fds);
         return track(j, name, pid, done, data);
@@ -135,16 +148,12 @@ int job_spawn_exec(const char *name, int exe_fd, char *const argv[], const struc
 
 int job_spawn_fn(const char *name, int (*fn)(void *arg), void *arg, job_done_fn done, void *data)
 {
-        struct job *j = free_slot();
-        pid_t helper = getpid(), pid;
+        pid_t helper = getpid();
+        struct job *j;
+        pid_t pid = fork_job(name, &j);
 
-        if (stopping)
-                return -ESHUTDOWN;
-        if (!j)
-                return -EBUSY;
-        pid = fork();
         if (pid < 0)
-                return log_error_errno(negative_errno(), "cannot fork a child", "job=%s", name);
+                return pid;
         if (pid == 0) {
                 if (!child_reset(helper))
                         _exit(127);
