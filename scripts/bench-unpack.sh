@@ -3,9 +3,9 @@
 # with one) on the same gzip layer of many small files; prints the best of
 # five runs of each and the speed-up. Needs root (brig-unpack confines
 # itself with namespaces). Usage: scripts/bench-unpack.sh [BUILD_DIR] [FILES]
-# The trees go under $BENCH_DIR (default /var/tmp: a disk, like the layer
-# store); each run gets a new directory and all are removed at the end,
-# because deleting between runs makes ext4's inode allocator dominate.
+# Each run unpacks into a freshly made ext4 filesystem (a loop device with
+# its image under $BENCH_DIR, default /var/tmp), because a filesystem that
+# has just seen many files deleted makes ext4's inode allocator dominate.
 set -eu
 build=${1:-build}
 files=${2:-30000}
@@ -43,13 +43,30 @@ diff_id = "sha256:" + hashlib.sha256(tar).hexdigest()
 runs = 0
 
 
+mounts = []
+
+
 def fresh(name):
+    """A new, empty ext4 filesystem for each run: one that has just seen
+    many files created and deleted allocates inodes far more slowly, which
+    made the figures wander from run to run."""
     global runs
     runs += 1
     path = os.path.join(work, f"{name}{runs}")
+    image = path + ".img"
     os.mkdir(path)
+    with open(image, "wb") as f:
+        f.truncate(2 << 30)
+    subprocess.run(["mkfs.ext4", "-q", "-F", image], check=True)
+    subprocess.run(["mount", "-o", "loop", image, path], check=True)
+    mounts.append(path)
     os.sync()
     return path
+
+
+def unmount_all():
+    for path in mounts:
+        subprocess.run(["umount", path], check=False)
 
 
 def run_tar():
@@ -84,12 +101,18 @@ def run_unpack():
 
 
 times_tar, times_unpack = [], []
-for _ in range(5):  # interleaved, so both see the same state of the disk
-    times_tar.append(run_tar())
-    times_unpack.append(run_unpack())
+try:
+    for _ in range(5):  # interleaved, so both see the same state of the disk
+        times_tar.append(run_tar())
+        times_unpack.append(run_unpack())
+except BaseException:
+    unmount_all()
+    raise
 best_tar, best_unpack = min(times_tar), min(times_unpack)
-if subprocess.run(["diff", "-r", os.path.join(work, "t1"), os.path.join(work, "u2")],
-                  stdout=subprocess.DEVNULL).returncode != 0:
+same = subprocess.run(["diff", "-r", "-x", "lost+found", os.path.join(work, "t1"),
+                       os.path.join(work, "u2")], stdout=subprocess.DEVNULL).returncode == 0
+unmount_all()
+if not same:
     sys.exit("bench-unpack: the two trees differ")
 print(f"unpack {n} small files ({len(tar) >> 20} MiB tar): tar -xzf {best_tar:.3f}s, "
       f"brig-unpack {best_unpack:.3f}s, speed-up {best_tar / best_unpack:.2f}x")

@@ -3,8 +3,11 @@
 The image is bench/large:1 (about 200 MB in six layers: many small files,
 large incompressible files, compressible text) from the local registry that
 ../shared/tools/test-registry.sh starts on 127.0.0.1:5000. Each round starts
-each runtime with empty state of its own, pulls the image once over CRI with
-the same Python client, and stops it; rounds alternate between the two.
+each runtime with empty state of its own on a freshly made ext4 filesystem
+(a loop device: a filesystem that has just seen hundreds of thousands of
+files created and deleted allocates inodes many times slower, which made
+figures wander by 5x between runs), pulls the image once over CRI with the
+same Python client, and stops it; rounds alternate between the two.
 Printed: wall time, MB/s (compressed bytes over the wall time), the daemon's
 peak RSS (VmHWM) and the ratio of the medians.
 
@@ -24,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
 import conftest  # noqa: E402
+import contextlib  # noqa: E402
 
 REGISTRY = "127.0.0.1:5000"
 IMAGE = f"{REGISTRY}/bench/large:1"
@@ -58,8 +62,37 @@ def pull(channel, timeout=900):
     return time.perf_counter() - start
 
 
+@contextlib.contextmanager
+def fresh_fs(size_gib=4):
+    """A new, empty ext4 filesystem mounted on a temporary directory."""
+    image = Path(tempfile.mkstemp(prefix="bench-fs-", dir="/var/tmp")[1])
+    mnt = Path(tempfile.mkdtemp(prefix="bench-mnt-", dir="/var/tmp"))
+    try:
+        os.truncate(image, size_gib << 30)
+        subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], check=True)
+        subprocess.run(["mount", "-o", "loop", str(image), str(mnt)], check=True)
+        try:
+            mnt.chmod(0o755)
+            yield mnt
+        finally:
+            subprocess.run(["umount", "-R", str(mnt)], check=False)
+    finally:
+        image.unlink(missing_ok=True)
+        mnt.rmdir()
+
+
 def brig_round():
-    base = Path(tempfile.mkdtemp(prefix="brig-bench-pull-", dir="/var/tmp"))
+    with fresh_fs() as fs:
+        return brig_round_in(fs)
+
+
+def containerd_round():
+    with fresh_fs() as fs:
+        return containerd_round_in(fs)
+
+
+def brig_round_in(fs):
+    base = Path(tempfile.mkdtemp(prefix="brig-bench-pull-", dir=fs))
     base.chmod(0o755)
     conf = base / "registries.conf"
     conf.write_text(f'[[registry]]\nlocation = "{REGISTRY}"\ninsecure = true\n')
@@ -78,9 +111,9 @@ def brig_round():
         shutil.rmtree(base, ignore_errors=True)
 
 
-def containerd_round():
+def containerd_round_in(fs):
     import grpc
-    base = Path(tempfile.mkdtemp(prefix="containerd-bench-pull-", dir="/var/tmp"))
+    base = Path(tempfile.mkdtemp(prefix="containerd-bench-pull-", dir=fs))
     sock = base / "containerd.sock"
     (base / "config.toml").write_text(f"""version = 2
 root = "{base}/root"
