@@ -141,28 +141,19 @@ static int parse_cgroup_manager(void *field, const char *text, const char **ret_
         return -EINVAL;
 }
 
-static int parse_count(void *field, const char *text, unsigned min, unsigned max,
-                       const char **ret_why)
+static int parse_downloads(void *field, const char *text, const char **ret_why)
 {
         char *end;
         unsigned long v;
 
         errno = 0;
         v = strtoul(text, &end, 10);
-        if (text[0] < '0' || text[0] > '9' || *end || errno || v < min || v > max) {
-                *ret_why = "out of range";
+        if (text[0] < '0' || text[0] > '9' || *end || errno || v < 1 || v > MAX_DOWNLOADS) {
+                *ret_why = "must be an integer from 1 to 16";
                 return -EINVAL;
         }
         *(unsigned *)field = (unsigned)v;
         return 0;
-}
-
-static int parse_downloads(void *field, const char *text, const char **ret_why)
-{
-        int r = parse_count(field, text, 1, MAX_DOWNLOADS, ret_why);
-        if (r < 0)
-                *ret_why = "must be an integer from 1 to 16";
-        return r;
 }
 
 static void release_strv(void *field)

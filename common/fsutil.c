@@ -1,4 +1,5 @@
-/* fsutil.c: owns the openat2(2) call (glibc has no wrapper for it). */
+/* fsutil.c: owns the openat2(2) call (glibc has no wrapper for it) and
+ * opening a directory stream from a directory fd. */
 #include "fsutil.h"
 
 #include <errno.h>
@@ -22,4 +23,17 @@ int openat_beneath(int dirfd, const char *path, int flags, mode_t mode)
                 fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
         while (fd < 0 && errno == EINTR);
         return fd < 0 ? negative_errno() : (int)fd;
+}
+
+DIR *opendir_at(int dirfd)
+{
+        int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d;
+
+        if (fd < 0)
+                return NULL;
+        d = fdopendir(fd);
+        if (!d)
+                safe_close(fd); /* keeps errno */
+        return d;
 }

@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "errbuf.h"
+#include "fsutil.h"
 #include "jsondoc.h"
 #include "util.h"
 
@@ -86,25 +87,15 @@ static int open_subdir(int parent, const char *name)
 
 /* A new open file description for a directory: a dup() would share the
  * read position, and a second walk would see nothing. */
-static int reopen_dir(int dirfd)
-{
-        return openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-}
-
 /* --- blobs ----------------------------------------------------------- */
 
 /* Deletes ingest files nobody holds that are older than the limit, and
  * anything in ingest/ that is not named like an ingest. */
 static void collect_stale_ingests(struct store *s)
 {
-        int dfd = reopen_dir(s->ingest_fd);
-        if (dfd < 0)
+        _cleanup_closedir_ DIR *d = opendir_at(s->ingest_fd);
+        if (!d)
                 return;
-        _cleanup_closedir_ DIR *d = fdopendir(dfd);
-        if (!d) {
-                close(dfd);
-                return;
-        }
         time_t now = time(NULL);
         struct dirent *de;
         while ((de = readdir(d))) {
@@ -912,14 +903,9 @@ static void resolve_tag_conflicts(struct store *s)
 
 static void load_records(struct store *s)
 {
-        int dfd = reopen_dir(s->images_fd);
-        if (dfd < 0)
+        _cleanup_closedir_ DIR *d = opendir_at(s->images_fd);
+        if (!d)
                 return;
-        _cleanup_closedir_ DIR *d = fdopendir(dfd);
-        if (!d) {
-                close(dfd);
-                return;
-        }
         struct dirent *de;
         while ((de = readdir(d))) {
                 char err[512], corrupt[NAME_MAX + 16];
@@ -1302,14 +1288,9 @@ static int usage_dir(int dirfd, uint64_t *bytes, uint64_t *inodes)
         if (fstat(dirfd, &st) < 0)
                 return negative_errno();
         usage_add(&st, bytes, inodes);
-        int fd = reopen_dir(dirfd);
-        if (fd < 0)
+        _cleanup_closedir_ DIR *d = opendir_at(dirfd);
+        if (!d)
                 return negative_errno();
-        _cleanup_closedir_ DIR *d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return negative_errno();
-        }
         struct dirent *de;
         while ((de = readdir(d)))
                 if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&

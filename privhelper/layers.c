@@ -204,16 +204,14 @@ static int remove_leftovers(void *arg)
         char mine[32];
         _cleanup_closedir_ DIR *d = NULL;
         struct dirent *e;
-        int copy, r = 0;
+        int r = 0;
 
         (void)arg;
         raise_fd_limit();
         snprintf(mine, sizeof(mine), TMP_PREFIX "%d-", (int)getppid());
-        copy = fcntl(layers_fd, F_DUPFD_CLOEXEC, 3);
-        if (copy < 0 || !(d = fdopendir(copy))) {
-                safe_close(copy);
+        d = opendir_at(layers_fd);
+        if (!d)
                 return negative_errno();
-        }
         while ((e = readdir(d))) {
                 if (strncmp(e->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) != 0 ||
                     strncmp(e->d_name, mine, strlen(mine)) == 0)

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "log.h"
 #include "util.h"
 
@@ -23,16 +24,10 @@ static int remove_entry(int dfd, const char *name, dev_t dev, unsigned depth);
  * hide others, so it scans again until a pass finds nothing. */
 static int empty_dir(int dfd, dev_t dev, unsigned depth)
 {
-        _cleanup_closedir_ DIR *d = NULL;
-        int copy = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+        _cleanup_closedir_ DIR *d = opendir_at(dfd);
 
-        if (copy < 0)
+        if (!d)
                 return negative_errno();
-        d = fdopendir(copy);
-        if (!d) {
-                safe_close(copy);
-                return negative_errno();
-        }
         for (;;) {
                 bool removed = false;
                 struct dirent *e;

@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,6 +22,7 @@
 #include <archive_entry.h>
 #include <liburing.h>
 
+#include "fsutil.h"
 #include "log.h"
 #include "util.h"
 
@@ -35,8 +35,6 @@
 #define MAX_CHUNK   (1u << 20)
 #define NAME_MAX_C  255
 #define CACHE_SLOTS 16
-
-#define RESOLVE_FLAGS (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
 
 struct xattr {
         char *name;
@@ -192,15 +190,9 @@ int writer_clean_path(const char *name, char *out, size_t out_size, const char *
 
 static int openat2_dir(int dirfd, const char *path)
 {
-        struct open_how how = {
-            /* no O_NOFOLLOW: RESOLVE_NO_SYMLINKS refuses a symlink in
-             * any position with ELOOP, where O_NOFOLLOW would say ENOTDIR */
-            .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-            .resolve = RESOLVE_FLAGS,
-        };
-        long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-
-        return fd < 0 ? negative_errno() : (int)fd;
+        /* no O_NOFOLLOW: RESOLVE_NO_SYMLINKS refuses a symlink in any
+         * position with ELOOP, where O_NOFOLLOW would say ENOTDIR */
+        return openat_beneath(dirfd, path, O_RDONLY | O_DIRECTORY, 0);
 }
 
 int writer_new(int root_fd, uint64_t max_entries, struct writer **ret, char *err, size_t err_size)
@@ -702,11 +694,7 @@ static int do_file(struct writer *w, struct archive *a, int pfd, const char *bas
         gid_t gid = archive_entry_gid(e);
         /* With umask 0 the file is created with its final permission bits;
          * setuid/setgid/sticky wait for the data (writes clear them). */
-        struct open_how how = {
-            .flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-            .mode = perm & 0777,
-            .resolve = RESOLVE_FLAGS,
-        };
+        const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
         struct file *f;
         int slot, fd, r;
 
@@ -715,14 +703,14 @@ static int do_file(struct writer *w, struct archive *a, int pfd, const char *bas
                 if (r < 0)
                         return r;
         }
-        fd = (int)syscall(SYS_openat2, pfd, base, &how, sizeof(how));
-        if (fd < 0 && errno == EEXIST) {
+        fd = openat_beneath(pfd, base, flags, perm & 0777);
+        if (fd == -EEXIST) {
                 if (remove_existing(w, pfd, base, path, name) < 0)
                         return w->error;
-                fd = (int)syscall(SYS_openat2, pfd, base, &how, sizeof(how));
+                fd = openat_beneath(pfd, base, flags, perm & 0777);
         }
         if (fd < 0)
-                return fail_errno(w, negative_errno(), name, "creating the file");
+                return fail_errno(w, fd, name, "creating the file");
         slot = (int)w->n_files++;
         f = &w->files[slot];
         *f = (struct file){
