@@ -71,6 +71,8 @@ static inline int safe_close(int fd)
 }
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/* The struct of type t whose member m is at ptr. */
+#define container_of(ptr, t, m) ((t *)(void *)((char *)(ptr)-offsetof(t, m)))
 
 /* Negative errno of the last failed libc call, never 0 even if errno was clobbered. */
 static inline int negative_errno(void)

@@ -8,7 +8,7 @@ gcc make clang clang-format libclang-rt-14-dev pkg-config git
 libgrpc-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
 libseccomp-dev libcap-ng-dev libmnl-dev libbpf-dev
 libcurl4-openssl-dev libssl-dev libjansson-dev
-libarchive-dev zlib1g-dev libzstd-dev liburing-dev
+libarchive-dev zlib1g-dev libisal-dev libzstd-dev liburing-dev
 libcmocka-dev
 python3 python3-pytest python3-grpcio python3-protobuf
 passwd util-linux procps iproute2

@@ -133,6 +133,9 @@ int confine_seccomp(char *err, size_t err_size)
 
         if (r == 0)
                 r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
+        /* The file workers already run: the filter must bind them too. */
+        if (r == 0)
+                r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
         for (size_t i = 0; r == 0 && i < ARRAY_SIZE(allowed); i++) {
                 int nr = seccomp_syscall_resolve_name(allowed[i]);
 

@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <locale.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <openssl/evp.h>
 
 #include "confine.h"
+#include "fileq.h"
 #include "hproto.h"
 #include "ids.h"
 #include "log.h"
@@ -29,11 +31,13 @@
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
 /* LeakSanitizer stops the world with clone() at exit, which RLIMIT_NPROC
- * and the seccomp filter forbid, and reads /proc, which is not mounted. */
+ * and the seccomp filter forbid, and reads /proc, which is not mounted.
+ * The sanitizer's per-thread signal stack is removed with sigaltstack()
+ * when a file worker exits, which the filter forbids too. */
 const char *__asan_default_options(void);
 const char *__asan_default_options(void)
 {
-        return "detect_leaks=0";
+        return "detect_leaks=0:use_sigaltstack=0";
 }
 #endif
 #endif
@@ -42,6 +46,7 @@ struct args {
         int layer_fd, blob_fd, result_fd;
         const char *media_type, *diff_id, *chain_id, *parent_chain_id;
         uint64_t max_entries, max_bytes;
+        int workers; /* -1: one per CPU we may run on, at most FILEQ_MAX_LANES */
 };
 
 static int parse_fd(const char *s, int *ret)
@@ -84,6 +89,7 @@ static int parse_args(int argc, char **argv, struct args *a, char *err, size_t e
             {"parent-chain-id", required_argument, NULL, 'p'},
             {"max-entries", required_argument, NULL, 'E'},
             {"max-bytes", required_argument, NULL, 'B'},
+            {"workers", required_argument, NULL, 'W'},
             {0},
         };
         int c, r = 0;
@@ -94,6 +100,7 @@ static int parse_args(int argc, char **argv, struct args *a, char *err, size_t e
             .result_fd = -1,
             .max_entries = UNTAR_DEFAULT_MAX_ENTRIES,
             .max_bytes = UNTAR_DEFAULT_MAX_BYTES,
+            .workers = -1,
         };
         opterr = 0;
         while (r == 0 && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -124,6 +131,11 @@ static int parse_args(int argc, char **argv, struct args *a, char *err, size_t e
                         break;
                 case 'B':
                         r = parse_u64(optarg, &a->max_bytes);
+                        break;
+                case 'W':
+                        r = parse_fd(optarg, &a->workers);
+                        if (r == 0 && a->workers > FILEQ_MAX_LANES)
+                                r = -EINVAL;
                         break;
                 default:
                         snprintf(err, err_size, "unknown option or missing value: %s",
@@ -195,6 +207,19 @@ static int send_success(int result_fd, const struct untar_result *res, int memfd
                              len, memfd >= 0 ? &memfd : NULL, memfd >= 0 ? 1 : 0);
 }
 
+/* Each worker lane keeps one CPU busy creating files, and the main thread
+ * decompresses and parses alongside them. */
+static unsigned file_workers(const struct args *a)
+{
+        cpu_set_t set;
+        int n;
+
+        if (a->workers >= 0)
+                return (unsigned)a->workers;
+        n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
+        return (unsigned)(n < 1 ? 1 : n > FILEQ_MAX_LANES ? FILEQ_MAX_LANES : n);
+}
+
 static int run(const struct args *a, char *err, size_t err_size)
 {
         _cleanup_close_ int root_fd = -1, memfd = -1;
@@ -243,7 +268,7 @@ static int run(const struct args *a, char *err, size_t err_size)
                 snprintf(err, err_size, "memfd_create failed: %s", strerror(errno));
                 return negative_errno();
         }
-        r = writer_new(root_fd, a->max_entries, &w, err, err_size);
+        r = writer_new(root_fd, a->max_entries, file_workers(a), &w, err, err_size);
         if (r < 0)
                 return r;
         r = confine_seccomp(err, err_size);

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <isa-l/igzip_lib.h>
 #include <openssl/evp.h>
-#include <zlib.h>
 #include <zstd.h>
 
 #define IN_SIZE  (256 * 1024)
@@ -34,8 +34,9 @@ struct stream {
         bool unit_done;
         bool started;
         size_t in_len, in_pos;
-        z_stream z;
-        bool z_init;
+        /* ISA-L's inflate: the same RFC 1951/1952 checks as zlib's, about
+         * six times faster on a layer's worth of text (make bench) */
+        struct inflate_state *gz;
         ZSTD_DCtx *zs;
         EVP_MD_CTX *sha;
         char err[STREAM_ERR_MAX];
@@ -59,6 +60,14 @@ static int fail(struct stream *s, int error, const char *fmt, ...)
         return error;
 }
 
+/* ISAL_GZIP: gzip framing only, with the header, CRC-32 and length
+ * checks; a zlib or raw deflate stream is refused. */
+static void gzip_member_start(struct stream *s)
+{
+        isal_inflate_init(s->gz);
+        s->gz->crc_flag = ISAL_GZIP;
+}
+
 int stream_new(int fd, enum stream_compression comp, uint64_t max_bytes, struct stream **ret)
 {
         struct stream *s = calloc(1, sizeof(*s));
@@ -72,11 +81,10 @@ int stream_new(int fd, enum stream_compression comp, uint64_t max_bytes, struct 
         if (!s->sha || EVP_DigestInit_ex(s->sha, EVP_sha256(), NULL) != 1)
                 goto fail;
         if (comp == STREAM_GZIP) {
-                /* 16 + MAX_WBITS: gzip framing only, with its CRC and length
-                 * checks; a zlib or raw deflate stream is refused. */
-                if (inflateInit2(&s->z, 16 + MAX_WBITS) != Z_OK)
+                s->gz = malloc(sizeof(*s->gz));
+                if (!s->gz)
                         goto fail;
-                s->z_init = true;
+                gzip_member_start(s);
         } else if (comp == STREAM_ZSTD) {
                 s->zs = ZSTD_createDCtx();
                 if (!s->zs)
@@ -93,8 +101,7 @@ void stream_free(struct stream *s)
 {
         if (!s)
                 return;
-        if (s->z_init)
-                inflateEnd(&s->z);
+        free(s->gz);
         ZSTD_freeDCtx(s->zs);
         EVP_MD_CTX_free(s->sha);
         free(s);
@@ -165,6 +172,24 @@ int stream_check_magic(struct stream *s)
 
 /* One decoder step into s->out. Returns the bytes produced (maybe 0 when
  * only input was consumed), -1 at the real end, or a negative errno. */
+static const char *gzip_reason(int r)
+{
+        switch (r) {
+        case ISAL_INVALID_WRAPPER:
+                return "not a gzip member header";
+        case ISAL_UNSUPPORTED_METHOD:
+                return "compression method is not deflate";
+        case ISAL_INCORRECT_CHECKSUM:
+                return "CRC or length check failed";
+        case ISAL_INVALID_LOOKBACK:
+                return "invalid distance too far back";
+        case ISAL_INVALID_SYMBOL:
+                return "invalid code";
+        default:
+                return "invalid block";
+        }
+}
+
 static ssize_t step_gzip(struct stream *s)
 {
         int r;
@@ -173,8 +198,7 @@ static ssize_t step_gzip(struct stream *s)
                 if (s->in_pos == s->in_len)
                         return -1;
                 /* Another member follows (RFC 1952 allows concatenation). */
-                if (inflateReset(&s->z) != Z_OK)
-                        return fail(s, -EBADMSG, "gzip: cannot start the next member");
+                gzip_member_start(s);
                 s->unit_done = false;
         }
         if (s->in_pos == s->in_len && !s->out_full)
@@ -182,23 +206,18 @@ static ssize_t step_gzip(struct stream *s)
                             "gzip: the stream is truncated (%" PRIu64
                             " compressed bytes, member not complete)",
                             s->compressed);
-        s->z.next_in = s->in + s->in_pos;
-        s->z.avail_in = (uInt)(s->in_len - s->in_pos);
-        s->z.next_out = s->out;
-        s->z.avail_out = OUT_SIZE;
-        r = inflate(&s->z, Z_NO_FLUSH);
-        s->in_pos = s->in_len - s->z.avail_in;
-        if (r == Z_STREAM_END)
-                s->unit_done = true;
-        else if (r == Z_BUF_ERROR && s->z.avail_out == OUT_SIZE)
-                /* no progress possible without more input */
-                s->out_full = false;
-        else if (r != Z_OK)
+        s->gz->next_in = s->in + s->in_pos;
+        s->gz->avail_in = (uint32_t)(s->in_len - s->in_pos);
+        s->gz->next_out = s->out;
+        s->gz->avail_out = OUT_SIZE;
+        r = isal_inflate(s->gz);
+        s->in_pos = s->in_len - s->gz->avail_in;
+        if (r != ISAL_DECOMP_OK)
                 return fail(s, -EBADMSG, "gzip: bad data after %" PRIu64 " compressed bytes: %s",
-                            s->compressed - (s->in_len - s->in_pos),
-                            s->z.msg ? s->z.msg : "corrupt stream");
-        s->out_full = s->z.avail_out == 0;
-        return (ssize_t)(OUT_SIZE - s->z.avail_out);
+                            s->compressed - (s->in_len - s->in_pos), gzip_reason(r));
+        s->unit_done = s->gz->block_state == ISAL_BLOCK_FINISH;
+        s->out_full = s->gz->avail_out == 0;
+        return (ssize_t)(OUT_SIZE - s->gz->avail_out);
 }
 
 static ssize_t step_zstd(struct stream *s)

@@ -1,6 +1,8 @@
 /* writer.c: owns every change made to the layer directory: path
- * resolution beneath it, creating entries, the io_uring data writes and the
- * order in which metadata is applied (see writer.h). */
+ * resolution beneath it, creating entries, handing small files to the file
+ * workers and keeping every other change ordered after the pending files it
+ * could touch, the io_uring writes of large files, and directory times
+ * (see writer.h). */
 #include "writer.h"
 
 #include <errno.h>
@@ -15,15 +17,16 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <liburing.h>
 
+#include "fileq.h"
 #include "fsutil.h"
 #include "log.h"
+#include "meta.h"
 #include "util.h"
 
 #define RING_ENTRIES 256
@@ -35,28 +38,21 @@
 #define MAX_CHUNK   (1u << 20)
 #define NAME_MAX_C  255
 #define CACHE_SLOTS 16
+/* Small files go to the file workers, their data held in memory until
+ * written; larger and sparse ones stream through the main thread's ring. */
+#define JOB_MAX_FILE  (256u << 10)
+#define JOBS_MAX      1024
+#define JOBS_MAX_DATA (32u << 20)
+/* Pending paths are counted in tables indexed by a hash of the path; a
+ * collision only makes the writer wait when it did not need to. */
+#define PEND_BITS 16
 
-struct xattr {
-        char *name;
-        void *value;
-        size_t size;
-};
-
-struct xattrs {
-        struct xattr *items;
-        size_t n;
-};
-
-/* A regular file whose data may still be in flight. */
+/* A large or sparse regular file, written by the main thread, whose data
+ * may still be in flight. */
 struct file {
         int fd;
-        bool complete;      /* every data block of the entry is queued */
-        bool created_exact; /* owner and mode right from creation */
-        uid_t uid;
-        gid_t gid;
-        mode_t mode;
-        struct timespec times[2];
-        struct xattrs xattrs;
+        bool complete; /* every data block of the entry is queued */
+        struct node_meta meta;
         char *name;
 };
 
@@ -67,11 +63,18 @@ struct op {
         uint64_t off;
 };
 
+/* An open directory, shared by the parent cache and the file jobs that
+ * create entries in it; closed when the last of them lets go. */
+struct dirref {
+        int fd;
+        unsigned refs;
+        bool setgid; /* new entries there take the directory's group */
+};
+
 /* An open parent directory: layers list a directory's entries together,
  * but files and subdirectories interleave, so a few are kept. */
 struct parent_cache {
-        int fd;      /* -1: empty */
-        bool setgid; /* new entries there take the directory's group */
+        struct dirref *dir; /* NULL: empty */
         char path[PATH_MAX];
 };
 
@@ -85,6 +88,7 @@ struct writer {
         uint64_t max_entries;
         uint64_t seen, entries, skipped;
         int error;
+        uint64_t error_seq; /* the entry (by w->seen) the error belongs to */
         struct io_uring ring;
         bool ring_init;
         uint8_t *arena;
@@ -96,8 +100,15 @@ struct writer {
         /* the last parent directory resolved, since entries of one directory
          * usually come together */
         struct parent_cache cache[CACHE_SLOTS];
-        /* the slot get_parent() returned last */
-        struct parent_cache *cur;
+        /* the directory get_parent() returned last */
+        struct dirref *cur;
+        /* Small files in the workers' hands. A change the main thread makes
+         * at a path waits for the pending files it could touch: a file at
+         * that path, or files in that directory. */
+        struct fileq *q;
+        size_t jobs_out, data_out;
+        uint32_t *pend_files; /* by hash of a pending file's path */
+        uint32_t *pend_dirs;  /* by hash of its parent directory's path */
         struct dir_time *dirs;
         size_t n_dirs, cap_dirs;
         char *opaque;
@@ -139,6 +150,7 @@ static int fail(struct writer *w, int error, const char *name, const char *fmt, 
         else
                 snprintf(w->err, sizeof(w->err), "%s", why);
         w->error = error;
+        w->error_seq = w->seen;
         return error;
 }
 
@@ -195,7 +207,35 @@ static int openat2_dir(int dirfd, const char *path)
         return openat_beneath(dirfd, path, O_RDONLY | O_DIRECTORY, 0);
 }
 
-int writer_new(int root_fd, uint64_t max_entries, struct writer **ret, char *err, size_t err_size)
+static void dirref_unref(struct dirref *d)
+{
+        if (d && --d->refs == 0) {
+                safe_close(d->fd);
+                free(d);
+        }
+}
+
+/* A small file handed to the workers, with what the writer needs back:
+ * the parent it holds open and the pending-table slots it counts in. */
+struct pending_file {
+        struct file_job job;
+        uint64_t seq; /* its entry's number */
+        struct dirref *dir;
+        size_t file_slot, dir_slot;
+        char strings[]; /* the entry name, the base name, the data */
+};
+
+static void job_free(struct file_job *j)
+{
+        struct pending_file *p = container_of(j, struct pending_file, job);
+
+        dirref_unref(p->dir);
+        meta_free_xattrs(&j->meta.xattrs);
+        free(p);
+}
+
+int writer_new(int root_fd, uint64_t max_entries, unsigned workers, struct writer **ret, char *err,
+               size_t err_size)
 {
         struct io_uring_restriction res[] = {
             {.opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_WRITE},
@@ -210,13 +250,13 @@ int writer_new(int root_fd, uint64_t max_entries, struct writer **ret, char *err
         }
         w->root_fd = root_fd;
         w->max_entries = max_entries;
-        for (size_t i = 0; i < CACHE_SLOTS; i++)
-                w->cache[i].fd = -1;
         w->arena = malloc(ARENA_SIZE);
-        if (!w->arena) {
-                free(w);
+        w->pend_files = calloc(1u << PEND_BITS, sizeof(*w->pend_files));
+        w->pend_dirs = calloc(1u << PEND_BITS, sizeof(*w->pend_dirs));
+        if (!w->arena || !w->pend_files || !w->pend_dirs) {
                 snprintf(err, err_size, "out of memory");
-                return -ENOMEM;
+                r = -ENOMEM;
+                goto fail;
         }
         /* Created disabled so the restriction is in place before the first
          * submission: io_uring operations bypass seccomp, so this list is
@@ -243,6 +283,11 @@ int writer_new(int root_fd, uint64_t max_entries, struct writer **ret, char *err
                 snprintf(err, err_size, "io_uring enable failed: %s", strerror(-r));
                 goto fail;
         }
+        if (workers > 0) {
+                r = fileq_new(workers, &w->q, err, err_size);
+                if (r < 0)
+                        goto fail;
+        }
         *ret = w;
         return 0;
 fail:
@@ -250,25 +295,26 @@ fail:
         return r;
 }
 
-static void xattrs_free(struct xattrs *x)
-{
-        for (size_t i = 0; i < x->n; i++) {
-                free(x->items[i].name);
-                free(x->items[i].value);
-        }
-        free(x->items);
-        *x = (struct xattrs){0};
-}
-
 void writer_free(struct writer *w)
 {
         if (!w)
                 return;
+        if (w->q) {
+                struct file_job *j = fileq_stop(w->q);
+
+                while (j) {
+                        struct file_job *next = j->next;
+
+                        job_free(j);
+                        j = next;
+                }
+                fileq_free(w->q);
+        }
         if (w->ring_init)
                 io_uring_queue_exit(&w->ring);
         for (size_t i = 0; i < w->n_files; i++) {
                 safe_close(w->files[i].fd);
-                xattrs_free(&w->files[i].xattrs);
+                meta_free_xattrs(&w->files[i].meta.xattrs);
                 free(w->files[i].name);
         }
         for (size_t i = 0; i < w->n_dirs; i++)
@@ -276,7 +322,9 @@ void writer_free(struct writer *w)
         free(w->dirs);
         free(w->opaque);
         for (size_t i = 0; i < CACHE_SLOTS; i++)
-                safe_close(w->cache[i].fd);
+                dirref_unref(w->cache[i].dir);
+        free(w->pend_files);
+        free(w->pend_dirs);
         free(w->arena);
         free(w);
 }
@@ -302,92 +350,27 @@ const char *writer_error(const struct writer *w)
         return w->err;
 }
 
-/* Only user.* and security.* (security.capability among them) come from a
- * layer: trusted.* is the overlay's own namespace (and needs CAP_SYS_ADMIN)
- * and system.* holds ACLs, which libarchive reports separately. */
-static bool xattr_wanted(const char *name)
+static void xattr_skipped(const char *xattr, void *data)
 {
-        return strncmp(name, "user.", 5) == 0 || strncmp(name, "security.", 9) == 0;
+        log_warn("xattr not restored", "entry=\"%s\" xattr=\"%s\"", (const char *)data, xattr);
 }
 
-static int xattrs_collect(struct writer *w, struct archive_entry *e, const char *name,
-                          struct xattrs *ret)
+static int collect_xattrs(struct writer *w, struct archive_entry *e, const char *name,
+                          struct xattrs *x)
 {
-        size_t n = (size_t)archive_entry_xattr_reset(e);
-        const char *xname;
-        const void *value;
-        size_t size;
-
-        *ret = (struct xattrs){0};
-        if (n == 0)
-                return 0;
-        ret->items = calloc(n, sizeof(*ret->items));
-        if (!ret->items)
+        if (meta_collect_xattrs(e, x, xattr_skipped, (void *)name) < 0)
                 return fail(w, -ENOMEM, name, "out of memory for xattrs");
-        while (archive_entry_xattr_next(e, &xname, &value, &size) == ARCHIVE_OK) {
-                struct xattr *x;
-
-                if (ret->n == n)
-                        break;
-                if (!xattr_wanted(xname)) {
-                        log_warn("xattr not restored", "entry=\"%s\" xattr=\"%s\"", name, xname);
-                        continue;
-                }
-                x = &ret->items[ret->n];
-                x->name = strdup(xname);
-                x->value = malloc(size ? size : 1);
-                if (!x->name || !x->value) {
-                        free(x->name);
-                        free(x->value);
-                        xattrs_free(ret);
-                        return fail(w, -ENOMEM, name, "out of memory for xattrs");
-                }
-                if (size)
-                        memcpy(x->value, value, size);
-                x->size = size;
-                ret->n++;
-        }
         return 0;
 }
 
-static int xattrs_apply(struct writer *w, int fd, const struct xattrs *x, const char *name)
+static int apply_meta(struct writer *w, int fd, const struct node_meta *m, bool set_times,
+                      const char *name)
 {
-        for (size_t i = 0; i < x->n; i++)
-                if (fsetxattr(fd, x->items[i].name, x->items[i].value, x->items[i].size, 0) < 0) {
-                        char what[300];
+        const char *what = NULL;
+        char buf[300];
+        int r = meta_apply(fd, m, set_times, &what, buf, sizeof(buf));
 
-                        snprintf(what, sizeof(what), "setting xattr %s", x->items[i].name);
-                        return fail_errno(w, negative_errno(), name, what);
-                }
-        return 0;
-}
-
-static void entry_times(struct archive_entry *e, struct timespec ts[2])
-{
-        ts[1] = (struct timespec){archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
-        if (archive_entry_atime_is_set(e))
-                ts[0] = (struct timespec){archive_entry_atime(e), archive_entry_atime_nsec(e)};
-        else
-                ts[0] = ts[1];
-}
-
-/* Owner, then mode (chown clears setuid/setgid), then xattrs (chown clears
- * security.capability), then times (the rest change ctime only). */
-static int apply_fd_meta(struct writer *w, int fd, uid_t uid, gid_t gid, mode_t mode,
-                         bool created_exact, const struct xattrs *x, const struct timespec *times,
-                         const char *name)
-{
-        /* created_exact: the node was created with this owner and mode
-         * already, which saves two syscalls on most files of a layer */
-        if (!created_exact && fchown(fd, uid, gid) < 0)
-                return fail_errno(w, negative_errno(), name, "chown");
-        if (!created_exact && fchmod(fd, mode & 07777) < 0)
-                return fail_errno(w, negative_errno(), name, "chmod");
-        if (x && xattrs_apply(w, fd, x, name) < 0)
-                return w->error;
-        if (times && futimens(fd, times) < 0)
-                return fail_errno(w, negative_errno(), name, "setting times");
-        return 0;
+        return r < 0 ? fail_errno(w, r, name, what) : 0;
 }
 
 /* Reaps n completions; a short write is finished synchronously. */
@@ -428,11 +411,10 @@ static int reap(struct writer *w, unsigned n)
 
 static int finalize(struct writer *w, struct file *f)
 {
-        int r = apply_fd_meta(w, f->fd, f->uid, f->gid, f->mode, f->created_exact, &f->xattrs,
-                              f->times, f->name);
+        int r = apply_meta(w, f->fd, &f->meta, true, f->name);
 
         f->fd = safe_close(f->fd);
-        xattrs_free(&f->xattrs);
+        meta_free_xattrs(&f->meta.xattrs);
         free(f->name);
         f->name = NULL;
         return r;
@@ -507,6 +489,75 @@ static int queue_write(struct writer *w, int *slot, const void *buf, size_t len,
         return 0;
 }
 
+static uint64_t path_hash(const char *p, size_t n)
+{
+        uint64_t h = 14695981039346656037ull; /* FNV-1a */
+
+        for (size_t i = 0; i < n; i++)
+                h = (h ^ (uint8_t)p[i]) * 1099511628211ull;
+        /* FNV barely moves the high bits on the last bytes, which is where
+         * sibling paths differ: mix them in (MurmurHash3's finaliser). */
+        h ^= h >> 33;
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 33;
+        h *= 0xc4ceb9fe1a85ec53ull;
+        h ^= h >> 33;
+        return h;
+}
+
+static size_t pend_index(uint64_t h)
+{
+        return (size_t)(h >> (64 - PEND_BITS));
+}
+
+/* Takes back finished file jobs (waiting for one with wait) and records
+ * the first error. */
+static void take_done(struct writer *w, bool wait)
+{
+        struct file_job *j = w->jobs_out > 0 ? fileq_take_done(w->q, wait) : NULL;
+
+        while (j) {
+                struct file_job *next = j->next;
+                struct pending_file *p = container_of(j, struct pending_file, job);
+
+                w->pend_files[p->file_slot]--;
+                w->pend_dirs[p->dir_slot]--;
+                w->jobs_out--;
+                w->data_out -= j->size;
+                /* The error of the earliest entry wins, as in a serial
+                 * unpack, whatever order the lanes finished in. */
+                if (j->error && (!w->error || p->seq < w->error_seq)) {
+                        char q[200];
+
+                        snprintf(w->err, sizeof(w->err), "entry '%s': %s",
+                                 quote(j->name, q, sizeof(q)), j->err);
+                        w->error = j->error;
+                        w->error_seq = p->seq;
+                }
+                job_free(j);
+                j = next;
+        }
+}
+
+/* Waits until no file job is pending at path (its length n), nor, with
+ * children, in the directory at path. */
+static int wait_path(struct writer *w, const char *path, size_t n, bool children)
+{
+        uint64_t h = path_hash(path, n);
+
+        while (w->jobs_out > 0 &&
+               (w->pend_files[pend_index(h)] > 0 || (children && w->pend_dirs[pend_index(h)] > 0)))
+                take_done(w, true);
+        return w->error;
+}
+
+static int wait_all(struct writer *w)
+{
+        while (w->jobs_out > 0)
+                take_done(w, true);
+        return w->error;
+}
+
 /* Forgets cached parents that are path or under it, since that entry is
  * about to be replaced. */
 static void cache_invalidate(struct writer *w, const char *path)
@@ -516,9 +567,10 @@ static void cache_invalidate(struct writer *w, const char *path)
         for (size_t i = 0; i < CACHE_SLOTS; i++) {
                 struct parent_cache *c = &w->cache[i];
 
-                if (c->fd >= 0 && (n == 0 || (strncmp(c->path, path, n) == 0 &&
-                                              (c->path[n] == '\0' || c->path[n] == '/')))) {
-                        c->fd = safe_close(c->fd);
+                if (c->dir && (n == 0 || (strncmp(c->path, path, n) == 0 &&
+                                          (c->path[n] == '\0' || c->path[n] == '/')))) {
+                        dirref_unref(c->dir);
+                        c->dir = NULL;
                         c->path[0] = '\0';
                 }
         }
@@ -526,27 +578,45 @@ static void cache_invalidate(struct writer *w, const char *path)
 
 static struct parent_cache *cache_slot(struct writer *w, const char *path)
 {
-        uint32_t h = 2166136261u; /* FNV-1a */
-
-        for (const char *p = path; *p; p++)
-                h = (h ^ (uint8_t)*p) * 16777619u;
-        return &w->cache[h % CACHE_SLOTS];
+        return &w->cache[path_hash(path, strlen(path)) % CACHE_SLOTS];
 }
 
-/* An fd of the directory at parent (relative, "" for the root), creating
- * missing components 0755. The fd is the writer's (cached). */
+/* Caches fd (taken, closed on failure) as the directory at path. */
+static struct dirref *cache_put(struct writer *w, const char *path, int fd, bool setgid)
+{
+        struct parent_cache *c = cache_slot(w, path);
+        struct dirref *d = malloc(sizeof(*d));
+
+        if (!d) {
+                safe_close(fd);
+                return NULL;
+        }
+        *d = (struct dirref){.fd = fd, .refs = 1, .setgid = setgid};
+        dirref_unref(c->dir);
+        c->dir = d;
+        snprintf(c->path, sizeof(c->path), "%s", path);
+        return d;
+}
+
+/* The directory at parent (relative, "" for the root), creating missing
+ * components 0755; it becomes w->cur. A pending file at parent or at a
+ * component to create is waited for first, so the outcome (ENOTDIR) is
+ * the one a serial unpack gives. */
 static int get_parent(struct writer *w, const char *parent, const char *name, int *ret)
 {
-        struct parent_cache *c = cache_slot(w, parent);
+        const struct parent_cache *c = cache_slot(w, parent);
         char buf[PATH_MAX];
         struct stat st;
+        struct dirref *d;
         int fd;
 
-        if (c->fd >= 0 && strcmp(c->path, parent) == 0) {
-                w->cur = c;
-                *ret = c->fd;
+        if (c->dir && strcmp(c->path, parent) == 0) {
+                w->cur = c->dir;
+                *ret = c->dir->fd;
                 return 0;
         }
+        if (wait_path(w, parent, strlen(parent), false) < 0)
+                return w->error;
         fd = openat2_dir(w->root_fd, parent[0] ? parent : ".");
         if (fd == -ENOENT) {
                 char *p = buf, *slash;
@@ -559,6 +629,10 @@ static int get_parent(struct writer *w, const char *parent, const char *name, in
                         slash = strchr(p, '/');
                         if (slash)
                                 *slash = '\0';
+                        if (wait_path(w, buf, strlen(buf), false) < 0) {
+                                safe_close(fd);
+                                return w->error;
+                        }
                         next = openat2_dir(fd, p);
                         if (next == -ENOENT) {
                                 if (mkdirat(fd, p, 0755) < 0 && errno != EEXIST)
@@ -568,6 +642,8 @@ static int get_parent(struct writer *w, const char *parent, const char *name, in
                         }
                         safe_close(fd);
                         fd = next;
+                        if (slash)
+                                *slash = '/';
                         p = slash ? slash + 1 : NULL;
                 }
         }
@@ -585,11 +661,10 @@ static int get_parent(struct writer *w, const char *parent, const char *name, in
                 safe_close(fd);
                 return fail_errno(w, negative_errno(), name, "stat of the parent directory");
         }
-        safe_close(c->fd);
-        c->fd = fd;
-        c->setgid = st.st_mode & S_ISGID;
-        snprintf(c->path, sizeof(c->path), "%s", parent);
-        w->cur = c;
+        d = cache_put(w, parent, fd, st.st_mode & S_ISGID);
+        if (!d)
+                return fail(w, -ENOMEM, name, "out of memory");
+        w->cur = d;
         *ret = fd;
         return 0;
 }
@@ -620,7 +695,7 @@ static int record_dir(struct writer *w, const char *path, struct archive_entry *
         w->dirs[w->n_dirs].path = strdup(path[0] ? path : ".");
         if (!w->dirs[w->n_dirs].path)
                 return fail(w, -ENOMEM, name, "out of memory");
-        entry_times(e, w->dirs[w->n_dirs].times);
+        meta_entry_times(e, w->dirs[w->n_dirs].times);
         w->n_dirs++;
         return 0;
 }
@@ -647,21 +722,26 @@ static int add_opaque(struct writer *w, const char *dir, const char *name)
         return 0;
 }
 
+/* A directory entry. Like a file, a root-owned one without special bits
+ * in a directory without setgid is created exactly right; the new
+ * directory goes into the parent cache, since its entries usually follow. */
 static int do_dir(struct writer *w, int pfd, const char *base, const char *path,
                   struct archive_entry *e, const char *name)
 {
         _cleanup_close_ int fd = -1;
-        struct xattrs x;
+        struct node_meta m;
+        struct stat st;
         int r;
 
+        meta_from_entry(e, &m);
         if (!path[0]) {
                 fd = openat2_dir(w->root_fd, ".");
         } else {
-                if (mkdirat(pfd, base, 0700) < 0) {
-                        struct stat st;
-
+                m.created_exact = m.uid == 0 && m.gid == 0 && !(m.mode & 07000) && !w->cur->setgid;
+                if (mkdirat(pfd, base, m.mode & 0777) < 0) {
                         if (errno != EEXIST)
                                 return fail_errno(w, negative_errno(), name, "mkdir");
+                        m.created_exact = false;
                         if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
                                 return fail_errno(w, negative_errno(), name, "stat");
                         if (!S_ISDIR(st.st_mode)) {
@@ -675,26 +755,115 @@ static int do_dir(struct writer *w, int pfd, const char *base, const char *path,
         }
         if (fd < 0)
                 return fail_errno(w, fd, name, "opening the directory");
-        r = xattrs_collect(w, e, name, &x);
+        r = collect_xattrs(w, e, name, &m.xattrs);
         if (r < 0)
                 return r;
-        r = apply_fd_meta(w, fd, archive_entry_uid(e), archive_entry_gid(e), archive_entry_perm(e),
-                          false, &x, NULL, name);
-        xattrs_free(&x);
+        r = apply_meta(w, fd, &m, false, name);
+        meta_free_xattrs(&m.xattrs);
         if (r < 0)
                 return r;
-        return record_dir(w, path, e, name);
+        r = record_dir(w, path, e, name);
+        if (r < 0 || !path[0])
+                return r;
+        /* The cache takes the fd: setgid as applied (chmod keeps it). */
+        cache_invalidate(w, path);
+        if (!cache_put(w, path, fd, m.mode & S_ISGID))
+                return fail(w, -ENOMEM, name, "out of memory");
+        fd = -1;
+        return 0;
+}
+
+/* Root-owned files without special bits in a directory without setgid are
+ * created exactly right: no chown or chmod needed. */
+static bool created_exact(const struct writer *w, const struct node_meta *m)
+{
+        return m->uid == 0 && m->gid == 0 && !w->cur->setgid && !(m->mode & 07000);
+}
+
+/* A small regular file: its data is read into memory and the whole file
+ * goes to the worker lane of its parent directory. */
+static int queue_file(struct writer *w, struct archive *a, const char *base, const char *path,
+                      struct archive_entry *e, const char *name)
+{
+        size_t size = (size_t)archive_entry_size(e), name_len = strlen(name) + 1,
+               base_len = strlen(base) + 1;
+        const char *slash = strrchr(path, '/');
+        uint64_t dir_hash = path_hash(path, slash ? (size_t)(slash - path) : 0);
+        struct pending_file *p;
+        uint8_t *data;
+        int r;
+
+        while (w->jobs_out >= JOBS_MAX || w->data_out + size > JOBS_MAX_DATA)
+                take_done(w, true);
+        take_done(w, false);
+        if (w->error)
+                return w->error;
+        p = calloc(1, sizeof(*p) + name_len + base_len + size);
+        if (!p)
+                return fail(w, -ENOMEM, name, "out of memory");
+        memcpy(p->strings, name, name_len);
+        memcpy(p->strings + name_len, base, base_len);
+        data = (uint8_t *)p->strings + name_len + base_len;
+        p->job = (struct file_job){
+            .dir_fd = w->cur->fd,
+            .name = p->strings,
+            .base = p->strings + name_len,
+            .data = data,
+            .size = size,
+        };
+        meta_from_entry(e, &p->job.meta);
+        p->job.meta.created_exact = created_exact(w, &p->job.meta);
+        r = collect_xattrs(w, e, name, &p->job.meta.xattrs);
+        for (; r == 0;) {
+                const void *buf;
+                size_t len;
+                la_int64_t off;
+
+                r = archive_read_data_block(a, &buf, &len, &off);
+                if (r == ARCHIVE_EOF) {
+                        r = 0;
+                        break;
+                }
+                if (r < ARCHIVE_WARN)
+                        r = fail(w, -EBADMSG, name, "reading data: %s",
+                                 archive_error_string(a) ? archive_error_string(a)
+                                                         : "unknown error");
+                else if (off < 0 || (uint64_t)off > size || len > size - (size_t)off)
+                        r = fail(w, -EBADMSG, name, "data past the entry's size");
+                else {
+                        /* holes stay zero: the content is exact, only
+                         * sparseness is lost on these small files */
+                        memcpy(data + off, buf, len);
+                        r = 0;
+                }
+        }
+        if (r < 0) {
+                meta_free_xattrs(&p->job.meta.xattrs);
+                free(p);
+                return r;
+        }
+        /* A directory cached at this path is about to be replaced. */
+        cache_invalidate(w, path);
+        p->seq = w->seen;
+        p->dir = w->cur;
+        p->dir->refs++;
+        p->file_slot = pend_index(path_hash(path, strlen(path)));
+        p->dir_slot = pend_index(dir_hash);
+        w->pend_files[p->file_slot]++;
+        w->pend_dirs[p->dir_slot]++;
+        w->jobs_out++;
+        w->data_out += size;
+        fileq_push(w->q, (unsigned)(dir_hash >> 32), &p->job);
+        return 0;
 }
 
 static int do_file(struct writer *w, struct archive *a, int pfd, const char *base, const char *path,
                    struct archive_entry *e, const char *name)
 {
-        mode_t perm = archive_entry_perm(e);
-        uid_t uid = archive_entry_uid(e);
-        gid_t gid = archive_entry_gid(e);
         /* With umask 0 the file is created with its final permission bits;
          * setuid/setgid/sticky wait for the data (writes clear them). */
         const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
+        mode_t perm = archive_entry_perm(e);
         struct file *f;
         int slot, fd, r;
 
@@ -713,18 +882,13 @@ static int do_file(struct writer *w, struct archive *a, int pfd, const char *bas
                 return fail_errno(w, fd, name, "creating the file");
         slot = (int)w->n_files++;
         f = &w->files[slot];
-        *f = (struct file){
-            .fd = fd,
-            .uid = uid,
-            .gid = gid,
-            .mode = perm,
-            .created_exact = uid == 0 && gid == 0 && !w->cur->setgid && !(perm & 07000),
-        };
-        entry_times(e, f->times);
+        *f = (struct file){.fd = fd};
+        meta_from_entry(e, &f->meta);
+        f->meta.created_exact = created_exact(w, &f->meta);
         f->name = strdup(name);
         if (!f->name)
                 return fail(w, -ENOMEM, name, "out of memory");
-        r = xattrs_collect(w, e, name, &f->xattrs);
+        r = collect_xattrs(w, e, name, &f->meta.xattrs);
         if (r < 0)
                 return r;
         /* A sparse file's holes are never written: give it its full size
@@ -767,7 +931,7 @@ static int node_meta(struct writer *w, int pfd, const char *base, struct archive
                 return fail_errno(w, negative_errno(), name, "chown");
         if (chmod && fchmodat(pfd, base, archive_entry_perm(e), 0) < 0)
                 return fail_errno(w, negative_errno(), name, "chmod");
-        entry_times(e, ts);
+        meta_entry_times(e, ts);
         if (times && utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
                 return fail_errno(w, negative_errno(), name, "setting times");
         return 0;
@@ -787,6 +951,8 @@ static int do_hardlink(struct writer *w, int pfd, const char *base, const char *
                 return fail(w, -EINVAL, name, "hardlink to the layer root");
         if (strcmp(clean, path) == 0)
                 return fail(w, -EINVAL, name, "hardlink to itself");
+        if (wait_path(w, clean, strlen(clean), false) < 0)
+                return w->error;
         tbase = strrchr(clean, '/');
         if (tbase) {
                 clean[tbase - clean] = '\0';
@@ -830,6 +996,8 @@ static int do_whiteout(struct writer *w, int pfd, const char *parent, const char
         if (!target[0] || strcmp(target, ".") == 0 || strcmp(target, "..") == 0)
                 return fail(w, -EINVAL, name, "whiteout of an invalid name");
         snprintf(path, sizeof(path), "%s%s%s", parent, parent[0] ? "/" : "", target);
+        if (wait_path(w, path, strlen(path), true) < 0)
+                return w->error;
         if (remove_existing(w, pfd, target, path, name) < 0)
                 return w->error;
         if (mknodat(pfd, target, S_IFCHR | 0, makedev(0, 0)) < 0)
@@ -837,7 +1005,7 @@ static int do_whiteout(struct writer *w, int pfd, const char *parent, const char
         return node_meta(w, pfd, target, e, false, false, name);
 }
 
-int writer_entry(struct writer *w, struct archive *a, struct archive_entry *e)
+static int entry(struct writer *w, struct archive *a, struct archive_entry *e)
 {
         const char *name = archive_entry_pathname(e), *hardlink = archive_entry_hardlink(e);
         char path[PATH_MAX], parent[PATH_MAX];
@@ -861,6 +1029,8 @@ int writer_entry(struct writer *w, struct archive *a, struct archive_entry *e)
         if (!path[0]) {
                 if (hardlink || type != AE_IFDIR)
                         return fail(w, -EINVAL, name, "only a directory may name the layer root");
+                if (wait_path(w, "", 0, true) < 0)
+                        return w->error;
                 return do_dir(w, -1, "", "", e, name);
         }
         base = strrchr(path, '/');
@@ -877,6 +1047,13 @@ int writer_entry(struct writer *w, struct archive *a, struct archive_entry *e)
                 return r;
         if (strncmp(base, ".wh.", 4) == 0)
                 return do_whiteout(w, pfd, parent, base, e, name);
+        if (!hardlink && type == AE_IFREG && w->q && archive_entry_size(e) >= 0 &&
+            archive_entry_size(e) <= JOB_MAX_FILE && archive_entry_sparse_count(e) == 0)
+                return queue_file(w, a, base, path, e, name);
+        /* Everything else is done here and now, once the pending files it
+         * could replace or whose directory it could change are done. */
+        if (wait_path(w, path, strlen(path), true) < 0)
+                return w->error;
         if (hardlink)
                 return do_hardlink(w, pfd, base, path, hardlink, name);
         switch (type) {
@@ -915,13 +1092,26 @@ int writer_entry(struct writer *w, struct archive *a, struct archive_entry *e)
         }
 }
 
+int writer_entry(struct writer *w, struct archive *a, struct archive_entry *e)
+{
+        int r = entry(w, a, e);
+
+        /* A pending file of an earlier entry may have failed too: wait, so
+         * the error reported is the first in tar order. */
+        if (r < 0 && w->q)
+                wait_all(w);
+        return r < 0 && w->error ? w->error : r;
+}
+
 int writer_finish(struct writer *w)
 {
         int r;
 
         if (w->error)
                 return w->error;
-        r = flush(w);
+        r = w->q ? wait_all(w) : 0;
+        if (r == 0)
+                r = flush(w);
         if (r < 0)
                 return r;
         /* After all content, so nothing written later moves a dir's mtime. */

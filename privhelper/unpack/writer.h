@@ -4,7 +4,11 @@
  * and RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS, so no
  * entry can name, or be written through, anything outside it or any
  * symlink; an existing final component is replaced, never followed. File
- * data goes through an io_uring restricted to IORING_OP_WRITE, in batches.
+ * data goes through io_uring rings restricted to IORING_OP_WRITE, in
+ * batches. Small regular files are created by worker threads, one lane per
+ * parent directory (fileq.h); any other change waits for the pending files
+ * at its path or in its directory, so the result is that of a serial
+ * unpack in tar order.
  * Owner, mode (with setuid/setgid/sticky, set after the owner and after the
  * data, since both clear those bits), xattrs and mtime are set on each file
  * once its data is written; directory mtimes last of all.
@@ -27,10 +31,14 @@ struct writer;
 #define WRITER_ERR_MAX 512
 
 /* Takes nothing: root_fd (an O_DIRECTORY fd of the layer) must stay open
- * until writer_free(). Sets up the restricted ring, so call it before a
- * seccomp filter that forbids io_uring_setup/io_uring_register. Returns 0,
- * or a negative errno with the reason in err. */
-int writer_new(int root_fd, uint64_t max_entries, struct writer **ret, char *err, size_t err_size);
+ * until writer_free(). Sets up the restricted rings and starts workers
+ * file worker threads (fileq.h; 0: every file is written by the calling
+ * thread), so call it after the thread's capabilities are final and before
+ * a seccomp filter that forbids clone, io_uring_setup and
+ * io_uring_register. Returns 0, or a negative errno with the reason in
+ * err. */
+int writer_new(int root_fd, uint64_t max_entries, unsigned workers, struct writer **ret, char *err,
+               size_t err_size);
 void writer_free(struct writer *w);
 
 /* Writes entry e of archive a (reading its data from a). Returns 0 or a

@@ -99,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         root = open(layer, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         check(root >= 0);
 
-        r = writer_new(root, 2000, &w, err, sizeof(err));
+        r = writer_new(root, 2000, 2, &w, err, sizeof(err));
         check(r == 0);
         r = untar_run(w, blob, &o, &res, err, sizeof(err));
         if (r < 0)

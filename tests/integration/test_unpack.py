@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import io
 import os
+import random
 import shutil
 import socket
 import stat
@@ -640,3 +641,106 @@ def test_many_small_files(env):
         st = os.lstat(env.layer / name)
         assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_mtime) == (mode, uid, MTIME)
         assert (env.layer / name).read_bytes() == data
+
+
+# --- file workers: the same result as a serial unpack -----------------------
+
+def snapshot_tree(root):
+    """Every node under root: type, mode, owner, mtime, content or link
+    target, and which paths share an inode."""
+    out, inodes = {}, {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in sorted(dirnames + filenames):
+            p = Path(dirpath) / name
+            st = os.lstat(p)
+            rel = str(p.relative_to(root))
+            if stat.S_ISREG(st.st_mode):
+                body = hashlib.sha256(p.read_bytes()).hexdigest()
+            elif stat.S_ISLNK(st.st_mode):
+                body = os.readlink(p)
+            else:
+                body = (os.major(st.st_rdev), os.minor(st.st_rdev))
+            # a whiteout's time is its creation's (not the tar's); dirs' come
+            # from whichever entry set them last
+            keep_time = not (stat.S_ISCHR(st.st_mode) or stat.S_ISDIR(st.st_mode))
+            out[rel] = (st.st_mode, st.st_uid, st.st_gid, st.st_mtime_ns if keep_time else 0, body)
+            if not stat.S_ISDIR(st.st_mode):
+                inodes.setdefault(st.st_ino, []).append(rel)
+    links = sorted(sorted(v) for v in inodes.values() if len(v) > 1)
+    return out, links
+
+
+def random_layer(seed, n=400):
+    """Entries over a small set of names, so that files replace files, dirs
+    and symlinks, links and whiteouts name files still pending, and files
+    land in directories whose mode changes later."""
+    rnd = random.Random(seed)
+    dirs = ["", "a", "a/b", "c", "c/d/e"]
+    names = [f"n{i}" for i in range(6)]
+    members, files = [], []
+    for _ in range(n):
+        parent = rnd.choice(dirs)
+        path = (parent + "/" if parent else "") + rnd.choice(names)
+        roll = rnd.random()
+        if roll < 0.70:
+            data = rnd.randbytes(rnd.choice([0, 1, 100, 4096, 70000]))
+            members.append(f(path, data, mode=rnd.choice([0o644, 0o600, 0o755, 0o4755, 0o2711]),
+                             uid=rnd.choice([0, 0, 1000]), gid=rnd.choice([0, 0, 50])))
+            files.append(path)
+        elif roll < 0.78:
+            members.append(d(rnd.choice(dirs[1:]), mode=rnd.choice([0o755, 0o2775, 0o700])))
+        elif roll < 0.84:
+            members.append(link(path, rnd.choice(names)))
+        elif roll < 0.90 and set(files) - {path}:
+            members.append(link(path, rnd.choice(sorted(set(files) - {path})), tarfile.LNKTYPE))
+        elif roll < 0.96:
+            members.append(f((parent + "/" if parent else "") + ".wh." + rnd.choice(names)))
+        else:
+            members.append(({"name": path, "type": tarfile.FIFOTYPE, "mode": 0o600}, None))
+    return make_tar(members)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_workers_match_a_serial_unpack(env, seed):
+    """Four file workers and none give the same tree, or the same error
+    naming the same entry: the first failure in tar order."""
+    tar = random_layer(seed)
+    serial = unpack_tar(env, tar, extra=["--workers", "0"])
+    want = (serial.status, serial.error if serial.status else snapshot_tree(env.layer))
+    for _ in range(3):
+        for child in env.layer.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+        r = unpack_tar(env, tar, extra=["--workers", "4"])
+        assert (r.status, r.error if r.status else snapshot_tree(env.layer)) == want
+    env.assert_outside_untouched()
+
+
+@pytest.mark.parametrize("members,err", [
+    # a worker fails to replace a non-empty dir; a later entry fails on the
+    # main thread first: the earlier entry's error is the one reported
+    ([d("x"), f("x/in", b"1")] + [f(f"y/f{i}", b"z" * i) for i in range(200)] +
+     [f("x", b"file")] + [f(f"y/g{i}", b"z") for i in range(50)] + [f("../escape", b"x")],
+     errno.ENOTEMPTY),
+    # a pending file, then an entry beneath it
+    ([f(f"q/f{i}", b"z") for i in range(100)] + [f("a", b"file"), f("a/b", b"x")], errno.ENOTDIR),
+    # a hardlink to, then a whiteout of, files still pending
+    ([f(f"q/f{i}", b"z") for i in range(100)] + [f("h1", b"data"), link("h2", "h1", tarfile.LNKTYPE),
+                                                 f(".wh.h1"), f("h1", b"new")], 0),
+])
+def test_workers_keep_tar_order(env, members, err):
+    tar = make_tar(members)
+    results = []
+    for workers in ("0", "4"):
+        for child in env.layer.iterdir():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+        r = unpack_tar(env, tar, extra=["--workers", workers])
+        assert r.status == -err, (r.status, r.error if r.status else None)
+        results.append(r.error if r.status else snapshot_tree(env.layer))
+    assert results[0] == results[1]
+    if not err:
+        assert (env.layer / "h2").read_bytes() == b"data"
+        assert (env.layer / "h1").read_bytes() == b"new"
+    env.assert_outside_untouched()
