@@ -1,7 +1,8 @@
 #!/bin/sh
 # Times brig-unpack against `tar -xzf` (plus `sync -f`, as brig-unpack ends
-# with one) on the same gzip layer of many small files; prints the best of
-# five runs of each and the speed-up. Needs root (brig-unpack confines
+# with one) on the same gzip layer of many small files; prints the median
+# and best of BENCH_RUNS (default 7) interleaved runs of each and the
+# speed-up of the medians. Needs root (brig-unpack confines
 # itself with namespaces). Usage: scripts/bench-unpack.sh [BUILD_DIR] [FILES]
 # Each run unpacks into a freshly made ext4 filesystem (a loop device with
 # its image under $BENCH_DIR, default /var/tmp), because a filesystem that
@@ -14,7 +15,7 @@ work=$(mktemp -d "${BENCH_DIR:-/var/tmp}/brig-bench-unpack.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
 
 /usr/bin/python3 - "$build/brig-unpack" "$work" "$files" <<'PY'
-import gzip, hashlib, io, os, random, socket, subprocess, sys, tarfile, time
+import gzip, hashlib, io, os, random, socket, statistics, subprocess, sys, tarfile, time
 
 unpack, work, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 rnd = random.Random(42)
@@ -43,9 +44,6 @@ diff_id = "sha256:" + hashlib.sha256(tar).hexdigest()
 runs = 0
 
 
-mounts = []
-
-
 def fresh(name):
     """A new, empty ext4 filesystem for each run: one that has just seen
     many files created and deleted allocates inodes far more slowly, which
@@ -59,18 +57,19 @@ def fresh(name):
         f.truncate(2 << 30)
     subprocess.run(["mkfs.ext4", "-q", "-F", image], check=True)
     subprocess.run(["mount", "-o", "loop", image, path], check=True)
-    mounts.append(path)
     os.sync()
     return path
 
 
-def unmount_all():
-    for path in mounts:
-        subprocess.run(["umount", path], check=False)
+def discard(path):
+    """Unmounts a run's filesystem and deletes its image, so no run sees
+    the last one's data still being written back."""
+    subprocess.run(["umount", path], check=False)
+    os.unlink(path + ".img")
+    os.rmdir(path)
 
 
-def run_tar():
-    dest = fresh("t")
+def run_tar(dest):
     t0 = time.monotonic()
     subprocess.run(["tar", "-xzf", blob, "-C", dest], check=True)
     # brig-unpack ends with syncfs() so the helper can publish the layer;
@@ -79,8 +78,7 @@ def run_tar():
     return time.monotonic() - t0
 
 
-def run_unpack():
-    dest = fresh("u")
+def run_unpack(dest):
     layer = os.open(dest, os.O_RDONLY | os.O_DIRECTORY)
     b = os.open(blob, os.O_RDONLY)
     a, c = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -101,19 +99,20 @@ def run_unpack():
 
 
 times_tar, times_unpack = [], []
-try:
-    for _ in range(5):  # interleaved, so both see the same state of the disk
-        times_tar.append(run_tar())
-        times_unpack.append(run_unpack())
-except BaseException:
-    unmount_all()
-    raise
-best_tar, best_unpack = min(times_tar), min(times_unpack)
-same = subprocess.run(["diff", "-r", "-x", "lost+found", os.path.join(work, "t1"),
-                       os.path.join(work, "u2")], stdout=subprocess.DEVNULL).returncode == 0
-unmount_all()
-if not same:
-    sys.exit("bench-unpack: the two trees differ")
-print(f"unpack {n} small files ({len(tar) >> 20} MiB tar): tar -xzf {best_tar:.3f}s, "
-      f"brig-unpack {best_unpack:.3f}s, speed-up {best_tar / best_unpack:.2f}x")
+for i in range(int(os.environ.get("BENCH_RUNS", "7"))):
+    # interleaved, so both see the same state of the machine
+    t, u = fresh("t"), fresh("u")
+    try:
+        times_tar.append(run_tar(t))
+        times_unpack.append(run_unpack(u))
+        if i == 0 and subprocess.run(["diff", "-r", "-x", "lost+found", t, u],
+                                     stdout=subprocess.DEVNULL).returncode != 0:
+            sys.exit("bench-unpack: the two trees differ")
+    finally:
+        discard(t)
+        discard(u)
+med_tar, med_unpack = statistics.median(times_tar), statistics.median(times_unpack)
+print(f"unpack {n} small files ({len(tar) >> 20} MiB tar), median (best) of {len(times_tar)}: "
+      f"tar -xzf {med_tar:.3f}s ({min(times_tar):.3f}s), brig-unpack {med_unpack:.3f}s "
+      f"({min(times_unpack):.3f}s), speed-up {med_tar / med_unpack:.2f}x")
 PY

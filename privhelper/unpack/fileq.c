@@ -270,17 +270,17 @@ unsigned fileq_lanes(const struct fileq *q)
         return q->n_lanes;
 }
 
-void fileq_push(struct fileq *q, unsigned lane, struct file_job *job)
+void fileq_push(struct fileq *q, unsigned lane, struct file_job *first, struct file_job *last)
 {
-        struct lane *l = &q->lanes[lane % q->n_lanes];
+        struct lane *l = &q->lanes[lane];
 
-        job->next = NULL;
+        last->next = NULL;
         pthread_mutex_lock(&q->lock);
         if (l->tail)
-                l->tail->next = job;
+                l->tail->next = first;
         else
-                l->head = job;
-        l->tail = job;
+                l->head = first;
+        l->tail = last;
         pthread_cond_signal(&l->wake);
         pthread_mutex_unlock(&q->lock);
 }

@@ -46,9 +46,9 @@ int fileq_new(unsigned lanes, struct fileq **ret, char *err, size_t err_size);
 
 unsigned fileq_lanes(const struct fileq *q);
 
-/* Queues job on lane (taken modulo the lane count); jobs of one lane run
- * in the order pushed. */
-void fileq_push(struct fileq *q, unsigned lane, struct file_job *job);
+/* Queues the jobs first..last (linked by next) on lane; jobs of one lane
+ * run in the order pushed. */
+void fileq_push(struct fileq *q, unsigned lane, struct file_job *first, struct file_job *last);
 
 /* The finished jobs, as a list in no particular order; NULL if none. With
  * wait, blocks until at least one is finished (the caller must have jobs
