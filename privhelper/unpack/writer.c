@@ -755,6 +755,7 @@ static int do_dir(struct writer *w, int pfd, const char *base, const char *path,
 {
         _cleanup_close_ int fd = -1;
         struct node_meta m;
+        struct dirref *d;
         struct stat st;
         int r;
 
@@ -792,10 +793,12 @@ static int do_dir(struct writer *w, int pfd, const char *base, const char *path,
                 return r;
         /* The cache takes the fd: setgid as applied (chmod keeps it). */
         cache_invalidate(w, path);
-        if (!cache_put(w, path, fd, m.mode & S_ISGID))
-                return fail(w, -ENOMEM, name, "out of memory");
+        /* the parent's slot may be the one reused: w->cur is not valid
+         * past this entry anyway */
+        w->cur = NULL;
+        d = cache_put(w, path, fd, m.mode & S_ISGID);
         fd = -1;
-        return 0;
+        return d ? 0 : fail(w, -ENOMEM, name, "out of memory");
 }
 
 /* Root-owned files without special bits in a directory without setgid are
