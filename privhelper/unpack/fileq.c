@@ -49,25 +49,15 @@ static void job_fail(struct file_job *j, int error, const char *what)
         snprintf(j->err, sizeof(j->err), "%s: %s", what, strerror(-error));
 }
 
-/* Creates the file with its final permission bits (the umask is 0);
- * setuid/setgid/sticky wait for the data, since writes clear them. An
- * existing entry of the same name is replaced, never followed: the writer
- * has already forgotten any cached fd of a directory there. */
+/* The writer has already forgotten any cached fd of a directory that
+ * this file replaces. */
 static int create_file(struct file_job *j)
 {
-        const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
-        int fd = openat_beneath(j->dir_fd, j->base, flags, j->meta.mode & 0777);
+        const char *what = NULL;
+        int fd = meta_create_file(j->dir_fd, j->base, j->meta.mode, &what);
 
-        if (fd == -EEXIST) {
-                if (unlinkat(j->dir_fd, j->base, 0) < 0 && errno != ENOENT &&
-                    !(errno == EISDIR && unlinkat(j->dir_fd, j->base, AT_REMOVEDIR) == 0)) {
-                        job_fail(j, negative_errno(), "removing the existing entry");
-                        return -1;
-                }
-                fd = openat_beneath(j->dir_fd, j->base, flags, j->meta.mode & 0777);
-        }
         if (fd < 0)
-                job_fail(j, fd, "creating the file");
+                job_fail(j, fd, what);
         return fd;
 }
 
@@ -183,28 +173,25 @@ static void *lane_main(void *arg)
         return NULL;
 }
 
-/* The ring allows IORING_OP_WRITE and nothing else: io_uring operations
- * bypass seccomp, so this list is what bounds them. Created disabled so
- * the restriction is in place before the first submission. ext4 cannot
- * take a buffered write without blocking, so io_uring hands each one to a
- * kernel worker: one per lane lets that worker copy a batch's data while
- * the lane goes on, without more threads than CPUs to switch between. Raw
- * register calls: Debian's liburing 2.3 declares but does not export
- * io_uring_register_restrictions() and io_uring_enable_rings(). */
-static int ring_setup(struct io_uring *ring, char *err, size_t err_size)
+int fileq_ring_init(struct io_uring *ring, unsigned entries, unsigned kernel_workers, char *err,
+                    size_t err_size)
 {
         struct io_uring_restriction res[] = {
             {.opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_WRITE},
             {.opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED, .sqe_flags = 0},
         };
-        unsigned kernel_workers[2] = {1, 1}; /* bounded, unbounded */
-        int r = io_uring_queue_init(BATCH, ring, IORING_SETUP_R_DISABLED);
+        unsigned limits[2] = {kernel_workers, kernel_workers}; /* bounded, unbounded */
+        int r = io_uring_queue_init(entries, ring, IORING_SETUP_R_DISABLED);
 
         if (r < 0) {
                 snprintf(err, err_size, "io_uring setup failed: %s", strerror(-r));
                 return r;
         }
-        r = io_uring_register_iowq_max_workers(ring, kernel_workers);
+        if (kernel_workers > 0)
+                r = io_uring_register_iowq_max_workers(ring, limits);
+        /* Raw register calls: Debian's liburing 2.3 declares but does not
+         * export io_uring_register_restrictions() and
+         * io_uring_enable_rings(). */
         if (r == 0 && syscall(SYS_io_uring_register, ring->ring_fd, IORING_REGISTER_RESTRICTIONS,
                               res, ARRAY_SIZE(res)) < 0)
                 r = negative_errno();
@@ -240,7 +227,11 @@ int fileq_new(unsigned lanes, struct fileq **ret, char *err, size_t err_size)
                 l->q = q;
                 pthread_cond_init(&l->wake, NULL);
                 q->n_lanes++;
-                r = ring_setup(&l->ring, err, err_size);
+                /* ext4 cannot take a buffered write without blocking, so
+                 * io_uring hands each to a kernel worker: one per lane copies
+                 * a batch's data without more threads than CPUs to switch
+                 * between. */
+                r = fileq_ring_init(&l->ring, BATCH, 1, err, err_size);
                 if (r < 0)
                         goto fail;
                 l->ring_init = true;

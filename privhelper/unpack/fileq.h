@@ -22,6 +22,8 @@
 
 #include "meta.h"
 
+struct io_uring;
+
 #define FILEQ_MAX_LANES 4
 
 struct file_job {
@@ -45,6 +47,15 @@ struct fileq;
 int fileq_new(unsigned lanes, struct fileq **ret, char *err, size_t err_size);
 
 unsigned fileq_lanes(const struct fileq *q);
+
+/* Sets up ring with entries entries, allowing IORING_OP_WRITE and nothing
+ * else: io_uring operations bypass seccomp, so this list is what bounds
+ * them. It is created disabled, so the restriction is in place before the
+ * first submission. kernel_workers > 0 caps the kernel threads that run
+ * its blocking writes. Used by the lanes and the writer's own ring.
+ * Returns 0 or a negative errno with err. */
+int fileq_ring_init(struct io_uring *ring, unsigned entries, unsigned kernel_workers, char *err,
+                    size_t err_size);
 
 /* Queues the jobs first..last (linked by next) on lane; jobs of one lane
  * run in the order pushed. */

@@ -1,9 +1,10 @@
-/* meta.c: owns applying a tar entry's owner, mode, xattrs and times to an
- * open node, in the one order that keeps setuid bits and file
- * capabilities (see meta.h). */
+/* meta.c: owns replacing and creating a tar entry's node and applying its
+ * owner, mode, xattrs and times, in the one order that keeps setuid bits
+ * and file capabilities (see meta.h). */
 #include "meta.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,35 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "fsutil.h"
 #include "util.h"
+
+int meta_remove_entry(int dirfd, const char *name)
+{
+        if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+                return 0;
+        if (errno == EISDIR && unlinkat(dirfd, name, AT_REMOVEDIR) == 0)
+                return 0;
+        return negative_errno();
+}
+
+int meta_create_file(int dirfd, const char *name, mode_t mode, const char **what)
+{
+        const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
+        int fd = openat_beneath(dirfd, name, flags, mode & 0777);
+
+        if (fd == -EEXIST) {
+                fd = meta_remove_entry(dirfd, name);
+                if (fd < 0) {
+                        *what = "removing the existing entry";
+                        return fd;
+                }
+                fd = openat_beneath(dirfd, name, flags, mode & 0777);
+        }
+        if (fd < 0)
+                *what = "creating the file";
+        return fd;
+}
 
 void meta_entry_times(struct archive_entry *e, struct timespec ts[2])
 {

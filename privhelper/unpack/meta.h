@@ -1,4 +1,5 @@
-/* meta.h: a tar entry's metadata and the order it is applied to a node.
+/* meta.h: a tar entry's node: replacing what is at its name, creating a
+ * regular file there, and the order its metadata is applied in.
  *
  * Owner first, then mode (chown clears setuid/setgid), then xattrs (chown
  * clears security.capability), then times (the others change ctime only).
@@ -35,6 +36,17 @@ struct node_meta {
         struct timespec times[2];
         struct xattrs xattrs;
 };
+
+/* Removes what is at name in dirfd, never following it (an empty
+ * directory too). Returns 0, also when nothing was there, or a negative
+ * errno. */
+int meta_remove_entry(int dirfd, const char *name);
+
+/* Creates the regular file name in dirfd with mode's permission bits (the
+ * umask must be 0; setuid/setgid/sticky wait for the data, since writes
+ * clear them), replacing what is there, never following it. Returns the
+ * fd, or a negative errno with *what naming the failing step. */
+int meta_create_file(int dirfd, const char *name, mode_t mode, const char **what);
 
 /* Fills m from e: owner, mode, times. xattrs stay empty. */
 void meta_from_entry(struct archive_entry *e, struct node_meta *m);

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -69,7 +68,8 @@ struct op {
 struct dirref {
         int fd;
         unsigned refs;
-        bool setgid; /* new entries there take the directory's group */
+        uint64_t hash; /* path_hash() of its path: its files' lane and slot */
+        bool setgid;   /* new entries there take the directory's group */
 };
 
 /* An open parent directory: layers list a directory's entries together,
@@ -244,10 +244,6 @@ static void job_free(struct file_job *j)
 int writer_new(int root_fd, uint64_t max_entries, unsigned workers, struct writer **ret, char *err,
                size_t err_size)
 {
-        struct io_uring_restriction res[] = {
-            {.opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_WRITE},
-            {.opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED, .sqe_flags = 0},
-        };
         struct writer *w = calloc(1, sizeof(*w));
         int r;
 
@@ -265,31 +261,10 @@ int writer_new(int root_fd, uint64_t max_entries, unsigned workers, struct write
                 r = -ENOMEM;
                 goto fail;
         }
-        /* Created disabled so the restriction is in place before the first
-         * submission: io_uring operations bypass seccomp, so this list is
-         * what bounds the ring. */
-        r = io_uring_queue_init(RING_ENTRIES, &w->ring, IORING_SETUP_R_DISABLED);
-        if (r < 0) {
-                snprintf(err, err_size, "io_uring setup failed: %s", strerror(-r));
+        r = fileq_ring_init(&w->ring, RING_ENTRIES, 0, err, err_size);
+        if (r < 0)
                 goto fail;
-        }
         w->ring_init = true;
-        /* Raw register calls: Debian's liburing 2.3 declares but does not export
-         * io_uring_register_restrictions() and io_uring_enable_rings(). */
-        r = (int)syscall(SYS_io_uring_register, w->ring.ring_fd, IORING_REGISTER_RESTRICTIONS, res,
-                         ARRAY_SIZE(res));
-        r = r < 0 ? negative_errno() : 0;
-        if (r < 0) {
-                snprintf(err, err_size, "io_uring restrictions failed: %s", strerror(-r));
-                goto fail;
-        }
-        r = (int)syscall(SYS_io_uring_register, w->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL,
-                         0);
-        r = r < 0 ? negative_errno() : 0;
-        if (r < 0) {
-                snprintf(err, err_size, "io_uring enable failed: %s", strerror(-r));
-                goto fail;
-        }
         if (workers > 0) {
                 r = fileq_new(workers, &w->q, err, err_size);
                 if (r < 0)
@@ -601,22 +576,23 @@ static void cache_invalidate(struct writer *w, const char *path)
         }
 }
 
-static struct parent_cache *cache_slot(struct writer *w, const char *path)
+static struct parent_cache *cache_slot(struct writer *w, uint64_t hash)
 {
-        return &w->cache[path_hash(path, strlen(path)) % CACHE_SLOTS];
+        return &w->cache[hash % CACHE_SLOTS];
 }
 
 /* Caches fd (taken, closed on failure) as the directory at path. */
 static struct dirref *cache_put(struct writer *w, const char *path, int fd, bool setgid)
 {
-        struct parent_cache *c = cache_slot(w, path);
+        uint64_t hash = path_hash(path, strlen(path));
+        struct parent_cache *c = cache_slot(w, hash);
         struct dirref *d = malloc(sizeof(*d));
 
         if (!d) {
                 safe_close(fd);
                 return NULL;
         }
-        *d = (struct dirref){.fd = fd, .refs = 1, .setgid = setgid};
+        *d = (struct dirref){.fd = fd, .refs = 1, .hash = hash, .setgid = setgid};
         dirref_unref(c->dir);
         c->dir = d;
         snprintf(c->path, sizeof(c->path), "%s", path);
@@ -629,7 +605,7 @@ static struct dirref *cache_put(struct writer *w, const char *path, int fd, bool
  * the one a serial unpack gives. */
 static int get_parent(struct writer *w, const char *parent, const char *name, int *ret)
 {
-        const struct parent_cache *c = cache_slot(w, parent);
+        const struct parent_cache *c = cache_slot(w, path_hash(parent, strlen(parent)));
         char buf[PATH_MAX];
         struct stat st;
         struct dirref *d;
@@ -698,12 +674,11 @@ static int get_parent(struct writer *w, const char *parent, const char *name, in
 static int remove_existing(struct writer *w, int dirfd, const char *base, const char *path,
                            const char *name)
 {
+        int r;
+
         cache_invalidate(w, path);
-        if (unlinkat(dirfd, base, 0) == 0 || errno == ENOENT)
-                return 0;
-        if (errno == EISDIR && unlinkat(dirfd, base, AT_REMOVEDIR) == 0)
-                return 0;
-        return fail_errno(w, negative_errno(), name, "removing the existing entry");
+        r = meta_remove_entry(dirfd, base);
+        return r < 0 ? fail_errno(w, r, name, "removing the existing entry") : 0;
 }
 
 static int record_dir(struct writer *w, const char *path, struct archive_entry *e, const char *name)
@@ -747,6 +722,13 @@ static int add_opaque(struct writer *w, const char *dir, const char *name)
         return 0;
 }
 
+/* Root-owned nodes without special bits in a directory without setgid are
+ * created exactly right: no chown or chmod needed. */
+static bool created_exact(const struct writer *w, const struct node_meta *m)
+{
+        return m->uid == 0 && m->gid == 0 && !w->cur->setgid && !(m->mode & 07000);
+}
+
 /* A directory entry. Like a file, a root-owned one without special bits
  * in a directory without setgid is created exactly right; the new
  * directory goes into the parent cache, since its entries usually follow. */
@@ -763,7 +745,7 @@ static int do_dir(struct writer *w, int pfd, const char *base, const char *path,
         if (!path[0]) {
                 fd = openat2_dir(w->root_fd, ".");
         } else {
-                m.created_exact = m.uid == 0 && m.gid == 0 && !(m.mode & 07000) && !w->cur->setgid;
+                m.created_exact = created_exact(w, &m);
                 if (mkdirat(pfd, base, m.mode & 0777) < 0) {
                         if (errno != EEXIST)
                                 return fail_errno(w, negative_errno(), name, "mkdir");
@@ -801,13 +783,6 @@ static int do_dir(struct writer *w, int pfd, const char *base, const char *path,
         return d ? 0 : fail(w, -ENOMEM, name, "out of memory");
 }
 
-/* Root-owned files without special bits in a directory without setgid are
- * created exactly right: no chown or chmod needed. */
-static bool created_exact(const struct writer *w, const struct node_meta *m)
-{
-        return m->uid == 0 && m->gid == 0 && !w->cur->setgid && !(m->mode & 07000);
-}
-
 /* A small regular file: its data is read into memory and the whole file
  * goes to the worker lane of its parent directory. */
 static int queue_file(struct writer *w, struct archive *a, const char *base, const char *path,
@@ -815,8 +790,6 @@ static int queue_file(struct writer *w, struct archive *a, const char *base, con
 {
         size_t size = (size_t)archive_entry_size(e), name_len = strlen(name) + 1,
                base_len = strlen(base) + 1;
-        const char *slash = strrchr(path, '/');
-        uint64_t dir_hash = path_hash(path, slash ? (size_t)(slash - path) : 0);
         struct pending_file *p;
         struct lane_batch *b;
         unsigned lane;
@@ -888,12 +861,12 @@ static int queue_file(struct writer *w, struct archive *a, const char *base, con
         p->dir = w->cur;
         p->dir->refs++;
         p->file_slot = pend_index(path_hash(path, strlen(path)));
-        p->dir_slot = pend_index(dir_hash);
+        p->dir_slot = pend_index(p->dir->hash);
         w->pend_files[p->file_slot]++;
         w->pend_dirs[p->dir_slot]++;
         w->jobs_out++;
         w->data_out += size;
-        lane = (unsigned)(dir_hash >> 32) % fileq_lanes(w->q);
+        lane = (unsigned)(p->dir->hash >> 32) % fileq_lanes(w->q);
         b = &w->batch[lane];
         if (b->n++ == 0)
                 b->first = &p->job;
@@ -908,10 +881,7 @@ static int queue_file(struct writer *w, struct archive *a, const char *base, con
 static int do_file(struct writer *w, struct archive *a, int pfd, const char *base, const char *path,
                    struct archive_entry *e, const char *name)
 {
-        /* With umask 0 the file is created with its final permission bits;
-         * setuid/setgid/sticky wait for the data (writes clear them). */
-        const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
-        mode_t perm = archive_entry_perm(e);
+        const char *what = NULL;
         struct file *f;
         int slot, fd, r;
 
@@ -920,14 +890,11 @@ static int do_file(struct writer *w, struct archive *a, int pfd, const char *bas
                 if (r < 0)
                         return r;
         }
-        fd = openat_beneath(pfd, base, flags, perm & 0777);
-        if (fd == -EEXIST) {
-                if (remove_existing(w, pfd, base, path, name) < 0)
-                        return w->error;
-                fd = openat_beneath(pfd, base, flags, perm & 0777);
-        }
+        /* A directory cached at this path is about to be replaced. */
+        cache_invalidate(w, path);
+        fd = meta_create_file(pfd, base, archive_entry_perm(e), &what);
         if (fd < 0)
-                return fail_errno(w, fd, name, "creating the file");
+                return fail_errno(w, fd, name, what);
         slot = (int)w->n_files++;
         f = &w->files[slot];
         *f = (struct file){.fd = fd};
