@@ -1,7 +1,8 @@
 /* images.c: owns the image service: where a reference is pulled from
  * (registries.conf candidates and sources), the pull itself (manifest,
  * platform, config, layers downloaded concurrently into the verified store
- * and unpacked by brig-helper in parent order as soon as each is complete),
+ * and handed to brig-helper in parent order as soon as each is complete, the
+ * downloads going on while earlier layers unpack),
  * image records, removal with the layers no image shares any more, and the
  * mapping of errors to gRPC codes. */
 #include "images.h"
@@ -32,6 +33,10 @@
 #define PROGRESS_INTERVAL_S 5
 /* A config blob is read into memory: bounded like the parser. */
 #define CONFIG_MAX IMAGE_CONFIG_MAX_SIZE
+/* UNPACKs brigd keeps in flight, all pulls together: well under the
+ * helper's 64 requests per connection, and enough to keep a few CPUs busy
+ * (each brig-unpack runs up to four threads). */
+#define UNPACKS_IN_FLIGHT_MAX 8
 
 struct images {
         const struct brig_config *config;
@@ -45,6 +50,9 @@ struct images {
          * are unused and removes them, so no pull can come to rely on a
          * layer that is going away. */
         pthread_rwlock_t layers_lock;
+        pthread_mutex_t unpack_lock;
+        pthread_cond_t unpack_cond;
+        unsigned unpacks_in_flight; /* at most UNPACKS_IN_FLIGHT_MAX */
 };
 
 int images_open(const struct brig_config *config, struct helper_client *helper, struct images **ret,
@@ -59,6 +67,8 @@ int images_open(const struct brig_config *config, struct helper_client *helper, 
         im->helper = helper;
         im->lock_fd = -1;
         pthread_rwlock_init(&im->layers_lock, NULL);
+        pthread_mutex_init(&im->unpack_lock, NULL);
+        pthread_cond_init(&im->unpack_cond, NULL);
         if (asprintf(&im->store_root, "%s/" IMAGES_STORE_DIR, config->root) < 0) {
                 im->store_root = NULL;
                 r = -ENOMEM;
@@ -96,6 +106,8 @@ void images_close(struct images *im)
         free(im->store_root);
         safe_close(im->lock_fd);
         pthread_rwlock_destroy(&im->layers_lock);
+        pthread_cond_destroy(&im->unpack_cond);
+        pthread_mutex_destroy(&im->unpack_lock);
         free(im);
 }
 
@@ -208,14 +220,16 @@ struct pull {
         const struct manifest *manifest;
         const char *const *diff_ids;
         char (*chain_ids)[DIGEST_STRING_MAX + 1];
-        struct helper_unpack_result *unpacked; /* per layer, each its worker's */
+        struct helper_unpack_result *unpacked; /* per layer, set by the waiter */
+        struct helper_unpack **pending;        /* per layer, sent and not yet waited for */
 
         pthread_mutex_t lock; /* guards everything below */
         pthread_cond_t cond;
-        size_t next;    /* the next layer a worker takes */
-        size_t sent;    /* UNPACKs of layers [0, sent) are on the helper channel */
-        int error;      /* the first failure; the other workers stop */
-        char err[1024]; /* its message */
+        size_t next;       /* the next layer a worker takes */
+        size_t sent;       /* UNPACKs of layers [0, sent) are on the helper channel */
+        bool sending_done; /* every worker has ended: sent is final */
+        int error;         /* the first failure; the other workers stop */
+        char err[1024];    /* its message */
 };
 
 static void pull_fail(struct pull *p, int r, const char *message)
@@ -317,13 +331,30 @@ static int store_bytes(struct images *im, const char *digest, const void *buf, s
         return store_ingest_commit(in, err, err_size);
 }
 
-/* One layer, start to end: downloaded, then (after its parent's request is
- * on the channel) handed to the helper to unpack. */
+static void unpack_slot_take(struct images *im)
+{
+        pthread_mutex_lock(&im->unpack_lock);
+        while (im->unpacks_in_flight >= UNPACKS_IN_FLIGHT_MAX)
+                pthread_cond_wait(&im->unpack_cond, &im->unpack_lock);
+        im->unpacks_in_flight++;
+        pthread_mutex_unlock(&im->unpack_lock);
+}
+
+static void unpack_slot_give(struct images *im)
+{
+        pthread_mutex_lock(&im->unpack_lock);
+        im->unpacks_in_flight--;
+        pthread_cond_signal(&im->unpack_cond);
+        pthread_mutex_unlock(&im->unpack_lock);
+}
+
+/* One layer downloaded, then (after its parent's request is on the
+ * channel) handed to the helper; the pull's waiter collects the result, so
+ * this worker goes on to the next download while the layer unpacks. */
 static int pull_layer(struct pull *p, size_t i, char *err, size_t err_size)
 {
         const struct manifest_descriptor *l = &p->manifest->layers[i];
         struct helper_unpack *u = NULL;
-        struct helper_unpack_result res;
         _cleanup_close_ int fd = -1;
         int r;
 
@@ -348,25 +379,62 @@ static int pull_layer(struct pull *p, size_t i, char *err, size_t err_size)
                 pthread_mutex_unlock(&p->lock);
                 return -ECANCELED;
         }
+        /* Not holding the lock while waiting for a slot: the waiters that
+         * give slots back take it. Layer i+1's worker still waits for this
+         * one, as sent stays i until the send. */
+        pthread_mutex_unlock(&p->lock);
+        unpack_slot_take(p->im);
+        pthread_mutex_lock(&p->lock);
         r = helper_client_unpack_send(p->im->helper, p->call_id, p->chain_ids[i],
                                       i > 0 ? p->chain_ids[i - 1] : NULL, p->diff_ids[i],
                                       l->media_type, fd, &u, err, err_size);
-        if (r == 0)
+        if (r == 0) {
+                p->pending[i] = u;
                 p->sent = i + 1;
+        } else {
+                unpack_slot_give(p->im);
+        }
         pthread_cond_broadcast(&p->cond);
         pthread_mutex_unlock(&p->lock);
-        if (r < 0)
-                return r;
+        return r;
+}
 
-        r = helper_client_unpack_wait(u, &res, err, err_size);
-        if (r < 0)
-                return r;
-        p->unpacked[i] = res;
-        log_info(res.existed ? "layer already present" : "layer unpacked",
-                 "call=%" PRIu64 " chain_id=%s digest=%s bytes=%" PRIu64 " entries=%" PRIu64
-                 " skipped=%" PRIu64,
-                 p->call_id, p->chain_ids[i], l->digest, res.bytes, res.entries, res.skipped);
-        return 0;
+/* Collects the UNPACK results in layer order, each as soon as it is sent
+ * and done, until every sent request has its answer. */
+static void *unpack_waiter(void *arg)
+{
+        struct pull *p = arg;
+        char err[1024];
+
+        for (size_t i = 0; i < p->manifest->n_layers; i++) {
+                struct helper_unpack_result res;
+                struct helper_unpack *u;
+                int r;
+
+                pthread_mutex_lock(&p->lock);
+                while (p->sent <= i && !p->sending_done)
+                        pthread_cond_wait(&p->cond, &p->lock);
+                u = p->sent > i ? p->pending[i] : NULL;
+                p->pending[i] = NULL;
+                pthread_mutex_unlock(&p->lock);
+                if (!u)
+                        return NULL;
+
+                err[0] = '\0';
+                r = helper_client_unpack_wait(u, &res, err, sizeof(err));
+                unpack_slot_give(p->im);
+                if (r < 0) {
+                        pull_fail(p, r, err);
+                        continue;
+                }
+                p->unpacked[i] = res;
+                log_info(res.existed ? "layer already present" : "layer unpacked",
+                         "call=%" PRIu64 " chain_id=%s digest=%s bytes=%" PRIu64
+                         " entries=%" PRIu64 " skipped=%" PRIu64,
+                         p->call_id, p->chain_ids[i], p->manifest->layers[i].digest, res.bytes,
+                         res.entries, res.skipped);
+        }
+        return NULL;
 }
 
 static void *layer_worker(void *arg)
@@ -394,14 +462,16 @@ static void *layer_worker(void *arg)
         }
 }
 
-/* Downloads and unpacks every layer with up to max_concurrent_downloads
- * threads. Returns 0 or the first failure, its message in err. */
+/* Downloads every layer with up to max_concurrent_downloads threads and
+ * has the helper unpack each; one more thread collects the results. Returns
+ * 0 or the first failure, its message in err. */
 static int pull_layers(struct pull *p, char *err, size_t err_size)
 {
         size_t n = p->manifest->n_layers;
         size_t n_workers = p->im->config->max_concurrent_downloads;
-        pthread_t workers[16];
+        pthread_t workers[16], waiter;
         size_t started = 0;
+        bool waiting = false;
         int r;
 
         if (n_workers > ARRAY_SIZE(workers))
@@ -410,13 +480,21 @@ static int pull_layers(struct pull *p, char *err, size_t err_size)
                 n_workers = n;
         pthread_mutex_init(&p->lock, NULL);
         pthread_cond_init(&p->cond, NULL);
-        for (; started < n_workers; started++)
+        if (n > 0 && pthread_create(&waiter, NULL, unpack_waiter, p) == 0)
+                waiting = true;
+        for (; waiting && started < n_workers; started++)
                 if (pthread_create(&workers[started], NULL, layer_worker, p) != 0)
                         break;
         if (started == 0 && n > 0)
                 pull_fail(p, -EAGAIN, "cannot start a download thread");
         for (size_t i = 0; i < started; i++)
                 pthread_join(workers[i], NULL);
+        pthread_mutex_lock(&p->lock);
+        p->sending_done = true;
+        pthread_cond_broadcast(&p->cond);
+        pthread_mutex_unlock(&p->lock);
+        if (waiting)
+                pthread_join(waiter, NULL);
         r = p->error;
         if (r < 0)
                 snprintf(err, err_size, "%s", p->err);
@@ -614,7 +692,8 @@ static int pull_from(struct images *im, const struct imageref *ref, const struct
                 goto out;
 
         p.unpacked = calloc(m->n_layers ? m->n_layers : 1, sizeof(*p.unpacked));
-        if (!p.unpacked) {
+        p.pending = calloc(m->n_layers ? m->n_layers : 1, sizeof(*p.pending));
+        if (!p.unpacked || !p.pending) {
                 r = -ENOMEM;
                 goto out;
         }
@@ -630,6 +709,7 @@ static int pull_from(struct images *im, const struct imageref *ref, const struct
         if (r == 0)
                 snprintf(id, DIGEST_STRING_MAX + 1, "%s", m->config.digest);
 out:
+        free(p.pending);
         free(p.unpacked);
         free(chain_ids);
         image_config_free(cfg);

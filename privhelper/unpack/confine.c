@@ -12,6 +12,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -88,8 +89,8 @@ int confine_privileges(char *err, size_t err_size)
 
         capng_clear(CAPNG_SELECT_ALL);
         if (capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
-                          CAP_CHOWN, CAP_FOWNER, CAP_FSETID, CAP_DAC_OVERRIDE, CAP_MKNOD,
-                          CAP_SETFCAP, -1) < 0) {
+                          CAP_CHOWN, CAP_FOWNER, CAP_FSETID, CAP_DAC_OVERRIDE, CAP_SETFCAP,
+                          -1) < 0) {
                 snprintf(err, err_size, "confinement: capng_updatev failed");
                 return -EINVAL;
         }
@@ -120,9 +121,9 @@ int confine_seccomp(char *err, size_t err_size)
             /* reading the blob, logging, the reply */
             "read", "write", "pwrite64", "sendmsg", "fcntl", "lseek",
             /* the layer */
-            "openat2", "mkdirat", "mknodat", "symlinkat", "linkat", "unlinkat", "fchown",
-            "fchownat", "fchmod", "fchmodat", "fsetxattr", "utimensat", "ftruncate", "newfstatat",
-            "fstat", "close", "io_uring_enter", "syncfs",
+            "openat2", "mkdirat", "symlinkat", "linkat", "unlinkat", "fchown", "fchownat", "fchmod",
+            "fchmodat", "fsetxattr", "utimensat", "ftruncate", "newfstatat", "fstat", "close",
+            "io_uring_enter", "syncfs",
             /* memory and time */
             "brk", "mmap", "munmap", "mremap", "madvise", "futex", "clock_gettime", "getpid",
             "gettid",
@@ -146,6 +147,15 @@ int confine_seccomp(char *err, size_t err_size)
                 }
                 r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
         }
+        /* Only the two node kinds the writer makes: FIFOs and 0:0 whiteouts.
+         * The kernel lets a whiteout be made without CAP_MKNOD (5.8+). */
+        static const struct scmp_arg_cmp is_fifo = {2, SCMP_CMP_MASKED_EQ, S_IFMT, S_IFIFO},
+                                         is_char = {2, SCMP_CMP_MASKED_EQ, S_IFMT, S_IFCHR},
+                                         dev_0_0 = {3, SCMP_CMP_EQ, 0, 0};
+        if (r == 0)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mknodat), 1, is_fifo);
+        if (r == 0)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mknodat), 2, is_char, dev_0_0);
         if (r == 0)
                 r = seccomp_load(ctx);
         if (ctx)

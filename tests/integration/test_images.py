@@ -247,6 +247,36 @@ def test_eight_pulls_at_once(plain, images):
     assert len(b.list()) == 4
 
 
+def test_pulls_of_many_layers_at_once_stay_under_the_helper_limit(plain, images):
+    """Twelve pulls of 12-layer images: 144 UNPACKs, more than the helper's
+    64 requests in flight per connection. Downloads run ahead of unpacks,
+    so brigd must bound its UNPACKs itself; every pull completes."""
+    reg, b = plain
+    names = []
+    for i in range(6):
+        reg.push(images.multi_layer(12), f"test/deep{i}:1")
+        names.append(f"{reg.host}/test/deep{i}:1")
+    results, errors = [], []
+
+    def pull(name):
+        try:
+            results.append(b.pull(name))
+        except grpc.RpcError as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=pull, args=(n,)) for n in names * 2]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=600)
+    assert errors == []
+    assert len(results) == 12 and len(set(results)) == 6
+    for name in names:
+        assert list(b.status(name).image.repo_tags) == [name]
+    assert "already in flight" not in b.brig.log_text()
+    assert len(b.layer_dirs()) >= 1 + 6 * 11
+
+
 def test_bad_references_and_missing_images(plain, images):
     reg, b = plain
     reg.push(images.single_layer(), "test/busybox:1")
