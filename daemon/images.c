@@ -429,8 +429,8 @@ static void *unpack_waiter(void *arg)
                 }
                 p->unpacked[i] = res;
                 log_info(res.existed ? "layer already present" : "layer unpacked",
-                         "call=%" PRIu64 " chain_id=%s digest=%s bytes=%" PRIu64
-                         " entries=%" PRIu64 " skipped=%" PRIu64,
+                         "call=%" PRIu64 " chain_id=%s digest=%s bytes=%" PRIu64 " entries=%" PRIu64
+                         " skipped=%" PRIu64,
                          p->call_id, p->chain_ids[i], p->manifest->layers[i].digest, res.bytes,
                          res.entries, res.skipped);
         }

@@ -173,7 +173,7 @@ def main():
         conftest.BUILD = Path(sys.argv[1]).resolve()
         conftest.HELPER = conftest.BUILD / "brig-helper"
         conftest.BRIGD = conftest.BUILD / "brigd"
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     size = image_bytes()
     brig_round()
     if os.path.exists(CONTAINERD):
