@@ -58,7 +58,7 @@ BRIG_HELPER := $(BUILD)/brig-helper
 
 DAEMON_LIBS := -lgrpc -lgpr -lprotobuf-c -lseccomp -lcurl -lssl -lcrypto -ljansson -lpthread
 # The helper links nothing that parses network formats: see docs/helper-protocol.md.
-HELPER_LIBS := -lcap-ng
+HELPER_LIBS := -lcap-ng -lmnl
 UNIT_LIBS   := -lcmocka
 
 .PHONY: all deps check unit fuzz fuzz-smoke integration run install uninstall bench format \

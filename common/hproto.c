@@ -57,6 +57,17 @@ static const struct brig_field_spec remove_layer_request[] = {
     {BRIG_TAG_CHAIN_ID, BRIG_TLV_STRING, 1, 1, BRIG_HELPER_MAX_DIGEST},
 };
 
+static const struct brig_field_spec pod_create_request[] = {
+    {BRIG_TAG_POD_ID, BRIG_TLV_STRING, 1, 1, BRIG_HELPER_MAX_POD_ID},
+    {BRIG_TAG_NS_FLAGS, BRIG_TLV_U32, 1, 1, 4},
+    {BRIG_TAG_HOSTNAME, BRIG_TLV_STRING, 0, 1, BRIG_HELPER_MAX_HOSTNAME},
+    {BRIG_TAG_SYSCTL, BRIG_TLV_STRING, 0, BRIG_HELPER_MAX_SYSCTLS, BRIG_HELPER_MAX_SYSCTL},
+};
+
+static const struct brig_field_spec pod_remove_request[] = {
+    {BRIG_TAG_POD_ID, BRIG_TLV_STRING, 1, 1, BRIG_HELPER_MAX_POD_ID},
+};
+
 static const struct brig_field_spec error_reply_fields[] = {
     {BRIG_TAG_ERROR_MESSAGE, BRIG_TLV_STRING, 0, 1, BRIG_HELPER_MAX_ERROR_MESSAGE},
 };
@@ -97,6 +108,18 @@ static const struct brig_cmd_spec cmd_table[] = {
         .name = "REMOVE_LAYER",
         .request_fields = remove_layer_request,
         .n_request_fields = ARRAY_SIZE(remove_layer_request),
+    },
+    {
+        .command = BRIG_CMD_POD_CREATE,
+        .name = "POD_CREATE",
+        .request_fields = pod_create_request,
+        .n_request_fields = ARRAY_SIZE(pod_create_request),
+    },
+    {
+        .command = BRIG_CMD_POD_REMOVE,
+        .name = "POD_REMOVE",
+        .request_fields = pod_remove_request,
+        .n_request_fields = ARRAY_SIZE(pod_remove_request),
     },
 };
 

@@ -15,6 +15,7 @@
 #include "hproto.h"
 #include "layers.h"
 #include "log.h"
+#include "pods.h"
 #include "tlv.h"
 #include "util.h"
 
@@ -269,6 +270,8 @@ static const struct handler handlers[] = {
     {BRIG_CMD_UNPACK, PERMIT_AFTER_HELLO | PERMIT_DEFERRED, layers_handle_unpack},
     {BRIG_CMD_READY, PERMIT_AFTER_HELLO, handle_ready},
     {BRIG_CMD_REMOVE_LAYER, PERMIT_AFTER_HELLO, layers_handle_remove},
+    {BRIG_CMD_POD_CREATE, PERMIT_AFTER_HELLO | PERMIT_DEFERRED, pods_handle_create},
+    {BRIG_CMD_POD_REMOVE, PERMIT_AFTER_HELLO, pods_handle_remove},
 };
 
 static const struct handler *find_handler(uint16_t command)

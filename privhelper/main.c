@@ -12,6 +12,7 @@
 #include "config.h"
 #include "dirs.h"
 #include "layers.h"
+#include "pods.h"
 #include "log.h"
 #include "privdrop.h"
 #include "supervisor.h"
@@ -111,13 +112,17 @@ static int run(const struct cmdline *cl, const struct brig_config *config)
         if (r < 0)
                 return r;
         r = layers_init(config->root, unpack);
+        if (r == 0)
+                r = pods_init(config->run_root);
         if (r < 0) {
+                pods_free();
                 layers_free();
                 return r;
         }
         log_info("brig-helper starting", "version=%s listen=%s user=%s", BRIG_VERSION,
                  config->listen, config->user);
         r = supervisor_run(&opts);
+        pods_free();
         layers_free();
         return r;
 }

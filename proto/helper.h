@@ -130,6 +130,20 @@ enum brig_cmd {
          * more: renamed out of sight at once, deleted by a child. A layer
          * being unpacked is refused (EBUSY); an absent one is no error. */
         BRIG_CMD_REMOVE_LAYER = 5,
+        /* Creates the namespaces of pod <pod id> that NS_FLAGS asks for
+         * (network, IPC, UTS; each one not asked for is the node's) and
+         * pins them by bind mounts at <run_root>/ns/<pod id>/{net,ipc,uts}.
+         * A child does the work: it sets the hostname and the sysctls in the
+         * new namespaces and brings up loopback in a new network namespace.
+         * The helper builds every path from the pod id; it refuses a
+         * hostname or sysctl that would reach a namespace of the node, a
+         * sysctl outside the namespaced set, and any value that is not
+         * plain text. A pod id in use is refused (EEXIST). */
+        BRIG_CMD_POD_CREATE = 6,
+        /* Unmounts the pins of pod <pod id> and removes its directory.
+         * Idempotent: an absent pod, or one half created before a crash,
+         * is no error. */
+        BRIG_CMD_POD_REMOVE = 7,
 };
 
 /* Tags: one global list for the whole protocol, each with exactly one type
@@ -174,6 +188,17 @@ enum brig_tag {
          * the helper marks trusted.overlay.opaque=y (brig-unpack lacks
          * CAP_SYS_ADMIN, which that xattr needs) */
         BRIG_TAG_OPAQUE_DIRS_FD = 16,
+        /* [STRING] a pod sandbox id: 64 lowercase hex */
+        BRIG_TAG_POD_ID = 17,
+        /* [U32] namespaces POD_CREATE makes new: BRIG_POD_NS_* bits; a
+         * namespace without its bit is the node's */
+        BRIG_TAG_NS_FLAGS = 18,
+        /* [STRING] the pod's hostname (1..63 of [a-z0-9.-], starting and
+         * ending alphanumeric); only with a new UTS namespace */
+        BRIG_TAG_HOSTNAME = 19,
+        /* [STRING] one sysctl as "name=value"; the name in dotted or
+         * slashed form (net.ipv4.ip_forward or net/ipv4/ip_forward) */
+        BRIG_TAG_SYSCTL = 20,
         /* [STRING] why a request was refused or failed; allowed in every
          * reply. Kept at the top of the range, apart from command fields. */
         BRIG_TAG_ERROR_MESSAGE = 0x7fff,
@@ -186,3 +211,17 @@ enum brig_tag {
 /* "sha256:" + 64 hex + NUL */
 #define BRIG_HELPER_MAX_DIGEST     72
 #define BRIG_HELPER_MAX_MEDIA_TYPE 128
+/* 64 hex + NUL */
+#define BRIG_HELPER_MAX_POD_ID 65
+/* HOST_NAME_MAX (64) + NUL; kubelet sends at most 63 */
+#define BRIG_HELPER_MAX_HOSTNAME 65
+/* "name=value": a name of up to 127 bytes, "=", a value of up to 127 */
+#define BRIG_HELPER_MAX_SYSCTL 256
+/* Sysctls one POD_CREATE may carry */
+#define BRIG_HELPER_MAX_SYSCTLS 32
+
+/* NS_FLAGS bits */
+#define BRIG_POD_NS_NET 0x1u
+#define BRIG_POD_NS_IPC 0x2u
+#define BRIG_POD_NS_UTS 0x4u
+#define BRIG_POD_NS_ALL (BRIG_POD_NS_NET | BRIG_POD_NS_IPC | BRIG_POD_NS_UTS)

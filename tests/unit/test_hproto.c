@@ -289,7 +289,7 @@ static void test_table_sane(void **state)
         const struct brig_cmd_spec *t = brig_cmd_table(&n);
         const struct brig_field_spec *err = brig_error_reply_fields(&n_err);
 
-        assert_int_equal(n, 5);
+        assert_int_equal(n, 7);
         assert_int_equal(t[0].command, BRIG_CMD_HELLO);
         assert_string_equal(t[0].name, "HELLO");
         assert_int_equal(t[1].command, BRIG_CMD_PING);
@@ -303,6 +303,11 @@ static void test_table_sane(void **state)
         assert_int_equal(t[3].n_request_fields, 0);
         assert_int_equal(t[4].command, BRIG_CMD_REMOVE_LAYER);
         assert_string_equal(t[4].name, "REMOVE_LAYER");
+        assert_int_equal(t[5].command, BRIG_CMD_POD_CREATE);
+        assert_string_equal(t[5].name, "POD_CREATE");
+        assert_int_equal(t[5].max_request_fds, 0);
+        assert_int_equal(t[6].command, BRIG_CMD_POD_REMOVE);
+        assert_string_equal(t[6].name, "POD_REMOVE");
         assert_int_equal(n_err, 1);
         assert_int_equal(err[0].tag, BRIG_TAG_ERROR_MESSAGE);
         assert_int_equal(err[0].tag, 0x7fff);

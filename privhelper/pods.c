@@ -1,0 +1,433 @@
+/* pods.c: owns <run_root>/ns on the root side: the POD_CREATE command (its
+ * checks, the pod's directory and pin files, the child that creates the
+ * namespaces, sets hostname and sysctls, brings up loopback and bind-mounts
+ * the namespaces onto the pins) and POD_REMOVE (unpinning and removal). */
+#include "pods.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "hproto.h"
+#include "jobs.h"
+#include "log.h"
+#include "netlink.h"
+#include "podcheck.h"
+#include "tlv.h"
+#include "util.h"
+
+#define NS_DIR "ns"
+/* A pin mounted more than once (a create retried by hand) is unmounted
+ * this many times at most. */
+#define UNPIN_MAX 4
+
+static const struct {
+        const char *name;
+        unsigned flag;
+        int clone_flag;
+} pod_ns[] = {
+    {"net", BRIG_POD_NS_NET, CLONE_NEWNET},
+    {"ipc", BRIG_POD_NS_IPC, CLONE_NEWIPC},
+    {"uts", BRIG_POD_NS_UTS, CLONE_NEWUTS},
+};
+
+/* One POD_CREATE while its child runs. It lives in a shared mapping so
+ * that the child can leave its error for the reply. */
+struct pod_job {
+        struct pod_job *next;
+        struct helper_conn *conn;
+        uint64_t serial;
+        uint32_t request_id;
+        char id[BRIG_HELPER_MAX_POD_ID];
+        unsigned flags;
+        int pod_fd;
+        char hostname[BRIG_HELPER_MAX_HOSTNAME];
+        size_t n_sysctls;
+        struct pod_sysctl sysctls[BRIG_HELPER_MAX_SYSCTLS];
+        /* written by the child */
+        int error;
+        char err[BRIG_HELPER_MAX_ERROR_MESSAGE];
+};
+
+static int run_fd = -1;
+static int ns_fd = -1;
+static struct pod_job *creating;
+
+int pods_init(const char *run_root)
+{
+        struct stat st;
+
+        run_fd = open(run_root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (run_fd < 0)
+                return log_error_errno(negative_errno(), "cannot open the run_root directory",
+                                       "dir=%s", run_root);
+        if (mkdirat(run_fd, NS_DIR, 0700) == 0) {
+                if (fchownat(run_fd, NS_DIR, 0, 0, AT_SYMLINK_NOFOLLOW) < 0)
+                        return log_error_errno(negative_errno(),
+                                               "cannot own the namespace pin directory",
+                                               "dir=%s/" NS_DIR, run_root);
+        } else if (errno != EEXIST) {
+                return log_error_errno(negative_errno(),
+                                       "cannot create the namespace pin directory",
+                                       "dir=%s/" NS_DIR, run_root);
+        }
+        ns_fd = openat_beneath(run_fd, NS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        if (ns_fd < 0)
+                return log_error_errno(ns_fd, "cannot open the namespace pin directory",
+                                       "dir=%s/" NS_DIR, run_root);
+        if (fstat(ns_fd, &st) < 0)
+                return log_error_errno(negative_errno(),
+                                       "cannot inspect the namespace pin directory",
+                                       "dir=%s/" NS_DIR, run_root);
+        /* run_root may be brigd's socket directory: were ns writable by
+         * anyone but root, brigd could swap a pin that containers join. */
+        if (st.st_uid != 0 || (st.st_mode & 022))
+                return log_error_errno(-EPERM,
+                                       "the namespace pin directory is not root's alone; fix its "
+                                       "owner and mode or configure another run_root",
+                                       "dir=%s/" NS_DIR " uid=%u mode=%04o", run_root,
+                                       (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+        return 0;
+}
+
+void pods_free(void)
+{
+        run_fd = safe_close(run_fd);
+        ns_fd = safe_close(ns_fd);
+}
+
+static bool is_creating(const char *id)
+{
+        for (struct pod_job *j = creating; j; j = j->next)
+                if (strcmp(j->id, id) == 0)
+                        return true;
+        return false;
+}
+
+/* Unmounts the pin name in pod_fd (every mount stacked on it) and deletes
+ * the file. An absent pin is no error. */
+static int unpin(int pod_fd, const char *name)
+{
+        for (int i = 0; i < UNPIN_MAX; i++) {
+                _cleanup_close_ int fd = openat_beneath(pod_fd, name, O_PATH | O_NOFOLLOW, 0);
+                char path[64];
+
+                if (fd == -ENOENT)
+                        return 0;
+                if (fd < 0)
+                        return fd;
+                /* umount2() takes a path: the fd's own, so nothing is
+                 * resolved again by name. */
+                snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+                if (umount2(path, MNT_DETACH) < 0) {
+                        if (errno == EINVAL)
+                                break; /* not (or no longer) a mount point */
+                        return negative_errno();
+                }
+        }
+        if (unlinkat(pod_fd, name, 0) < 0 && errno != ENOENT)
+                return negative_errno();
+        return 0;
+}
+
+/* Unpins and deletes what exists of pod id. */
+static int remove_pod(const char *id, char *reason, size_t reason_size)
+{
+        _cleanup_close_ int pod_fd =
+            openat_beneath(ns_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+
+        if (pod_fd == -ENOENT)
+                return 0;
+        if (pod_fd < 0) {
+                snprintf(reason, reason_size, "pod %s: cannot open its pin directory: %s", id,
+                         strerror(-pod_fd));
+                return pod_fd;
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(pod_ns); i++) {
+                int r = unpin(pod_fd, pod_ns[i].name);
+
+                if (r < 0) {
+                        snprintf(reason, reason_size, "pod %s: cannot unpin its %s namespace: %s",
+                                 id, pod_ns[i].name, strerror(-r));
+                        return r;
+                }
+        }
+        if (unlinkat(ns_fd, id, AT_REMOVEDIR) < 0 && errno != ENOENT) {
+                int r = negative_errno();
+
+                snprintf(reason, reason_size, "pod %s: cannot remove its pin directory: %s", id,
+                         strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+/* ---- the child ---------------------------------------------------------- */
+
+static int child_fail(struct pod_job *j, int error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int child_fail(struct pod_job *j, int error, const char *fmt, ...)
+{
+        va_list ap;
+        int n = snprintf(j->err, sizeof(j->err), "pod %s: ", j->id);
+
+        va_start(ap, fmt);
+        if (n > 0 && (size_t)n < sizeof(j->err))
+                vsnprintf(j->err + n, sizeof(j->err) - (size_t)n, fmt, ap);
+        va_end(ap);
+        j->error = error;
+        return error;
+}
+
+static int write_sysctls(struct pod_job *j)
+{
+        _cleanup_close_ int proc_sys = -1;
+
+        if (j->n_sysctls == 0)
+                return 0;
+        /* Opened after unshare: /proc/sys/net and the IPC entries show the
+         * namespaces of the process that opens them. */
+        proc_sys = open("/proc/sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (proc_sys < 0)
+                return child_fail(j, negative_errno(), "opening /proc/sys: %s", strerror(errno));
+        for (size_t i = 0; i < j->n_sysctls; i++) {
+                const struct pod_sysctl *s = &j->sysctls[i];
+                _cleanup_close_ int fd = openat_beneath(proc_sys, s->path, O_WRONLY, 0);
+                size_t len = strlen(s->value);
+
+                if (fd < 0)
+                        return child_fail(j, fd, "sysctl %s: %s", s->path,
+                                          fd == -ENOENT ? "no such sysctl in the pod's namespaces"
+                                                        : strerror(-fd));
+                if (write(fd, s->value, len) != (ssize_t)len)
+                        return child_fail(j, negative_errno(), "sysctl %s=%s: %s", s->path,
+                                          s->value, strerror(errno));
+        }
+        return 0;
+}
+
+/* Runs in the job's child: the helper's privileges, its mount namespace
+ * (so the pins are seen by all), new namespaces of its own. */
+static int pod_child(void *arg)
+{
+        struct pod_job *j = arg;
+        char err[256];
+        int clone_flags = 0, r;
+
+        for (size_t i = 0; i < ARRAY_SIZE(pod_ns); i++)
+                if (j->flags & pod_ns[i].flag)
+                        clone_flags |= pod_ns[i].clone_flag;
+        if (clone_flags && unshare(clone_flags) < 0)
+                return child_fail(j, negative_errno(), "unshare: %s", strerror(errno));
+        if (j->hostname[0] && sethostname(j->hostname, strlen(j->hostname)) < 0)
+                return child_fail(j, negative_errno(), "sethostname: %s", strerror(errno));
+        r = write_sysctls(j);
+        if (r < 0)
+                return r;
+        if (j->flags & BRIG_POD_NS_NET) {
+                r = netlink_link_up(NETLINK_LOOPBACK_INDEX, err, sizeof(err));
+                if (r < 0)
+                        return child_fail(j, r, "loopback: %s", err);
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(pod_ns); i++) {
+                _cleanup_close_ int tree = -1;
+                char src[32];
+
+                if (!(j->flags & pod_ns[i].flag))
+                        continue;
+                snprintf(src, sizeof(src), "/proc/self/ns/%s", pod_ns[i].name);
+                tree = (int)syscall(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | O_CLOEXEC);
+                if (tree < 0)
+                        return child_fail(j, negative_errno(), "open_tree of %s: %s", src,
+                                          strerror(errno));
+                if (syscall(SYS_move_mount, tree, "", j->pod_fd, pod_ns[i].name,
+                            MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                        return child_fail(j, negative_errno(), "pinning the %s namespace: %s",
+                                          pod_ns[i].name, strerror(errno));
+        }
+        return 0;
+}
+
+/* ---- the handlers ------------------------------------------------------- */
+
+static void job_free(struct pod_job *j)
+{
+        for (struct pod_job **p = &creating; *p; p = &(*p)->next)
+                if (*p == j) {
+                        *p = j->next;
+                        break;
+                }
+        safe_close(j->pod_fd);
+        munmap(j, sizeof(*j));
+}
+
+static void pod_done(void *data, int status)
+{
+        struct pod_job *j = data;
+        char reason[BRIG_HELPER_MAX_ERROR_MESSAGE];
+        int r = 0;
+
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                r = j->error < 0 ? j->error : -EIO;
+                if (!j->err[0])
+                        snprintf(j->err, sizeof(j->err),
+                                 "pod %s: the child making its namespaces ended with status %d",
+                                 j->id, status);
+                if (remove_pod(j->id, reason, sizeof(reason)) < 0)
+                        log_warn("cannot clean up after a failed POD_CREATE",
+                                 "pod=%s reason=\"%s\"", j->id, reason);
+        } else {
+                log_info("pod namespaces created", "pod=%s net=%s ipc=%s uts=%s sysctls=%zu", j->id,
+                         j->flags & BRIG_POD_NS_NET ? "pod" : "node",
+                         j->flags & BRIG_POD_NS_IPC ? "pod" : "node",
+                         j->flags & BRIG_POD_NS_UTS ? "pod" : "node", j->n_sysctls);
+        }
+        helper_conn_finish(j->conn, j->serial, BRIG_CMD_POD_CREATE, j->request_id, r,
+                           r < 0 ? j->err : NULL, NULL, 0, NULL, 0);
+        job_free(j);
+}
+
+/* The request's strings, checked into j. */
+static int read_request(const struct brig_msg *msg, struct pod_job *j, char *reason,
+                        size_t reason_size)
+{
+        const char *id = NULL, *hostname = NULL;
+        uint32_t flags = 0;
+        int r;
+
+        /* The schema guarantees POD_ID and NS_FLAGS are there once. */
+        tlv_get_string(&msg->fields, BRIG_TAG_POD_ID, &id);
+        tlv_get_u32(&msg->fields, BRIG_TAG_NS_FLAGS, &flags);
+        if (!podcheck_pod_id(id)) {
+                snprintf(reason, reason_size, "POD_CREATE: pod id is not 64 lowercase hex");
+                return -EINVAL;
+        }
+        snprintf(j->id, sizeof(j->id), "%s", id);
+        if (flags & ~BRIG_POD_NS_ALL) {
+                snprintf(reason, reason_size, "POD_CREATE: unknown namespace flags 0x%" PRIx32,
+                         flags & ~BRIG_POD_NS_ALL);
+                return -EINVAL;
+        }
+        j->flags = flags;
+        if (tlv_get_string(&msg->fields, BRIG_TAG_HOSTNAME, &hostname) == 0) {
+                if (!(flags & BRIG_POD_NS_UTS)) {
+                        snprintf(reason, reason_size,
+                                 "POD_CREATE: pod %s: a hostname would change the node's: the pod "
+                                 "uses the node's UTS namespace",
+                                 id);
+                        return -EPERM;
+                }
+                r = podcheck_hostname(hostname, reason, reason_size);
+                if (r < 0)
+                        return r;
+                snprintf(j->hostname, sizeof(j->hostname), "%s", hostname);
+        }
+        for (size_t i = 0; i < msg->fields.n; i++) {
+                const struct tlv_field *f = &msg->fields.items[i];
+
+                if (f->tag != BRIG_TAG_SYSCTL)
+                        continue;
+                /* the schema bounds the count and makes each a C string */
+                r = podcheck_sysctl((const char *)f->value, flags, &j->sysctls[j->n_sysctls],
+                                    reason, reason_size);
+                if (r < 0)
+                        return r;
+                j->n_sysctls++;
+        }
+        return 0;
+}
+
+int pods_handle_create(struct helper_conn *c, const struct brig_msg *msg, int *fds,
+                       struct tlv_writer *reply, char *reason, size_t reason_size)
+{
+        struct pod_job *j;
+        int r;
+
+        (void)fds, (void)reply;
+        j = mmap(NULL, sizeof(*j), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (j == MAP_FAILED)
+                return negative_errno();
+        *j = (struct pod_job){
+            .conn = c, .serial = c->serial, .request_id = msg->hdr.request_id, .pod_fd = -1};
+        r = read_request(msg, j, reason, reason_size);
+        if (r < 0)
+                goto fail;
+        if (is_creating(j->id) || mkdirat(ns_fd, j->id, 0700) < 0) {
+                r = is_creating(j->id) ? -EEXIST : negative_errno();
+                snprintf(reason, reason_size,
+                         r == -EEXIST ? "POD_CREATE: pod %s already has namespaces (POD_REMOVE "
+                                        "it first)"
+                                      : "POD_CREATE: pod %s: cannot create its pin directory",
+                         j->id);
+                goto fail;
+        }
+        j->pod_fd = openat_beneath(ns_fd, j->id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        r = j->pod_fd < 0 ? j->pod_fd : 0;
+        for (size_t i = 0; r == 0 && i < ARRAY_SIZE(pod_ns); i++) {
+                if (!(j->flags & pod_ns[i].flag))
+                        continue;
+                int fd = openat_beneath(j->pod_fd, pod_ns[i].name,
+                                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0400);
+                r = fd < 0 ? fd : 0;
+                safe_close(fd);
+        }
+        if (r == 0)
+                r = job_spawn_fn("pod-ns", pod_child, j, pod_done, j);
+        if (r < 0) {
+                char why[BRIG_HELPER_MAX_ERROR_MESSAGE];
+
+                snprintf(reason, reason_size, "POD_CREATE: pod %s: cannot start: %s", j->id,
+                         strerror(-r));
+                if (remove_pod(j->id, why, sizeof(why)) < 0)
+                        log_warn("cannot clean up after a failed POD_CREATE",
+                                 "pod=%s reason=\"%s\"", j->id, why);
+                goto fail;
+        }
+        j->next = creating;
+        creating = j;
+        log_info("creating pod namespaces", "conn=%s req=%" PRIu32 " pod=%s", c->label,
+                 msg->hdr.request_id, j->id);
+        return HANDLER_DEFERRED;
+fail:
+        safe_close(j->pod_fd);
+        munmap(j, sizeof(*j));
+        return r;
+}
+
+int pods_handle_remove(struct helper_conn *c, const struct brig_msg *msg, int *fds,
+                       struct tlv_writer *reply, char *reason, size_t reason_size)
+{
+        const char *id = NULL;
+        int r;
+
+        (void)fds, (void)reply;
+        tlv_get_string(&msg->fields, BRIG_TAG_POD_ID, &id);
+        if (!podcheck_pod_id(id)) {
+                snprintf(reason, reason_size, "POD_REMOVE: pod id is not 64 lowercase hex");
+                return -EINVAL;
+        }
+        if (is_creating(id)) {
+                snprintf(reason, reason_size,
+                         "POD_REMOVE: pod %s: its namespaces are being created; retry when "
+                         "POD_CREATE has answered",
+                         id);
+                return -EBUSY;
+        }
+        r = remove_pod(id, reason, reason_size);
+        if (r == 0)
+                log_info("pod namespaces removed", "conn=%s pod=%s", c->label, id);
+        return r;
+}

@@ -1,0 +1,33 @@
+/* pods.h: the root side of pod sandboxes, <run_root>/ns.
+ *
+ * The helper creates (or verifies) that directory before brigd starts and
+ * reaches it only through the directory fd it opened then. A pod's
+ * namespaces are pinned by bind mounts of their nsfs files:
+ *
+ *   <run_root>/ns/<pod id>/net   network namespace (when the pod has its own)
+ *   <run_root>/ns/<pod id>/ipc   IPC namespace
+ *   <run_root>/ns/<pod id>/uts   UTS namespace
+ *
+ * The pod id is 64 lowercase hex, validated and turned into a name by the
+ * helper: brigd never names a path.
+ */
+#pragma once
+
+#include "dispatch.h"
+
+/* Opens run_root (which dirs_prepare() made) and its ns directory,
+ * creating ns root:root 0700 or checking that it is root's alone. Returns 0
+ * or a negative errno, logged. */
+int pods_init(const char *run_root);
+
+/* The POD_CREATE handler (see docs/helper-protocol.md): deferred, a child
+ * makes the namespaces. */
+int pods_handle_create(struct helper_conn *c, const struct brig_msg *msg, int *fds,
+                       struct tlv_writer *reply, char *reason, size_t reason_size);
+
+/* The POD_REMOVE handler. */
+int pods_handle_remove(struct helper_conn *c, const struct brig_msg *msg, int *fds,
+                       struct tlv_writer *reply, char *reason, size_t reason_size);
+
+/* Closes what pods_init() opened. */
+void pods_free(void);
