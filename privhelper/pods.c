@@ -367,11 +367,14 @@ int pods_handle_create(struct helper_conn *c, const struct brig_msg *msg, int *f
                 goto fail;
         if (is_creating(j->id) || mkdirat(ns_fd, j->id, 0700) < 0) {
                 r = is_creating(j->id) ? -EEXIST : negative_errno();
-                snprintf(reason, reason_size,
-                         r == -EEXIST ? "POD_CREATE: pod %s already has namespaces (POD_REMOVE "
-                                        "it first)"
-                                      : "POD_CREATE: pod %s: cannot create its pin directory",
-                         j->id);
+                if (r == -EEXIST)
+                        snprintf(reason, reason_size,
+                                 "POD_CREATE: pod %s already has namespaces (POD_REMOVE it first)",
+                                 j->id);
+                else
+                        snprintf(reason, reason_size,
+                                 "POD_CREATE: pod %s: cannot create its pin directory: %s", j->id,
+                                 strerror(-r));
                 goto fail;
         }
         j->pod_fd = openat_beneath(ns_fd, j->id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
