@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "log.h"
 #include "util.h"
 
@@ -222,4 +223,39 @@ int dirs_check_reachable(const char *const *paths, size_t n, uid_t uid, gid_t gi
                 return log_error_errno(-EPERM, "cannot become brigd's user to check directories",
                                        "uid=%u", (unsigned)uid);
         return -EACCES;
+}
+
+int dirs_open_private(int parent_fd, const char *parent_path, const char *name)
+{
+        struct stat st;
+        int fd;
+
+        if (mkdirat(parent_fd, name, 0700) == 0) {
+                if (fchownat(parent_fd, name, 0, 0, AT_SYMLINK_NOFOLLOW) < 0)
+                        return log_error_errno(negative_errno(), "cannot own a state directory",
+                                               "dir=%s/%s", parent_path, name);
+        } else if (errno != EEXIST) {
+                return log_error_errno(negative_errno(), "cannot create a state directory",
+                                       "dir=%s/%s", parent_path, name);
+        }
+        fd = openat_beneath(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        if (fd < 0)
+                return log_error_errno(fd, "cannot open a state directory", "dir=%s/%s",
+                                       parent_path, name);
+        if (fstat(fd, &st) < 0) {
+                int r = negative_errno();
+
+                safe_close(fd);
+                return log_error_errno(r, "cannot inspect a state directory", "dir=%s/%s",
+                                       parent_path, name);
+        }
+        if (st.st_uid != 0 || (st.st_mode & 022)) {
+                safe_close(fd);
+                return log_error_errno(-EPERM,
+                                       "a state directory is not root's alone; fix its owner and "
+                                       "mode or configure another root or run_root",
+                                       "dir=%s/%s uid=%u mode=%04o", parent_path, name,
+                                       (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+        }
+        return fd;
 }

@@ -24,3 +24,11 @@ int dirs_prepare(const struct brig_config *config, uid_t uid, gid_t gid);
  * before the loop. Returns 0, or -EACCES after logging the first directory
  * on the way that blocks. */
 int dirs_check_reachable(const char *const *paths, size_t n, uid_t uid, gid_t gid);
+
+/* Opens parent_fd's entry name (parent_path is for messages), creating it
+ * root:root 0700 if missing, and checks that it is a real directory owned
+ * by root and writable by nobody else: the directories of root-owned state
+ * (layers, namespace pins) that brigd must not be able to change. Returns
+ * the fd (O_DIRECTORY, reached with openat2 BENEATH|NO_SYMLINKS) or a
+ * negative errno, logged with the directory. */
+int dirs_open_private(int parent_fd, const char *parent_path, const char *name);

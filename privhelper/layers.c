@@ -19,6 +19,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "dirs.h"
 #include "fsutil.h"
 #include "hproto.h"
 #include "jobs.h"
@@ -100,35 +101,15 @@ static bool layer_present(const char *hex)
 
 int layers_init(const char *root, const char *unpack)
 {
-        struct stat st;
-
         root_fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (root_fd < 0)
                 return log_error_errno(negative_errno(), "cannot open the root directory", "dir=%s",
                                        root);
-        if (mkdirat(root_fd, LAYERS_DIR, 0700) == 0) {
-                if (fchownat(root_fd, LAYERS_DIR, 0, 0, AT_SYMLINK_NOFOLLOW) < 0)
-                        return log_error_errno(negative_errno(), "cannot own the layers directory",
-                                               "dir=%s/" LAYERS_DIR, root);
-        } else if (errno != EEXIST) {
-                return log_error_errno(negative_errno(), "cannot create the layers directory",
-                                       "dir=%s/" LAYERS_DIR, root);
-        }
-        layers_fd = openat_beneath(root_fd, LAYERS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
-        if (layers_fd < 0)
-                return log_error_errno(layers_fd, "cannot open the layers directory",
-                                       "dir=%s/" LAYERS_DIR, root);
-        if (fstat(layers_fd, &st) < 0)
-                return log_error_errno(negative_errno(), "cannot inspect the layers directory",
-                                       "dir=%s/" LAYERS_DIR, root);
         /* brigd runs as another user: if it could write here it could swap
          * a layer root later mounts. */
-        if (st.st_uid != 0 || (st.st_mode & 022))
-                return log_error_errno(-EPERM,
-                                       "the layers directory is not root's alone; fix its owner "
-                                       "and mode or configure another root",
-                                       "dir=%s/" LAYERS_DIR " uid=%u mode=%04o", root,
-                                       (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+        layers_fd = dirs_open_private(root_fd, root, LAYERS_DIR);
+        if (layers_fd < 0)
+                return layers_fd;
 
         unpack_path = strdup(unpack);
         if (!unpack_path)

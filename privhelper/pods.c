@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dirs.h"
 #include "fsutil.h"
 #include "hproto.h"
 #include "jobs.h"
@@ -67,39 +68,14 @@ static struct pod_job *creating;
 
 int pods_init(const char *run_root)
 {
-        struct stat st;
-
         run_fd = open(run_root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (run_fd < 0)
                 return log_error_errno(negative_errno(), "cannot open the run_root directory",
                                        "dir=%s", run_root);
-        if (mkdirat(run_fd, NS_DIR, 0700) == 0) {
-                if (fchownat(run_fd, NS_DIR, 0, 0, AT_SYMLINK_NOFOLLOW) < 0)
-                        return log_error_errno(negative_errno(),
-                                               "cannot own the namespace pin directory",
-                                               "dir=%s/" NS_DIR, run_root);
-        } else if (errno != EEXIST) {
-                return log_error_errno(negative_errno(),
-                                       "cannot create the namespace pin directory",
-                                       "dir=%s/" NS_DIR, run_root);
-        }
-        ns_fd = openat_beneath(run_fd, NS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
-        if (ns_fd < 0)
-                return log_error_errno(ns_fd, "cannot open the namespace pin directory",
-                                       "dir=%s/" NS_DIR, run_root);
-        if (fstat(ns_fd, &st) < 0)
-                return log_error_errno(negative_errno(),
-                                       "cannot inspect the namespace pin directory",
-                                       "dir=%s/" NS_DIR, run_root);
         /* run_root may be brigd's socket directory: were ns writable by
          * anyone but root, brigd could swap a pin that containers join. */
-        if (st.st_uid != 0 || (st.st_mode & 022))
-                return log_error_errno(-EPERM,
-                                       "the namespace pin directory is not root's alone; fix its "
-                                       "owner and mode or configure another run_root",
-                                       "dir=%s/" NS_DIR " uid=%u mode=%04o", run_root,
-                                       (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
-        return 0;
+        ns_fd = dirs_open_private(run_fd, run_root, NS_DIR);
+        return ns_fd < 0 ? ns_fd : 0;
 }
 
 void pods_free(void)

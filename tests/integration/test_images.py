@@ -223,12 +223,9 @@ def test_layers_shared_between_images_are_kept_until_unused(plain, images):
     wait_for(lambda: b.layer_dirs() == [], 10, "every layer to go")
 
 
-def test_eight_pulls_at_once(plain, images):
-    reg, b = plain
-    names = []
-    for i in range(4):
-        reg.push(images.multi_layer(2), f"test/par{i}:1")
-        names.append(f"{reg.host}/test/par{i}:1")
+def pull_at_once(b, names, timeout):
+    """Pulls every name on a thread of its own; returns the image refs and
+    the gRPC errors."""
     results, errors = [], []
 
     def pull(name):
@@ -237,11 +234,21 @@ def test_eight_pulls_at_once(plain, images):
         except grpc.RpcError as e:
             errors.append(e)
 
-    threads = [threading.Thread(target=pull, args=(n,)) for n in names * 2]
+    threads = [threading.Thread(target=pull, args=(n,)) for n in names]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=300)
+        t.join(timeout=timeout)
+    return results, errors
+
+
+def test_eight_pulls_at_once(plain, images):
+    reg, b = plain
+    names = []
+    for i in range(4):
+        reg.push(images.multi_layer(2), f"test/par{i}:1")
+        names.append(f"{reg.host}/test/par{i}:1")
+    results, errors = pull_at_once(b, names * 2, timeout=300)
     assert errors == []
     assert len(results) == 8 and len(set(results)) == 4
     assert len(b.list()) == 4
@@ -256,19 +263,7 @@ def test_pulls_of_many_layers_at_once_stay_under_the_helper_limit(plain, images)
     for i in range(6):
         reg.push(images.multi_layer(12), f"test/deep{i}:1")
         names.append(f"{reg.host}/test/deep{i}:1")
-    results, errors = [], []
-
-    def pull(name):
-        try:
-            results.append(b.pull(name))
-        except grpc.RpcError as e:
-            errors.append(e)
-
-    threads = [threading.Thread(target=pull, args=(n,)) for n in names * 2]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=600)
+    results, errors = pull_at_once(b, names * 2, timeout=600)
     assert errors == []
     assert len(results) == 12 and len(set(results)) == 6
     for name in names:

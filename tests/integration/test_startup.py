@@ -1,5 +1,7 @@
 """brig-helper's start-up checks, its start limit and what it tells systemd."""
 import os
+
+import pytest
 import pwd
 import signal
 import socket
@@ -43,14 +45,16 @@ def test_foreign_image_store_is_refused(brig_dir):
     assert os.stat(images).st_uid == 0, "an existing store is never re-owned"
 
 
-def test_writable_layers_directory_is_refused(brig_dir):
-    layers = brig_dir / "root" / "layers"
-    layers.mkdir(parents=True)
-    layers.chmod(0o777)
-    (brig_dir / "root").chmod(0o711)
+@pytest.mark.parametrize("parent,name", [("root", "layers"), ("run", "ns")])
+def test_writable_root_state_directory_is_refused(brig_dir, parent, name):
+    state = brig_dir / parent / name
+    state.mkdir(parents=True)
+    state.chmod(0o777)
+    (brig_dir / parent).chmod(0o711 if parent == "root" else 0o755)
     r = _helper(brig_dir)
     assert r.returncode == 1
-    assert "the layers directory is not root's alone" in r.stderr
+    assert "a state directory is not root's alone" in r.stderr
+    assert f"dir={state} " in r.stderr
 
 
 def test_gives_up_after_five_quick_brigd_exits(brig_dir):
