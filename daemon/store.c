@@ -19,13 +19,13 @@
 
 #include "log.h"
 #include "errbuf.h"
+#include "recfile.h"
 #include "fsutil.h"
 #include "jsondoc.h"
 #include "util.h"
 
 #define MAX_JSON_SIZE_T (UINT64_C(1) << 53)
 #define RECORD_VERSION  1
-#define TMP_PREFIX      ".tmp-"
 
 struct store {
         int root_fd;
@@ -36,7 +36,6 @@ struct store {
         struct store_image **images; /* under lock */
         size_t n_images;
         size_t cap_images;
-        atomic_uint tmp_counter;
 };
 
 struct store_ingest {
@@ -59,22 +58,6 @@ static void digest_file_name(const char *digest, char out[static DIGEST_STRING_M
         char *colon = strchr(out, ':');
         if (colon)
                 *colon = '-';
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-        const char *p = buf;
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                p += n;
-                len -= (size_t)n;
-        }
-        return 0;
 }
 
 static int open_subdir(int parent, const char *name)
@@ -343,7 +326,7 @@ int store_ingest_write(struct store_ingest *in, const void *buf, size_t len, cha
                 return errbuf_fail(err, err_size, -EFBIG,
                                    "blob %s is bigger than the %llu bytes its descriptor says",
                                    in->digest, (unsigned long long)in->expected);
-        int r = write_all(in->fd, buf, len);
+        int r = recfile_write_fd(in->fd, buf, len);
         if (r < 0) {
                 in->broken = true;
                 return errbuf_fail(err, err_size, r, "cannot write blob %s: %s", in->digest,
@@ -754,11 +737,10 @@ static void record_file_name(const char *id, char *buf, size_t size)
         snprintf(buf, size, "%s.json", name);
 }
 
-/* Temp file, fsync, rename over the record, fsync the directory: a crash
- * leaves the old record or the new one, never a mix. */
+/* Crash safe (recfile.h): a crash leaves the old record or the new one. */
 static int write_record(struct store *s, const struct store_image *img, char *err, size_t err_size)
 {
-        char final[DIGEST_STRING_MAX + 16], tmp[DIGEST_STRING_MAX + 64];
+        char final[DIGEST_STRING_MAX + 16];
         _cleanup_free_ char *json = NULL;
         size_t len = 0;
 
@@ -767,25 +749,10 @@ static int write_record(struct store *s, const struct store_image *img, char *er
                 return errbuf_fail(err, err_size, r, "cannot encode the record of image %s",
                                    img->id);
         record_file_name(img->id, final, sizeof(final));
-        snprintf(tmp, sizeof(tmp), TMP_PREFIX "%s.%d.%u", final, (int)getpid(),
-                 atomic_fetch_add(&s->tmp_counter, 1));
-        _cleanup_close_ int fd =
-            openat(s->images_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-                return errbuf_fail(err, err_size, negative_errno(), "cannot create %s: %m", tmp);
-        r = write_all(fd, json, len);
-        if (r == 0 && fsync(fd) < 0)
-                r = negative_errno();
-        if (r == 0 && renameat(s->images_fd, tmp, s->images_fd, final) < 0)
-                r = negative_errno();
-        if (r < 0) {
-                unlinkat(s->images_fd, tmp, 0);
+        r = recfile_write(s->images_fd, final, json, len);
+        if (r < 0)
                 return errbuf_fail(err, err_size, r, "cannot write the record of image %s: %s",
                                    img->id, strerror(-r));
-        }
-        if (fsync(s->images_fd) < 0)
-                return errbuf_fail(err, err_size, negative_errno(),
-                                   "cannot sync the image record directory: %m");
         return 0;
 }
 
@@ -794,39 +761,19 @@ static int delete_record(struct store *s, const char *id)
         char final[DIGEST_STRING_MAX + 16];
 
         record_file_name(id, final, sizeof(final));
-        if (unlinkat(s->images_fd, final, 0) < 0 && errno != ENOENT)
-                return negative_errno();
-        if (fsync(s->images_fd) < 0)
-                return negative_errno();
-        return 0;
+        return recfile_delete(s->images_fd, final);
 }
 
 static int read_record_file(struct store *s, const char *name, struct store_image **ret, char *err,
                             size_t err_size)
 {
-        struct stat st;
-        _cleanup_close_ int fd = openat(s->images_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0 || fstat(fd, &st) < 0)
-                return errbuf_fail(err, err_size, negative_errno(), "cannot open: %m");
-        if (!S_ISREG(st.st_mode))
-                return errbuf_fail(err, err_size, -EINVAL, "not a regular file");
-        if (st.st_size > STORE_RECORD_MAX_SIZE)
-                return errbuf_fail(err, err_size, -EFBIG, "bigger than %d bytes",
-                                   STORE_RECORD_MAX_SIZE);
-        size_t len = (size_t)st.st_size, got = 0;
-        _cleanup_free_ char *buf = malloc(len + 1);
-        if (!buf)
-                return errbuf_fail(err, err_size, -ENOMEM, "out of memory");
-        while (got < len) {
-                ssize_t n = read(fd, buf + got, len - got);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return errbuf_fail(err, err_size, n < 0 ? negative_errno() : -EIO,
-                                           "cannot read");
-                got += (size_t)n;
-        }
-        int r = store_record_parse(buf, len, ret, err, err_size);
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        int r = recfile_read(s->images_fd, name, STORE_RECORD_MAX_SIZE, &buf, &len, err, err_size);
+
+        if (r < 0)
+                return r;
+        r = store_record_parse(buf, len, ret, err, err_size);
         if (r < 0)
                 return r;
         char expected[DIGEST_STRING_MAX + 16];
@@ -911,7 +858,7 @@ static void load_records(struct store *s)
                 char err[512], corrupt[NAME_MAX + 16];
                 struct store_image *img = NULL;
                 size_t len = strlen(de->d_name);
-                if (strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0) {
+                if (recfile_is_temp(de->d_name)) {
                         /* A write that never reached its rename. */
                         unlinkat(s->images_fd, de->d_name, 0);
                         continue;

@@ -115,8 +115,8 @@ static int ensure_brig_dir(const char *path, uid_t uid, gid_t gid)
                                        path);
         if (!S_ISDIR(st.st_mode) || st.st_uid != uid || (st.st_mode & 077))
                 return log_error_errno(-EPERM,
-                                       "brigd's image store exists but is not the brig user's "
-                                       "alone (mode 0700); fix it or configure another root",
+                                       "a directory of brigd's state exists but is not the brig "
+                                       "user's alone (mode 0700); fix it or configure another root",
                                        "dir=%s mode=%04o uid=%u want_uid=%u", path,
                                        (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
                                        (unsigned)uid);
@@ -142,11 +142,12 @@ int dirs_prepare(const struct brig_config *config, uid_t uid, gid_t gid)
                 r = ensure_root_dir(config->run_root, 0755);
         if (r < 0)
                 return r;
-        {
-                _cleanup_free_ char *images = NULL;
-                if (asprintf(&images, "%s/" DIRS_IMAGES, config->root) < 0)
+        static const char *const brig_dirs[] = {DIRS_IMAGES, DIRS_PODS};
+        for (size_t i = 0; i < ARRAY_SIZE(brig_dirs); i++) {
+                _cleanup_free_ char *dir = NULL;
+                if (asprintf(&dir, "%s/%s", config->root, brig_dirs[i]) < 0)
                         return -ENOMEM;
-                r = ensure_brig_dir(images, uid, gid);
+                r = ensure_brig_dir(dir, uid, gid);
                 if (r < 0)
                         return r;
         }

@@ -18,6 +18,8 @@ int dirs_prepare(const struct brig_config *config, uid_t uid, gid_t gid);
 /* brigd's image store below root: uid:gid 0700, made by dirs_prepare(), or
  * checked to be exactly that if it exists. */
 #define DIRS_IMAGES "images"
+/* brigd's pod and container records below root, made the same way. */
+#define DIRS_PODS "pods"
 
 /* Checks, as uid/gid in a child process, that every directory in paths can
  * be reached (searched to the end). Blocks until the child is done: call it

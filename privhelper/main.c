@@ -60,12 +60,13 @@ static int beside_helper(const char *name, char **ret)
 static int check_brigd_paths(const struct brig_config *config, uid_t uid, gid_t gid)
 {
         _cleanup_free_ char *socket_dir = strdup(config->listen + strlen("unix://"));
-        _cleanup_free_ char *images = NULL;
+        _cleanup_free_ char *images = NULL, *pods = NULL;
 
-        if (!socket_dir || asprintf(&images, "%s/" DIRS_IMAGES, config->root) < 0)
+        if (!socket_dir || asprintf(&images, "%s/" DIRS_IMAGES, config->root) < 0 ||
+            asprintf(&pods, "%s/" DIRS_PODS, config->root) < 0)
                 return -ENOMEM;
         *strrchr(socket_dir, '/') = '\0';
-        const char *const paths[] = {socket_dir, images};
+        const char *const paths[] = {socket_dir, images, pods};
         return dirs_check_reachable(paths, ARRAY_SIZE(paths), uid, gid);
 }
 

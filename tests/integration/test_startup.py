@@ -41,7 +41,7 @@ def test_foreign_image_store_is_refused(brig_dir):
     (brig_dir / "root").chmod(0o711)
     r = _helper(brig_dir)
     assert r.returncode == 1
-    assert "brigd's image store exists but is not the brig user's alone" in r.stderr
+    assert "a directory of brigd's state exists but is not the brig user's alone" in r.stderr
     assert os.stat(images).st_uid == 0, "an existing store is never re-owned"
 
 
