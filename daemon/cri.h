@@ -17,6 +17,14 @@ void cri_image_status(struct rpc_call *call, const ProtobufCMessage *request);
 void cri_remove_image(struct rpc_call *call, const ProtobufCMessage *request);
 void cri_image_fs_info(struct rpc_call *call, const ProtobufCMessage *request);
 
+/* The pod sandbox handlers (cri_pod.c). */
+void cri_run_pod_sandbox(struct rpc_call *call, const ProtobufCMessage *request);
+void cri_stop_pod_sandbox(struct rpc_call *call, const ProtobufCMessage *request);
+void cri_remove_pod_sandbox(struct rpc_call *call, const ProtobufCMessage *request);
+void cri_pod_sandbox_status(struct rpc_call *call, const ProtobufCMessage *request);
+void cri_list_pod_sandbox(struct rpc_call *call, const ProtobufCMessage *request);
+void cri_stream_pod_sandboxes(struct rpc_call *call, const ProtobufCMessage *request);
+
 /* brig.debug.v1.Debug: test-only, served when debug_rpcs is set. */
 extern const struct rpc_method debug_methods[];
 extern const size_t debug_n_methods;

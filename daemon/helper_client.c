@@ -487,3 +487,61 @@ int helper_client_remove_layer(struct helper_client *hc, uint64_t call_id, const
                 reply_release(&reply);
         return r;
 }
+
+int helper_client_pod_create(struct helper_client *hc, uint64_t call_id,
+                             const struct helper_pod_create *req, char *reason, size_t reason_size)
+{
+        uint8_t payload[BRIG_TLV_HDR_SIZE * (3 + BRIG_HELPER_MAX_SYSCTLS) + BRIG_HELPER_MAX_POD_ID +
+                        4 + BRIG_HELPER_MAX_HOSTNAME +
+                        BRIG_HELPER_MAX_SYSCTLS * BRIG_HELPER_MAX_SYSCTL];
+        struct tlv_writer w;
+        struct reply reply;
+        size_t len;
+        int r;
+
+        if (req->n_sysctls > BRIG_HELPER_MAX_SYSCTLS) {
+                snprintf(reason, reason_size, "a pod may set at most %d sysctls, not %zu",
+                         BRIG_HELPER_MAX_SYSCTLS, req->n_sysctls);
+                return -EINVAL;
+        }
+        tlv_writer_init(&w, payload, sizeof(payload));
+        tlv_put_string(&w, BRIG_TAG_POD_ID, req->pod_id);
+        tlv_put_u32(&w, BRIG_TAG_NS_FLAGS, req->ns_flags);
+        if (req->hostname)
+                tlv_put_string(&w, BRIG_TAG_HOSTNAME, req->hostname);
+        for (size_t i = 0; i < req->n_sysctls; i++)
+                tlv_put_string(&w, BRIG_TAG_SYSCTL, req->sysctls[i]);
+        r = tlv_writer_finish(&w, &len);
+        if (r < 0) {
+                snprintf(reason, reason_size, "POD_CREATE request does not fit its buffer");
+                return r;
+        }
+        r = call(hc, call_id, BRIG_CMD_POD_CREATE, payload, len, NULL, 0, HELPER_CLIENT_TIMEOUT_MS,
+                 &reply, reason, reason_size);
+        if (r == 0)
+                reply_release(&reply);
+        return r;
+}
+
+int helper_client_pod_remove(struct helper_client *hc, uint64_t call_id, const char *pod_id,
+                             char *reason, size_t reason_size)
+{
+        uint8_t payload[BRIG_TLV_HDR_SIZE + BRIG_HELPER_MAX_POD_ID];
+        struct tlv_writer w;
+        struct reply reply;
+        size_t len;
+        int r;
+
+        tlv_writer_init(&w, payload, sizeof(payload));
+        tlv_put_string(&w, BRIG_TAG_POD_ID, pod_id);
+        r = tlv_writer_finish(&w, &len);
+        if (r < 0) {
+                snprintf(reason, reason_size, "POD_REMOVE request does not fit its buffer");
+                return r;
+        }
+        r = call(hc, call_id, BRIG_CMD_POD_REMOVE, payload, len, NULL, 0, HELPER_CLIENT_TIMEOUT_MS,
+                 &reply, reason, reason_size);
+        if (r == 0)
+                reply_release(&reply);
+        return r;
+}

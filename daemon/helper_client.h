@@ -73,6 +73,28 @@ int helper_client_unpack_send(struct helper_client *hc, uint64_t call_id, const 
 int helper_client_unpack_wait(struct helper_unpack *u, struct helper_unpack_result *ret,
                               char *reason, size_t reason_size);
 
+/* What POD_CREATE asks for: the namespaces the pod gets new
+ * (BRIG_POD_NS_* bits), its hostname (NULL: none set) and its sysctls as
+ * "name=value" strings. */
+struct helper_pod_create {
+        const char *pod_id; /* 64 lowercase hex */
+        unsigned ns_flags;
+        const char *hostname;
+        const char *const *sysctls;
+        size_t n_sysctls;
+};
+
+/* Has the helper create and pin the pod's namespaces. Blocks until they are
+ * pinned or the helper refused (its errno: EINVAL and EPERM for what the
+ * request asked, EEXIST for a pod id in use). */
+int helper_client_pod_create(struct helper_client *hc, uint64_t call_id,
+                             const struct helper_pod_create *req, char *reason, size_t reason_size);
+
+/* Has the helper unpin the pod's namespaces and delete its directory
+ * (absent is no error). */
+int helper_client_pod_remove(struct helper_client *hc, uint64_t call_id, const char *pod_id,
+                             char *reason, size_t reason_size);
+
 /* Has the helper remove the layer chain_id (absent is no error). */
 int helper_client_remove_layer(struct helper_client *hc, uint64_t call_id, const char *chain_id,
                                char *reason, size_t reason_size);

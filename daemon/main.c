@@ -16,6 +16,7 @@
 #include "cri.h"
 #include "helper_client.h"
 #include "images.h"
+#include "pods.h"
 #include "registry.h"
 #include "log.h"
 #include "rpc_server.h"
@@ -218,9 +219,15 @@ int main(int argc, char **argv)
                         log_error_errno(r, "cannot open the image store", "reason=\"%s\"", err);
                         goto out;
                 }
+                r = pods_open(&d.config, d.helper, &d.pods, err, sizeof(err));
+                if (r < 0) {
+                        log_error_errno(r, "cannot open the pod records", "reason=\"%s\"", err);
+                        goto out;
+                }
         }
         r = serve(&d, cmdline_extra(&cl, "debug-rpcs") != NULL);
 out:
+        pods_close(d.pods);
         images_close(d.images);
         helper_client_free(d.helper);
         config_free(&d.config);

@@ -1,0 +1,507 @@
+/* cri_pod.c: the CRI pod sandbox RPCs (RunPodSandbox, StopPodSandbox,
+ * RemovePodSandbox, PodSandboxStatus, ListPodSandbox, StreamPodSandboxes):
+ * the checks on what kubelet sends, the translation between CRI messages
+ * and the pod table (pods.h), and the gRPC status of every failure. What
+ * root may do with the request is checked again by brig-helper. */
+#include "cri.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.pb-c.h"
+#include "brigd.h"
+#include "errbuf.h"
+#include "log.h"
+#include "pods.h"
+#include "proto/helper.h"
+#include "util.h"
+
+#define ERR_SIZE        1024
+#define STREAM_BATCH    256
+#define NAME_MAX_LEN    253
+#define CGROUP_PATH_MAX 4096
+
+/* Runtime handlers brig runs; "" is the default. */
+static const char *const runtime_handlers[] = {"", "runc"};
+
+static struct pods *app_pods(struct rpc_call *call)
+{
+        return ((struct brigd *)rpc_call_app(call))->pods;
+}
+
+static void fail_with(struct rpc_call *call, int r, const char *err)
+{
+        log_warn("pod request failed", "call=%" PRIu64 " method=%s errno=%d reason=\"%s\"",
+                 rpc_call_id(call), rpc_call_method(call), -r, err);
+        rpc_fail(call, pods_grpc_code(r), "%s", err[0] ? err : strerror(-r));
+}
+
+/* ---- checks on RunPodSandbox -------------------------------------------- */
+
+/* Letters, digits, '.', '_' and '-': what kubelet (and critest, whose
+ * names carry capitals) sends; never a '/', space or control byte. */
+static int check_name(const char *field, const char *v, char *err, size_t err_size)
+{
+        size_t n = strlen(v);
+
+        if (n == 0 || n > NAME_MAX_LEN)
+                return errbuf_fail(err, err_size, -EINVAL,
+                                   "RunPodSandbox: %s must be 1 to %d bytes, not %zu", field,
+                                   NAME_MAX_LEN, n);
+        for (size_t i = 0; i < n; i++) {
+                char c = v[i];
+
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '_' || c == '-'))
+                        return errbuf_fail(err, err_size, -EINVAL,
+                                           "RunPodSandbox: %s has a byte other than letters, "
+                                           "digits, '.', '_' and '-' (0x%02x)",
+                                           field, (unsigned char)c);
+        }
+        return 0;
+}
+
+static bool is_ip(const char *s)
+{
+        unsigned char buf[sizeof(struct in6_addr)];
+
+        return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static int check_cgroup_parent(const char *v, char *err, size_t err_size)
+{
+        size_t n = strlen(v);
+
+        if (n >= CGROUP_PATH_MAX)
+                return errbuf_fail(err, err_size, -EINVAL,
+                                   "RunPodSandbox: linux.cgroup_parent is %zu bytes long", n);
+        for (const char *c = v; *c;) {
+                size_t len = strcspn(c, "/");
+
+                if (len == 2 && c[0] == '.' && c[1] == '.')
+                        return errbuf_fail(err, err_size, -EINVAL,
+                                           "RunPodSandbox: linux.cgroup_parent \"%.200s\" has a "
+                                           "'..' component",
+                                           v);
+                c += len;
+                c += *c == '/';
+        }
+        return 0;
+}
+
+static int check_config(const Runtime__V1__RunPodSandboxRequest *req, char *err, size_t err_size)
+{
+        const Runtime__V1__PodSandboxConfig *c = req->config;
+        bool known = false;
+        int r;
+
+        if (!c || !c->metadata)
+                return errbuf_fail(err, err_size, -EINVAL,
+                                   "RunPodSandbox: config.metadata is "
+                                   "missing");
+        r = check_name("metadata.name", c->metadata->name, err, err_size);
+        if (r == 0)
+                r = check_name("metadata.namespace", c->metadata->namespace_, err, err_size);
+        if (r == 0)
+                r = check_name("metadata.uid", c->metadata->uid, err, err_size);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ARRAY_SIZE(runtime_handlers); i++)
+                known |= strcmp(req->runtime_handler, runtime_handlers[i]) == 0;
+        if (!known)
+                return errbuf_fail(err, err_size, -EINVAL,
+                                   "RunPodSandbox: unknown runtime handler \"%.64s\" (brig runs "
+                                   "\"runc\", the default)",
+                                   req->runtime_handler);
+        for (size_t i = 0; c->dns_config && i < c->dns_config->n_servers; i++)
+                if (!is_ip(c->dns_config->servers[i]))
+                        return errbuf_fail(err, err_size, -EINVAL,
+                                           "RunPodSandbox: DNS server \"%.64s\" is not an IP "
+                                           "address",
+                                           c->dns_config->servers[i]);
+        for (size_t i = 0; i < c->n_port_mappings; i++) {
+                const Runtime__V1__PortMapping *m = c->port_mappings[i];
+
+                if (m->container_port <= 0 || m->container_port > 65535 || m->host_port < 0 ||
+                    m->host_port > 65535)
+                        return errbuf_fail(err, err_size, -EINVAL,
+                                           "RunPodSandbox: port mapping %" PRId32 " -> %" PRId32
+                                           " is out of range (container port 1-65535, host "
+                                           "port 0-65535)",
+                                           m->host_port, m->container_port);
+                if (m->host_ip[0] && !is_ip(m->host_ip))
+                        return errbuf_fail(err, err_size, -EINVAL,
+                                           "RunPodSandbox: port mapping host_ip \"%.64s\" is "
+                                           "not an IP address",
+                                           m->host_ip);
+        }
+        if (c->linux)
+                return check_cgroup_parent(c->linux->cgroup_parent, err, err_size);
+        return 0;
+}
+
+/* The namespaces the pod gets new, from its NamespaceOption: a network
+ * NODE pod keeps the node's network and UTS namespaces, an ipc NODE pod
+ * the node's IPC. */
+static unsigned ns_flags_of(const Runtime__V1__PodSandboxConfig *c)
+{
+        const Runtime__V1__NamespaceOption *o = c->linux && c->linux->security_context
+                                                    ? c->linux->security_context->namespace_options
+                                                    : NULL;
+        unsigned flags = BRIG_POD_NS_ALL;
+
+        if (o && o->network == RUNTIME__V1__NAMESPACE_MODE__NODE)
+                flags &= ~(BRIG_POD_NS_NET | BRIG_POD_NS_UTS);
+        if (o && o->ipc == RUNTIME__V1__NAMESPACE_MODE__NODE)
+                flags &= ~BRIG_POD_NS_IPC;
+        return flags;
+}
+
+/* ---- RunPodSandbox, StopPodSandbox, RemovePodSandbox --------------------- */
+
+void cri_run_pod_sandbox(struct rpc_call *call, const ProtobufCMessage *request)
+{
+        const Runtime__V1__RunPodSandboxRequest *req = (const void *)request;
+        Runtime__V1__RunPodSandboxResponse resp = RUNTIME__V1__RUN_POD_SANDBOX_RESPONSE__INIT;
+        char err[ERR_SIZE] = "", id[POD_ID_LEN + 1];
+        char sysctl_buf[BRIG_HELPER_MAX_SYSCTLS][BRIG_HELPER_MAX_SYSCTL];
+        const char *sysctls[BRIG_HELPER_MAX_SYSCTLS];
+        const Runtime__V1__PodSandboxConfig *c;
+        unsigned flags;
+        size_t n = 0;
+        int r = check_config(req, err, sizeof(err));
+
+        if (r < 0)
+                return fail_with(call, r, err);
+        c = req->config;
+        flags = ns_flags_of(c);
+        if (c->linux && c->linux->n_sysctls > BRIG_HELPER_MAX_SYSCTLS)
+                return fail_with(call, -EINVAL, "RunPodSandbox: more than 32 sysctls");
+        for (; c->linux && n < c->linux->n_sysctls; n++) {
+                const Runtime__V1__LinuxPodSandboxConfig__SysctlsEntry *e = c->linux->sysctls[n];
+                int len = snprintf(sysctl_buf[n], sizeof(sysctl_buf[n]), "%s=%s", e->key, e->value);
+
+                if (len < 0 || (size_t)len >= sizeof(sysctl_buf[n])) {
+                        snprintf(err, sizeof(err), "RunPodSandbox: sysctl %.64s is too long",
+                                 e->key);
+                        return fail_with(call, -EINVAL, err);
+                }
+                sysctls[n] = sysctl_buf[n];
+        }
+        r = pods_run(app_pods(call), rpc_call_id(call), c, req->runtime_handler, flags,
+                     (flags & BRIG_POD_NS_UTS) && c->hostname[0] ? c->hostname : NULL, sysctls, n,
+                     id, err, sizeof(err));
+        if (r < 0)
+                return fail_with(call, r, err);
+        resp.pod_sandbox_id = id;
+        rpc_reply(call, &resp.base);
+}
+
+void cri_stop_pod_sandbox(struct rpc_call *call, const ProtobufCMessage *request)
+{
+        const Runtime__V1__StopPodSandboxRequest *req = (const void *)request;
+        Runtime__V1__StopPodSandboxResponse resp = RUNTIME__V1__STOP_POD_SANDBOX_RESPONSE__INIT;
+        char err[ERR_SIZE] = "";
+        int r;
+
+        if (!req->pod_sandbox_id[0])
+                return fail_with(call, -EINVAL, "StopPodSandbox: pod_sandbox_id is empty");
+        r = pods_stop(app_pods(call), rpc_call_id(call), req->pod_sandbox_id, err, sizeof(err));
+        if (r < 0)
+                return fail_with(call, r, err);
+        rpc_reply(call, &resp.base);
+}
+
+void cri_remove_pod_sandbox(struct rpc_call *call, const ProtobufCMessage *request)
+{
+        const Runtime__V1__RemovePodSandboxRequest *req = (const void *)request;
+        Runtime__V1__RemovePodSandboxResponse resp = RUNTIME__V1__REMOVE_POD_SANDBOX_RESPONSE__INIT;
+        char err[ERR_SIZE] = "";
+        int r;
+
+        if (!req->pod_sandbox_id[0])
+                return fail_with(call, -EINVAL, "RemovePodSandbox: pod_sandbox_id is empty");
+        r = pods_remove(app_pods(call), rpc_call_id(call), req->pod_sandbox_id, err, sizeof(err));
+        if (r < 0)
+                return fail_with(call, r, err);
+        rpc_reply(call, &resp.base);
+}
+
+/* ---- PodSandboxStatus, ListPodSandbox, StreamPodSandboxes ---------------- */
+
+/* Every CRI string map entry has this layout; only the descriptor differs,
+ * so one copy routine serves them all. */
+struct map_entry {
+        ProtobufCMessage base;
+        char *key;
+        char *value;
+};
+
+struct map_copy {
+        struct map_entry *entries;
+        struct map_entry **ptrs;
+        size_t n;
+};
+
+/* Points a response's map (of descriptor desc) at the strings of src. */
+static int map_copy_make(struct map_copy *m, const ProtobufCMessageDescriptor *desc,
+                         void *const *src, size_t n)
+{
+        m->n = n;
+        m->entries = calloc(n ? n : 1, sizeof(*m->entries));
+        m->ptrs = calloc(n ? n : 1, sizeof(*m->ptrs));
+        if (!m->entries || !m->ptrs)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const struct map_entry *s = src[i];
+
+                protobuf_c_message_init(desc, &m->entries[i]);
+                m->entries[i].key = s->key;
+                m->entries[i].value = s->value;
+                m->ptrs[i] = &m->entries[i];
+        }
+        return 0;
+}
+
+static void map_copy_free(struct map_copy *m)
+{
+        free(m->entries);
+        free(m->ptrs);
+}
+
+/* One ListPodSandbox item. */
+struct cri_item {
+        Runtime__V1__PodSandbox item;
+        struct map_copy labels, annotations;
+};
+
+static int item_fill(struct pods *p, struct cri_item *out, struct pod *pod)
+{
+        const Runtime__V1__PodSandboxConfig *c = pod->config;
+
+        runtime__v1__pod_sandbox__init(&out->item);
+        out->item.id = pod->id;
+        out->item.metadata = c->metadata;
+        out->item.state = (Runtime__V1__PodSandboxState)pod_state(p, pod);
+        out->item.created_at = pod->created_at;
+        out->item.runtime_handler = pod->runtime_handler;
+        if (map_copy_make(&out->labels, &runtime__v1__pod_sandbox__labels_entry__descriptor,
+                          (void *const *)c->labels, c->n_labels) < 0 ||
+            map_copy_make(&out->annotations,
+                          &runtime__v1__pod_sandbox__annotations_entry__descriptor,
+                          (void *const *)c->annotations, c->n_annotations) < 0)
+                return -ENOMEM;
+        out->item.labels = (Runtime__V1__PodSandbox__LabelsEntry **)out->labels.ptrs;
+        out->item.n_labels = c->n_labels;
+        out->item.annotations = (Runtime__V1__PodSandbox__AnnotationsEntry **)out->annotations.ptrs;
+        out->item.n_annotations = c->n_annotations;
+        return 0;
+}
+
+static bool has_label(const Runtime__V1__PodSandboxConfig *c, const char *key, const char *value)
+{
+        for (size_t i = 0; i < c->n_labels; i++)
+                if (strcmp(c->labels[i]->key, key) == 0 && strcmp(c->labels[i]->value, value) == 0)
+                        return true;
+        return false;
+}
+
+static bool matches(struct pods *p, struct pod *pod, const Runtime__V1__PodSandboxFilter *f)
+{
+        if (!f)
+                return true;
+        if (f->id[0] && strncmp(pod->id, f->id, strlen(f->id)) != 0)
+                return false;
+        if (f->state && (int)pod_state(p, pod) != (int)f->state->state)
+                return false;
+        for (size_t i = 0; i < f->n_label_selector; i++)
+                if (!has_label(pod->config, f->label_selector[i]->key, f->label_selector[i]->value))
+                        return false;
+        return true;
+}
+
+struct listing {
+        struct pod **pods;
+        size_t n_pods;
+        struct cri_item *items;
+        Runtime__V1__PodSandbox **ptrs;
+        size_t n;
+};
+
+static void listing_done(struct pods *p, struct listing *l)
+{
+        for (size_t i = 0; i < l->n; i++) {
+                map_copy_free(&l->items[i].labels);
+                map_copy_free(&l->items[i].annotations);
+        }
+        free(l->items);
+        free(l->ptrs);
+        pods_list_free(p, l->pods, l->n_pods);
+}
+
+static int listing_make(struct rpc_call *call, const Runtime__V1__PodSandboxFilter *f,
+                        struct listing *l)
+{
+        struct pods *p = app_pods(call);
+        int r = pods_list(p, &l->pods, &l->n_pods);
+
+        if (r == 0) {
+                l->items = calloc(l->n_pods ? l->n_pods : 1, sizeof(*l->items));
+                l->ptrs = calloc(l->n_pods ? l->n_pods : 1, sizeof(*l->ptrs));
+                if (!l->items || !l->ptrs)
+                        r = -ENOMEM;
+        }
+        for (size_t i = 0; r == 0 && i < l->n_pods; i++) {
+                if (!matches(p, l->pods[i], f))
+                        continue;
+                r = item_fill(p, &l->items[l->n], l->pods[i]);
+                l->ptrs[l->n] = &l->items[l->n].item;
+                l->n++;
+        }
+        if (r < 0) {
+                listing_done(p, l);
+                rpc_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "%s: out of memory",
+                         rpc_call_method(call));
+        }
+        return r;
+}
+
+void cri_list_pod_sandbox(struct rpc_call *call, const ProtobufCMessage *request)
+{
+        const Runtime__V1__ListPodSandboxRequest *req = (const void *)request;
+        Runtime__V1__ListPodSandboxResponse resp = RUNTIME__V1__LIST_POD_SANDBOX_RESPONSE__INIT;
+        struct listing l = {0};
+
+        if (listing_make(call, req->filter, &l) < 0)
+                return;
+        resp.items = l.ptrs;
+        resp.n_items = l.n;
+        rpc_reply(call, &resp.base);
+        listing_done(app_pods(call), &l);
+}
+
+void cri_stream_pod_sandboxes(struct rpc_call *call, const ProtobufCMessage *request)
+{
+        const Runtime__V1__StreamPodSandboxesRequest *req = (const void *)request;
+        struct listing l = {0};
+
+        if (listing_make(call, req->filter, &l) < 0)
+                return;
+        for (size_t off = 0; off < l.n; off += STREAM_BATCH) {
+                Runtime__V1__StreamPodSandboxesResponse msg =
+                    RUNTIME__V1__STREAM_POD_SANDBOXES_RESPONSE__INIT;
+
+                msg.pod_sandboxes = l.ptrs + off;
+                msg.n_pod_sandboxes = l.n - off < STREAM_BATCH ? l.n - off : STREAM_BATCH;
+                if (rpc_send(call, &msg.base) < 0)
+                        break;
+        }
+        listing_done(app_pods(call), &l);
+        rpc_reply(call, NULL);
+}
+
+/* PodSandboxStatus' verbose "info": what brig knows of the pod, as JSON. */
+static char *verbose_info(struct rpc_call *call, struct pod *pod, enum pod_state state)
+{
+        const char *run_root = ((struct brigd *)rpc_call_app(call))->config.run_root;
+        static const struct {
+                const char *key, *pin;
+                unsigned flag;
+        } kinds[] = {{"network", "net", BRIG_POD_NS_NET},
+                     {"ipc", "ipc", BRIG_POD_NS_IPC},
+                     {"uts", "uts", BRIG_POD_NS_UTS}};
+        json_t *o = json_pack("{s:s, s:s, s:I, s:s}", "id", pod->id, "state",
+                              state == POD_READY ? "ready" : "notready", "createdAt",
+                              (json_int_t)pod->created_at, "runtimeHandler", pod->runtime_handler);
+        json_t *ns = json_object();
+        char *text = NULL;
+
+        if (!o || !ns)
+                goto out;
+        for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+                char path[4096];
+
+                snprintf(path, sizeof(path), "%s/ns/%s/%s", run_root, pod->id, kinds[i].pin);
+                json_object_set_new(ns, kinds[i].key,
+                                    json_string(pod->ns_flags & kinds[i].flag ? path : "node"));
+        }
+        json_object_set(o, "namespaces", ns);
+        text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+out:
+        json_decref(ns);
+        json_decref(o);
+        return text;
+}
+
+void cri_pod_sandbox_status(struct rpc_call *call, const ProtobufCMessage *request)
+{
+        const Runtime__V1__PodSandboxStatusRequest *req = (const void *)request;
+        Runtime__V1__PodSandboxStatusResponse resp = RUNTIME__V1__POD_SANDBOX_STATUS_RESPONSE__INIT;
+        Runtime__V1__PodSandboxStatus status = RUNTIME__V1__POD_SANDBOX_STATUS__INIT;
+        Runtime__V1__PodSandboxNetworkStatus network =
+            RUNTIME__V1__POD_SANDBOX_NETWORK_STATUS__INIT;
+        Runtime__V1__LinuxPodSandboxStatus linux_status =
+            RUNTIME__V1__LINUX_POD_SANDBOX_STATUS__INIT;
+        Runtime__V1__Namespace namespaces = RUNTIME__V1__NAMESPACE__INIT;
+        Runtime__V1__NamespaceOption default_options = RUNTIME__V1__NAMESPACE_OPTION__INIT;
+        Runtime__V1__PodSandboxStatusResponse__InfoEntry info =
+            RUNTIME__V1__POD_SANDBOX_STATUS_RESPONSE__INFO_ENTRY__INIT;
+        Runtime__V1__PodSandboxStatusResponse__InfoEntry *info_ptrs[] = {&info};
+        struct map_copy labels = {0}, annotations = {0};
+        struct pods *p = app_pods(call);
+        _cleanup_free_ char *info_text = NULL;
+        char err[ERR_SIZE] = "";
+        struct pod *pod = NULL;
+        const Runtime__V1__PodSandboxConfig *c;
+        int r;
+
+        if (!req->pod_sandbox_id[0])
+                return fail_with(call, -EINVAL, "PodSandboxStatus: pod_sandbox_id is empty");
+        r = pods_get(p, req->pod_sandbox_id, &pod, err, sizeof(err));
+        if (r < 0)
+                return fail_with(call, r, err);
+        c = pod->config;
+        status.id = pod->id;
+        status.metadata = c->metadata;
+        status.state = (Runtime__V1__PodSandboxState)pod_state(p, pod);
+        status.created_at = pod->created_at;
+        status.runtime_handler = pod->runtime_handler;
+        status.network = &network; /* IPs come with CNI */
+        namespaces.options =
+            c->linux && c->linux->security_context && c->linux->security_context->namespace_options
+                ? c->linux->security_context->namespace_options
+                : &default_options;
+        linux_status.namespaces = &namespaces;
+        status.linux = &linux_status;
+        if (map_copy_make(&labels, &runtime__v1__pod_sandbox_status__labels_entry__descriptor,
+                          (void *const *)c->labels, c->n_labels) < 0 ||
+            map_copy_make(&annotations,
+                          &runtime__v1__pod_sandbox_status__annotations_entry__descriptor,
+                          (void *const *)c->annotations, c->n_annotations) < 0) {
+                rpc_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "PodSandboxStatus: out of memory");
+                goto out;
+        }
+        status.labels = (Runtime__V1__PodSandboxStatus__LabelsEntry **)labels.ptrs;
+        status.n_labels = c->n_labels;
+        status.annotations = (Runtime__V1__PodSandboxStatus__AnnotationsEntry **)annotations.ptrs;
+        status.n_annotations = c->n_annotations;
+        resp.status = &status;
+        if (req->verbose) {
+                info_text = verbose_info(call, pod, (enum pod_state)status.state);
+                if (info_text) {
+                        info.key = "info";
+                        info.value = info_text;
+                        resp.info = info_ptrs;
+                        resp.n_info = 1;
+                }
+        }
+        rpc_reply(call, &resp.base);
+out:
+        map_copy_free(&labels);
+        map_copy_free(&annotations);
+        pod_unref(p, pod);
+}

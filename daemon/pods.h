@@ -1,0 +1,87 @@
+/* pods.h: brigd's pod sandboxes behind the CRI pod RPCs: the table of pods,
+ * their crash-safe records in <root>/pods (which brig-helper made for
+ * brigd), and the helper calls that make and remove a pod's namespaces.
+ *
+ * A pod is created in three steps, each recorded before the next: a record
+ * in state "creating", the helper's POD_CREATE, the record in state
+ * "ready". pods_open() removes whatever a crash left in "creating" (the
+ * helper's POD_REMOVE is idempotent), so no half-made pod is ever listed.
+ *
+ * Every function is safe from many gRPC worker threads at once. Errors are
+ * a negative errno with a message naming the pod; pods_grpc_code() maps the
+ * errno to the status code kubelet expects.
+ */
+#pragma once
+
+#include <grpc/status.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api.pb-c.h"
+#include "config.h"
+
+#define PODS_DIR       "pods"
+#define POD_ID_LEN     64
+#define PODS_MAX       4096
+#define POD_RECORD_MAX (4 * 1024 * 1024)
+
+struct pods;
+struct helper_client;
+
+enum pod_state {
+        POD_READY = RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY,
+        POD_NOTREADY = RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY,
+};
+
+/* A pod as the RPCs see it. Everything but state is fixed once the pod is
+ * listed; read state with pod_state(). Held by a reference (pod_unref). */
+struct pod {
+        char id[POD_ID_LEN + 1];
+        int64_t created_at; /* ns since the epoch */
+        char *runtime_handler;
+        Runtime__V1__PodSandboxConfig *config; /* as RunPodSandbox gave it */
+        unsigned ns_flags;                     /* BRIG_POD_NS_*: the pod's own namespaces */
+        /* guarded by the table's lock */
+        enum pod_state state;
+        bool creating; /* not listed until created */
+        bool removed;  /* out of the table: stop and remove find nothing to do */
+        unsigned refs;
+};
+
+/* Opens <root>/pods, loads every record and removes what a crash left
+ * half-created. helper may be NULL (development only: then RunPodSandbox
+ * fails). Returns 0 or a negative errno with a message. */
+int pods_open(const struct brig_config *config, struct helper_client *helper, struct pods **ret,
+              char *err, size_t err_size);
+void pods_close(struct pods *p);
+
+/* Creates a pod from config (checked by the caller) with the namespaces
+ * ns_flags asks for, its sysctls (n "name=value" strings) and hostname
+ * (NULL: the node's is kept). On success the new id is in id. */
+int pods_run(struct pods *p, uint64_t call_id, const Runtime__V1__PodSandboxConfig *config,
+             const char *runtime_handler, unsigned ns_flags, const char *hostname,
+             const char *const *sysctls, size_t n_sysctls, char id[static POD_ID_LEN + 1],
+             char *err, size_t err_size);
+
+/* Finds the pod whose id is ref or starts with ref (a unique prefix).
+ * Returns 0 with a reference in *ret, -ENOENT, or -EINVAL when the prefix is
+ * ambiguous (err names it). */
+int pods_get(struct pods *p, const char *ref, struct pod **ret, char *err, size_t err_size);
+
+/* Every listed pod, each referenced, newest first. */
+int pods_list(struct pods *p, struct pod ***ret, size_t *ret_n);
+void pods_list_free(struct pods *p, struct pod **v, size_t n);
+
+/* Makes the pod not ready (recorded). An unknown pod, or one stopped
+ * already, is no error. */
+int pods_stop(struct pods *p, uint64_t call_id, const char *ref, char *err, size_t err_size);
+
+/* Stops the pod if it is ready, has the helper remove its namespaces and
+ * deletes its record. An unknown pod is no error. */
+int pods_remove(struct pods *p, uint64_t call_id, const char *ref, char *err, size_t err_size);
+
+enum pod_state pod_state(struct pods *p, const struct pod *pod);
+void pod_unref(struct pods *p, struct pod *pod);
+
+grpc_status_code pods_grpc_code(int error);
