@@ -106,12 +106,14 @@ def _brigd_as(user, base, *args):
 
 
 def _own_store(base):
-    """A root with an image store of the brig user's, for a brigd run by hand."""
+    """A root with an image store and pod records of the brig user's, for a
+    brigd run by hand."""
     pw = pwd.getpwnam("brig")
     root = base / "hand-root"
-    (root / "images").mkdir(parents=True)
-    os.chown(root / "images", pw.pw_uid, pw.pw_gid)
-    (root / "images").chmod(0o700)
+    for name in ("images", "pods"):
+        (root / name).mkdir(parents=True)
+        os.chown(root / name, pw.pw_uid, pw.pw_gid)
+        (root / name).chmod(0o700)
     return root
 
 
