@@ -489,6 +489,9 @@ int pods_run(struct pods *p, uint64_t call_id, const Runtime__V1__PodSandboxConf
             .n_sysctls = n_sysctls,
         };
         r = helper_client_pod_create(p->helper, call_id, &req, err, err_size);
+        /* The only ENOENT: a sysctl the kernel does not have. */
+        if (r == -ENOENT)
+                r = -EINVAL;
         if (r == 0) {
                 r = record_write(p, pod, "ready");
                 if (r < 0)
