@@ -14,16 +14,16 @@
 
 #include "api.pb-c.h"
 #include "brigd.h"
+#include "cgroup_path.h"
 #include "errbuf.h"
 #include "log.h"
 #include "pods.h"
 #include "proto/helper.h"
 #include "util.h"
 
-#define ERR_SIZE        1024
-#define STREAM_BATCH    256
-#define NAME_MAX_LEN    253
-#define CGROUP_PATH_MAX 4096
+#define ERR_SIZE     1024
+#define STREAM_BATCH 256
+#define NAME_MAX_LEN 253
 
 /* Runtime handlers brig runs; "" is the default. */
 static const char *const runtime_handlers[] = {"", "runc"};
@@ -72,29 +72,11 @@ static bool is_ip(const char *s)
         return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
-static int check_cgroup_parent(const char *v, char *err, size_t err_size)
+static int check_config(struct rpc_call *call, const Runtime__V1__RunPodSandboxRequest *req,
+                        char *err, size_t err_size)
 {
-        size_t n = strlen(v);
-
-        if (n >= CGROUP_PATH_MAX)
-                return errbuf_fail(err, err_size, -EINVAL,
-                                   "RunPodSandbox: linux.cgroup_parent is %zu bytes long", n);
-        for (const char *c = v; *c;) {
-                size_t len = strcspn(c, "/");
-
-                if (len == 2 && c[0] == '.' && c[1] == '.')
-                        return errbuf_fail(err, err_size, -EINVAL,
-                                           "RunPodSandbox: linux.cgroup_parent \"%.200s\" has a "
-                                           "'..' component",
-                                           v);
-                c += len;
-                c += *c == '/';
-        }
-        return 0;
-}
-
-static int check_config(const Runtime__V1__RunPodSandboxRequest *req, char *err, size_t err_size)
-{
+        const struct brig_config *config = &((struct brigd *)rpc_call_app(call))->config;
+        char cgroup[CGROUP_PATH_MAX], why[512];
         const Runtime__V1__PodSandboxConfig *c = req->config;
         bool known = false;
         int r;
@@ -139,8 +121,10 @@ static int check_config(const Runtime__V1__RunPodSandboxRequest *req, char *err,
                                            "not an IP address",
                                            m->host_ip);
         }
-        if (c->linux)
-                return check_cgroup_parent(c->linux->cgroup_parent, err, err_size);
+        r = cgroup_parent_resolve(config->cgroup_manager, c->linux ? c->linux->cgroup_parent : "",
+                                  cgroup, sizeof(cgroup), why, sizeof(why));
+        if (r < 0)
+                return errbuf_fail(err, err_size, r, "RunPodSandbox: linux.%s", why);
         return 0;
 }
 
@@ -173,7 +157,7 @@ void cri_run_pod_sandbox(struct rpc_call *call, const ProtobufCMessage *request)
         const Runtime__V1__PodSandboxConfig *c;
         unsigned flags;
         size_t n = 0;
-        int r = check_config(req, err, sizeof(err));
+        int r = check_config(call, req, err, sizeof(err));
 
         if (r < 0)
                 return fail_with(call, r, err);
@@ -430,6 +414,13 @@ static char *verbose_info(struct rpc_call *call, struct pod *pod, enum pod_state
                                     json_string(pod->ns_flags & kinds[i].flag ? path : "node"));
         }
         json_object_set(o, "namespaces", ns);
+        /* RunPodSandbox checked it, so it resolves. */
+        const Runtime__V1__PodSandboxConfig *c = pod->config;
+        char cgroup[CGROUP_PATH_MAX], why[512];
+        if (cgroup_parent_resolve(((struct brigd *)rpc_call_app(call))->config.cgroup_manager,
+                                  c->linux ? c->linux->cgroup_parent : "", cgroup, sizeof(cgroup),
+                                  why, sizeof(why)) == 0)
+                json_object_set_new(o, "cgroupParent", json_string(cgroup));
         text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 out:
         json_decref(ns);

@@ -103,6 +103,14 @@ static int run(const struct cmdline *cl, const struct brig_config *config)
                 unpack = unpack_path;
         }
 
+        /* sd_booted(3)'s test: the systemd driver needs systemd as init. */
+        if (config->cgroup_manager == CGROUP_MANAGER_SYSTEMD &&
+            access("/run/systemd/system", F_OK) < 0)
+                return log_error_errno(-EOPNOTSUPP,
+                                       "cgroup_manager is \"systemd\" but systemd is not this "
+                                       "node's init (no /run/systemd/system); set cgroup_manager "
+                                       "= \"cgroupfs\" here and kubelet's cgroupDriver to match",
+                                       NULL);
         r = brig_user_ensure(config->user, &opts.uid, &opts.gid);
         if (r < 0)
                 return r;

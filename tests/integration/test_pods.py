@@ -319,6 +319,19 @@ def test_limits_of_the_metadata_and_hostname_accepted(brig, pods):
     assert inside(brig, pod_id, "uts", "hostname") == hostname
 
 
+def test_cgroup_parent_follows_the_cgroupfs_driver(brig, pods):
+    config = pod_config(cgroup_parent="/kubepods/burstable/pod1")
+    pod_id = pods.run(config)
+    info = json.loads(pods.status(pod_id, verbose=True).info["info"])
+    assert info["cgroupParent"] == "/kubepods/burstable/pod1"
+    default = pods.run(pod_config())
+    assert json.loads(pods.status(default, verbose=True).info["info"])["cgroupParent"] == "/brig"
+    # a systemd slice name under the cgroupfs driver: kubelet is set up wrong
+    err = expect_error(grpc.StatusCode.INVALID_ARGUMENT, pods.run,
+                       pod_config(cgroup_parent="kubepods-burstable.slice"))
+    assert "cgroupDriver" in err.details()
+
+
 def test_valid_dns_ports_and_cgroup_parent_accepted(brig, pods):
     config = pod_config(dns_servers=["10.96.0.10", "fd00::a"],
                         ports=[(80, 8080), (53, 0), (65535, 65535)],

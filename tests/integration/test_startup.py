@@ -127,3 +127,12 @@ def test_image_store_belongs_to_brigd(brig):
     st = os.stat(brig.root / "images")
     assert st.st_uid == pwd.getpwnam("brig").pw_uid
     assert st.st_mode & 0o777 == 0o700
+
+
+@pytest.mark.skipif(os.path.exists("/run/systemd/system"), reason="systemd is init here")
+def test_systemd_cgroup_driver_without_systemd_is_refused(brig_dir):
+    r = _helper(brig_dir, "--cgroup-manager", "systemd")
+    assert r.returncode == 1
+    assert "systemd is not this node's init" in r.stderr
+    assert "cgroupfs" in r.stderr
+    assert not (brig_dir / "run" / "brig.sock").exists()
