@@ -1,10 +1,11 @@
 /* debug_service.c: brig.debug.v1.Debug, a test-only service that exercises
  * the server-streaming path of rpc_server.c and a slow unary call across a
- * graceful stop (see proto/debug.proto). */
+ * graceful stop, and arms crash points (see proto/debug.proto). */
 #include <errno.h>
 #include <stdint.h>
 #include <time.h>
 
+#include "crashpoint.h"
 #include "cri.h"
 #include "debug.pb-c.h"
 #include "util.h"
@@ -58,11 +59,27 @@ static void handle_sleep(struct rpc_call *call, const ProtobufCMessage *request)
         rpc_reply(call, &resp.base);
 }
 
+static void handle_crash_at(struct rpc_call *call, const ProtobufCMessage *request)
+{
+        const Brig__Debug__V1__CrashAtRequest *req =
+            (const Brig__Debug__V1__CrashAtRequest *)request;
+        Brig__Debug__V1__CrashAtResponse resp = BRIG__DEBUG__V1__CRASH_AT_RESPONSE__INIT;
+
+        if (crashpoint_arm(req->point) < 0) {
+                rpc_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "CrashAt: unknown point \"%.64s\"",
+                         req->point);
+                return;
+        }
+        rpc_reply(call, &resp.base);
+}
+
 const struct rpc_method debug_methods[] = {
     {"/brig.debug.v1.Debug/Ticks", RPC_SERVER_STREAM, &brig__debug__v1__ticks_request__descriptor,
      handle_ticks},
     {"/brig.debug.v1.Debug/Sleep", RPC_UNARY, &brig__debug__v1__sleep_request__descriptor,
      handle_sleep},
+    {"/brig.debug.v1.Debug/CrashAt", RPC_UNARY, &brig__debug__v1__crash_at_request__descriptor,
+     handle_crash_at},
 };
 
 const size_t debug_n_methods = ARRAY_SIZE(debug_methods);

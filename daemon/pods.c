@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "crashpoint.h"
 #include "errbuf.h"
 #include "fsutil.h"
 #include "helper_client.h"
@@ -481,6 +482,7 @@ int pods_run(struct pods *p, uint64_t call_id, const Runtime__V1__PodSandboxConf
                 drop(p, pod);
                 return r;
         }
+        crashpoint(CRASH_POD_RECORDED);
         struct helper_pod_create req = {
             .pod_id = pod->id,
             .ns_flags = ns_flags,
@@ -493,6 +495,7 @@ int pods_run(struct pods *p, uint64_t call_id, const Runtime__V1__PodSandboxConf
         if (r == -ENOENT)
                 r = -EINVAL;
         if (r == 0) {
+                crashpoint(CRASH_POD_PINNED);
                 r = record_write(p, pod, "ready");
                 if (r < 0)
                         errbuf_fail(err, err_size, r, "pod %s: cannot write its record: %s",
@@ -509,6 +512,7 @@ int pods_run(struct pods *p, uint64_t call_id, const Runtime__V1__PodSandboxConf
         pod->state = POD_READY;
         pod->creating = false;
         pthread_mutex_unlock(&p->lock);
+        crashpoint(CRASH_POD_READY);
         memcpy(id, pod->id, POD_ID_LEN + 1);
         log_info("pod sandbox ready", "call=%" PRIu64 " pod=%s name=%s/%s", call_id, pod->id,
                  config->metadata->namespace_, config->metadata->name);

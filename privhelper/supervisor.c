@@ -167,8 +167,12 @@ static void exec_brigd(const struct supervisor_options *opts, int sock, int cfg,
                 _exit(127);
         }
         /* Set after the drop: a credential change clears it. If the helper
-         * died in between, do not run on unsupervised. */
-        if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0 || getppid() != helper)
+         * died in between, do not run on unsupervised. SIGKILL, not a
+         * graceful stop: without the helper no call in flight can finish,
+         * brigd's records are crash-safe, and a brigd lingering for its
+         * grace period would hold the image store's lock against the one
+         * a restarted helper starts. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != helper)
                 _exit(127);
         fexecve(exe, argv, envp);
         log_error_errno(negative_errno(), "cannot execute brigd", "path=%s", opts->brigd_path);

@@ -134,6 +134,13 @@ class Cri:
             response_deserializer=debug_pb2.SleepResponse.FromString)
         return fn(debug_pb2.SleepRequest(ms=ms), timeout=timeout)
 
+    def crash_at(self, point, timeout=10):
+        fn = self.channel.unary_unary(
+            "/brig.debug.v1.Debug/CrashAt",
+            request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=debug_pb2.CrashAtResponse.FromString)
+        return fn(debug_pb2.CrashAtRequest(point=point), timeout=timeout)
+
     def ticks(self, count, interval_ms=0, timeout=30):
         fn = self.channel.unary_stream(
             "/brig.debug.v1.Debug/Ticks",

@@ -1,0 +1,20 @@
+/* crashpoint.h: places where the crash-safety tests may have brigd die, as
+ * a power cut or an OOM kill would. Armed only through the test-only
+ * brig.debug.v1 service (brigd --debug-rpcs); otherwise a point costs one
+ * relaxed atomic load. */
+#pragma once
+
+/* RunPodSandbox: the record says "creating"; nothing asked of the helper. */
+#define CRASH_POD_RECORDED "pod-recorded"
+/* RunPodSandbox: the helper has pinned the namespaces; the record still
+ * says "creating". */
+#define CRASH_POD_PINNED "pod-pinned"
+/* RunPodSandbox: the record says "ready"; kubelet has no answer yet. */
+#define CRASH_POD_READY "pod-ready"
+
+/* Arms point (one of the names above, or NULL to disarm). Returns 0 or
+ * -EINVAL for an unknown name. */
+int crashpoint_arm(const char *point);
+
+/* Kills brigd with SIGKILL when point is armed. */
+void crashpoint(const char *point);
