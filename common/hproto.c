@@ -64,8 +64,13 @@ static const struct brig_field_spec pod_create_request[] = {
     {BRIG_TAG_SYSCTL, BRIG_TLV_STRING, 0, BRIG_HELPER_MAX_SYSCTLS, BRIG_HELPER_MAX_SYSCTL},
 };
 
-static const struct brig_field_spec pod_remove_request[] = {
+/* POD_REMOVE and POD_STATUS: just the pod id. */
+static const struct brig_field_spec pod_id_request[] = {
     {BRIG_TAG_POD_ID, BRIG_TLV_STRING, 1, 1, BRIG_HELPER_MAX_POD_ID},
+};
+
+static const struct brig_field_spec pod_status_reply[] = {
+    {BRIG_TAG_NS_FLAGS, BRIG_TLV_U32, 1, 1, 4},
 };
 
 static const struct brig_field_spec error_reply_fields[] = {
@@ -118,8 +123,16 @@ static const struct brig_cmd_spec cmd_table[] = {
     {
         .command = BRIG_CMD_POD_REMOVE,
         .name = "POD_REMOVE",
-        .request_fields = pod_remove_request,
-        .n_request_fields = ARRAY_SIZE(pod_remove_request),
+        .request_fields = pod_id_request,
+        .n_request_fields = ARRAY_SIZE(pod_id_request),
+    },
+    {
+        .command = BRIG_CMD_POD_STATUS,
+        .name = "POD_STATUS",
+        .request_fields = pod_id_request,
+        .n_request_fields = ARRAY_SIZE(pod_id_request),
+        .reply_fields = pod_status_reply,
+        .n_reply_fields = ARRAY_SIZE(pod_status_reply),
     },
 };
 

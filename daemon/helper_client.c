@@ -523,12 +523,12 @@ int helper_client_pod_create(struct helper_client *hc, uint64_t call_id,
         return r;
 }
 
-int helper_client_pod_remove(struct helper_client *hc, uint64_t call_id, const char *pod_id,
-                             char *reason, size_t reason_size)
+/* POD_REMOVE and POD_STATUS: a request of just the pod id. */
+static int pod_id_call(struct helper_client *hc, uint64_t call_id, uint16_t command,
+                       const char *pod_id, struct reply *reply, char *reason, size_t reason_size)
 {
         uint8_t payload[BRIG_TLV_HDR_SIZE + BRIG_HELPER_MAX_POD_ID];
         struct tlv_writer w;
-        struct reply reply;
         size_t len;
         int r;
 
@@ -536,11 +536,35 @@ int helper_client_pod_remove(struct helper_client *hc, uint64_t call_id, const c
         tlv_put_string(&w, BRIG_TAG_POD_ID, pod_id);
         r = tlv_writer_finish(&w, &len);
         if (r < 0) {
-                snprintf(reason, reason_size, "POD_REMOVE request does not fit its buffer");
+                snprintf(reason, reason_size, "a pod id does not fit its request");
                 return r;
         }
-        r = call(hc, call_id, BRIG_CMD_POD_REMOVE, payload, len, NULL, 0, HELPER_CLIENT_TIMEOUT_MS,
-                 &reply, reason, reason_size);
+        return call(hc, call_id, command, payload, len, NULL, 0, HELPER_CLIENT_TIMEOUT_MS, reply,
+                    reason, reason_size);
+}
+
+int helper_client_pod_status(struct helper_client *hc, uint64_t call_id, const char *pod_id,
+                             unsigned *ret, char *reason, size_t reason_size)
+{
+        struct reply reply;
+        uint32_t flags = 0;
+        int r = pod_id_call(hc, call_id, BRIG_CMD_POD_STATUS, pod_id, &reply, reason, reason_size);
+
+        if (r < 0)
+                return r;
+        /* the schema makes NS_FLAGS present */
+        (void)tlv_get_u32(&reply.msg.fields, BRIG_TAG_NS_FLAGS, &flags);
+        reply_release(&reply);
+        *ret = flags;
+        return 0;
+}
+
+int helper_client_pod_remove(struct helper_client *hc, uint64_t call_id, const char *pod_id,
+                             char *reason, size_t reason_size)
+{
+        struct reply reply;
+        int r = pod_id_call(hc, call_id, BRIG_CMD_POD_REMOVE, pod_id, &reply, reason, reason_size);
+
         if (r == 0)
                 reply_release(&reply);
         return r;

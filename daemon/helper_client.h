@@ -95,6 +95,11 @@ int helper_client_pod_create(struct helper_client *hc, uint64_t call_id,
 int helper_client_pod_remove(struct helper_client *hc, uint64_t call_id, const char *pod_id,
                              char *reason, size_t reason_size);
 
+/* Which of the pod's namespaces the helper has pinned (BRIG_POD_NS_* bits
+ * in *ret; 0 for an unknown pod). */
+int helper_client_pod_status(struct helper_client *hc, uint64_t call_id, const char *pod_id,
+                             unsigned *ret, char *reason, size_t reason_size);
+
 /* Has the helper remove the layer chain_id (absent is no error). */
 int helper_client_remove_layer(struct helper_client *hc, uint64_t call_id, const char *chain_id,
                                char *reason, size_t reason_size);

@@ -324,6 +324,36 @@ static void load_record(struct pods *p, const char *name)
         }
 }
 
+/* A ready pod whose pins are gone (the node rebooted: run_root is a tmpfs,
+ * records are not) is not ready any more; kubelet then makes it anew. */
+static void reconcile(struct pods *p)
+{
+        char err[512];
+
+        for (size_t i = 0; p->helper && i < p->n; i++) {
+                struct pod *pod = p->v[i];
+                unsigned pinned = 0;
+
+                if (pod->state != POD_READY)
+                        continue;
+                if (helper_client_pod_status(p->helper, 0, pod->id, &pinned, err, sizeof(err)) <
+                    0) {
+                        log_warn("cannot ask brig-helper for a pod's namespaces; the pod keeps "
+                                 "its recorded state",
+                                 "pod=%s reason=\"%s\"", pod->id, err);
+                        continue;
+                }
+                if ((pinned & pod->ns_flags) == pod->ns_flags)
+                        continue;
+                pod->state = POD_NOTREADY;
+                log_warn("a ready pod has lost its namespaces (did the node reboot?); it is not "
+                         "ready now",
+                         "pod=%s want_ns=0x%x pinned=0x%x", pod->id, pod->ns_flags, pinned);
+                if (record_write(p, pod, "notready") < 0)
+                        log_error("cannot record a pod not ready", "pod=%s", pod->id);
+        }
+}
+
 int pods_open(const struct brig_config *config, struct helper_client *helper, struct pods **ret,
               char *err, size_t err_size)
 {
@@ -361,6 +391,7 @@ int pods_open(const struct brig_config *config, struct helper_client *helper, st
                         load_record(p, de->d_name);
         }
         closedir(d);
+        reconcile(p);
         log_info("pod records loaded", "dir=%s pods=%zu", dir, p->n);
         *ret = p;
         return 0;

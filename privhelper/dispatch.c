@@ -272,6 +272,7 @@ static const struct handler handlers[] = {
     {BRIG_CMD_REMOVE_LAYER, PERMIT_AFTER_HELLO, layers_handle_remove},
     {BRIG_CMD_POD_CREATE, PERMIT_AFTER_HELLO | PERMIT_DEFERRED, pods_handle_create},
     {BRIG_CMD_POD_REMOVE, PERMIT_AFTER_HELLO, pods_handle_remove},
+    {BRIG_CMD_POD_STATUS, PERMIT_AFTER_HELLO, pods_handle_status},
 };
 
 static const struct handler *find_handler(uint16_t command)

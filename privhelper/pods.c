@@ -15,9 +15,12 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "dirs.h"
 #include "fsutil.h"
@@ -409,4 +412,32 @@ int pods_handle_remove(struct helper_conn *c, const struct brig_msg *msg, int *f
         if (r == 0)
                 log_info("pod namespaces removed", "conn=%s pod=%s", c->label, id);
         return r;
+}
+
+int pods_handle_status(struct helper_conn *c, const struct brig_msg *msg, int *fds,
+                       struct tlv_writer *reply, char *reason, size_t reason_size)
+{
+        const char *id = NULL;
+        _cleanup_close_ int pod_fd = -1;
+        uint32_t pinned = 0;
+
+        (void)c, (void)fds;
+        tlv_get_string(&msg->fields, BRIG_TAG_POD_ID, &id);
+        if (!podcheck_pod_id(id)) {
+                snprintf(reason, reason_size, "POD_STATUS: pod id is not 64 lowercase hex");
+                return -EINVAL;
+        }
+        pod_fd = openat_beneath(ns_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        for (size_t i = 0; pod_fd >= 0 && i < ARRAY_SIZE(pod_ns); i++) {
+                _cleanup_close_ int fd =
+                    openat_beneath(pod_fd, pod_ns[i].name, O_PATH | O_NOFOLLOW, 0);
+                struct statfs sfs;
+
+                /* An empty pin file is on the run_root file system; a pinned
+                 * one is the namespace itself. */
+                if (fd >= 0 && fstatfs(fd, &sfs) == 0 && sfs.f_type == NSFS_MAGIC)
+                        pinned |= pod_ns[i].flag;
+        }
+        tlv_put_u32(reply, BRIG_TAG_NS_FLAGS, pinned);
+        return 0;
 }

@@ -29,5 +29,9 @@ int pods_handle_create(struct helper_conn *c, const struct brig_msg *msg, int *f
 int pods_handle_remove(struct helper_conn *c, const struct brig_msg *msg, int *fds,
                        struct tlv_writer *reply, char *reason, size_t reason_size);
 
+/* The POD_STATUS handler: which of the pod's pins hold a namespace. */
+int pods_handle_status(struct helper_conn *c, const struct brig_msg *msg, int *fds,
+                       struct tlv_writer *reply, char *reason, size_t reason_size);
+
 /* Closes what pods_init() opened. */
 void pods_free(void);

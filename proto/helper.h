@@ -144,6 +144,11 @@ enum brig_cmd {
          * Idempotent: an absent pod, or one half created before a crash,
          * is no error. */
         BRIG_CMD_POD_REMOVE = 7,
+        /* Which namespaces of pod <pod id> are pinned: the reply's NS_FLAGS
+         * has the bit of each pin that is a mounted namespace. brigd asks
+         * at start, since pins do not survive a reboot and records do.
+         * Safe: it only looks, at paths built from a checked id. */
+        BRIG_CMD_POD_STATUS = 8,
 };
 
 /* Tags: one global list for the whole protocol, each with exactly one type

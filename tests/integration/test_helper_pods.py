@@ -12,8 +12,9 @@ import time
 
 import pytest
 
-from helperproto import (NS_IPC, NS_NET, NS_UTS, POD_CREATE, POD_REMOVE, TAG_HOSTNAME,
-                         TAG_NS_FLAGS, TAG_POD_ID, TAG_SYSCTL, message, string, u32)
+from helperproto import (NS_IPC, NS_NET, NS_UTS, POD_CREATE, POD_REMOVE, POD_STATUS, TAG_HOSTNAME,
+                         TAG_NS_FLAGS, TAG_POD_ID, TAG_SYSCTL, message, string, u32,
+                         u32_value)
 
 ALL = NS_NET | NS_IPC | NS_UTS
 POD_A = "a" * 64
@@ -215,3 +216,26 @@ def test_creates_run_side_by_side(brig, pods):
     for pod_id in ids:
         assert remove(pods, pod_id).status == 0
     assert pins_mounted(brig) == [] and os.listdir(ns_dir(brig)) == []
+
+
+def pinned(conn, pod_id):
+    r = conn.request(POD_STATUS, string(TAG_POD_ID, pod_id))
+    assert r.status == 0, r.error_message
+    return u32_value(r.fields[TAG_NS_FLAGS][0])
+
+
+def test_status_reports_what_is_pinned(brig, pods):
+    assert pinned(pods, POD_A) == 0
+    assert create(pods, POD_A).status == 0
+    assert pinned(pods, POD_A) == ALL
+    assert create(pods, POD_B, flags=NS_NET).status == 0
+    assert pinned(pods, POD_B) == NS_NET
+    # as after a reboot: the pin files are there, the mounts are not
+    subprocess.run(["umount", "-l", str(ns_dir(brig) / POD_A / "net")], check=True)
+    assert pinned(pods, POD_A) == NS_IPC | NS_UTS
+    for pod in (POD_A, POD_B):
+        assert remove(pods, pod).status == 0
+        assert pinned(pods, pod) == 0
+    r = pods.request(POD_STATUS, string(TAG_POD_ID, "A" * 64))
+    assert r.status == -errno.EINVAL
+    pods.ping()

@@ -803,3 +803,22 @@ def test_pods_survive_a_restart_of_brigd(brig, pods):
     assert pods.list() == []
     assert pins_mounted(brig) == []
     assert ns_entries(brig) == []
+
+
+def test_a_ready_pod_whose_pins_are_gone_is_not_ready_after_a_restart(brig, pods):
+    """After a reboot run_root (a tmpfs) is empty and the records are not:
+    the pod must not claim to be ready, and must still be removable."""
+    lost = pods.run(pod_config())
+    kept = pods.run(pod_config())
+    assert brig.stop() == 0
+    for kind in ("net", "ipc", "uts"):
+        subprocess.run(["umount", "-l", str(pin(brig, lost, kind))], check=True)
+    if brig.log:
+        brig.log.close()
+    brig.start()
+    pods.reconnect()
+    assert pods.status(lost).status.state == NOTREADY
+    assert pods.status(kept).status.state == READY
+    assert "has lost its namespaces" in brig.log_text()
+    pods.remove(lost)
+    assert ns_entries(brig) == [kept]

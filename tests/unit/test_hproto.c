@@ -289,7 +289,7 @@ static void test_table_sane(void **state)
         const struct brig_cmd_spec *t = brig_cmd_table(&n);
         const struct brig_field_spec *err = brig_error_reply_fields(&n_err);
 
-        assert_int_equal(n, 7);
+        assert_int_equal(n, 8);
         assert_int_equal(t[0].command, BRIG_CMD_HELLO);
         assert_string_equal(t[0].name, "HELLO");
         assert_int_equal(t[1].command, BRIG_CMD_PING);
@@ -308,6 +308,8 @@ static void test_table_sane(void **state)
         assert_int_equal(t[5].max_request_fds, 0);
         assert_int_equal(t[6].command, BRIG_CMD_POD_REMOVE);
         assert_string_equal(t[6].name, "POD_REMOVE");
+        assert_int_equal(t[7].command, BRIG_CMD_POD_STATUS);
+        assert_string_equal(t[7].name, "POD_STATUS");
         assert_int_equal(n_err, 1);
         assert_int_equal(err[0].tag, BRIG_TAG_ERROR_MESSAGE);
         assert_int_equal(err[0].tag, 0x7fff);
