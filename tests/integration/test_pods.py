@@ -24,7 +24,7 @@ import uuid
 import grpc
 import pytest
 
-from conftest import api_pb2, wait_for
+from conftest import api_pb2, children_of, wait_for
 
 POD, CONTAINER, NODE = api_pb2.POD, api_pb2.CONTAINER, api_pb2.NODE
 READY, NOTREADY = api_pb2.SANDBOX_READY, api_pb2.SANDBOX_NOTREADY
@@ -822,3 +822,34 @@ def test_a_ready_pod_whose_pins_are_gone_is_not_ready_after_a_restart(brig, pods
     assert "has lost its namespaces" in brig.log_text()
     pods.remove(lost)
     assert ns_entries(brig) == [kept]
+
+
+def nsfs_mounts():
+    with open("/proc/self/mountinfo") as f:
+        return sum(1 for line in f if " - nsfs " in line)
+
+
+def test_fifty_pods_made_and_removed_leave_nothing(brig, pods):
+    mounts_before = nsfs_mounts()
+    helper_kids_before = sorted(children_of(brig.proc.pid))
+    ids = []
+
+    def make(n):
+        for _ in range(n):
+            ids.append(pods.run(pod_config(sysctls={"net.ipv4.ip_unprivileged_port_start": "80"})))
+
+    threads = [threading.Thread(target=make, args=(10,)) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert len(set(ids)) == 50
+    assert nsfs_mounts() == mounts_before + 150
+    for pod_id in ids:
+        pods.stop(pod_id)
+        pods.remove(pod_id)
+    assert pods.list() == []
+    assert nsfs_mounts() == mounts_before
+    assert ns_entries(brig) == [] and pins_mounted(brig) == []
+    assert os.listdir(brig.root / "pods") == []
+    assert sorted(children_of(brig.proc.pid)) == helper_kids_before
