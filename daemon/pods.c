@@ -638,24 +638,48 @@ static int stop_locked(struct pods *p, struct pod *pod, char *err, size_t err_si
         return 0;
 }
 
-int pods_stop(struct pods *p, uint64_t call_id, const char *ref, char *err, size_t err_size)
+/* Finds the pod ref names and takes op_lock for a stop or remove of it.
+ * Returns 1 with the pod referenced and op_lock held, 0 when there is no
+ * such pod (any more: an unknown id is no error), or a negative errno. */
+static int op_begin(struct pods *p, const char *ref, struct pod **ret, char *err, size_t err_size)
 {
         struct pod *pod = NULL;
-        int r;
+        bool gone;
+        int r = pods_get(p, ref, &pod, err, err_size);
 
-        (void)call_id;
-        r = pods_get(p, ref, &pod, err, err_size);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
                 return r;
         pthread_mutex_lock(&p->op_lock);
         pthread_mutex_lock(&p->lock);
-        bool gone = pod->removed;
+        gone = pod->removed;
         pthread_mutex_unlock(&p->lock);
-        r = gone ? 0 : stop_locked(p, pod, err, err_size);
+        if (gone) {
+                pthread_mutex_unlock(&p->op_lock);
+                pod_unref(p, pod);
+                return 0;
+        }
+        *ret = pod;
+        return 1;
+}
+
+static void op_end(struct pods *p, struct pod *pod)
+{
         pthread_mutex_unlock(&p->op_lock);
         pod_unref(p, pod);
+}
+
+int pods_stop(struct pods *p, uint64_t call_id, const char *ref, char *err, size_t err_size)
+{
+        struct pod *pod = NULL;
+        int r = op_begin(p, ref, &pod, err, err_size);
+
+        (void)call_id;
+        if (r <= 0)
+                return r;
+        r = stop_locked(p, pod, err, err_size);
+        op_end(p, pod);
         return r;
 }
 
@@ -663,21 +687,10 @@ int pods_remove(struct pods *p, uint64_t call_id, const char *ref, char *err, si
 {
         struct pod *pod = NULL;
         char name[POD_ID_LEN + 16];
-        int r;
+        int r = op_begin(p, ref, &pod, err, err_size);
 
-        r = pods_get(p, ref, &pod, err, err_size);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
+        if (r <= 0)
                 return r;
-        pthread_mutex_lock(&p->op_lock);
-        pthread_mutex_lock(&p->lock);
-        bool gone = pod->removed;
-        pthread_mutex_unlock(&p->lock);
-        if (gone) {
-                r = 0;
-                goto out;
-        }
         /* Not ready first, recorded: a crash before the record goes leaves a
          * stopped pod that a later RemovePodSandbox finishes. */
         r = p->helper ? stop_locked(p, pod, err, err_size)
@@ -696,9 +709,7 @@ int pods_remove(struct pods *p, uint64_t call_id, const char *ref, char *err, si
                 log_info("pod sandbox removed", "call=%" PRIu64 " pod=%s", call_id, pod->id);
                 drop(p, pod);
         }
-out:
-        pthread_mutex_unlock(&p->op_lock);
-        pod_unref(p, pod);
+        op_end(p, pod);
         return r;
 }
 

@@ -14,8 +14,8 @@ import grpc
 import pytest
 
 from conftest import alive, wait_for
-from test_pods import (NOTREADY, READY, RESTART_TIMEOUT, Pods, ns_entries, pins_mounted, pins_of,
-                       pod_config, unique_metadata)
+from test_pods import (NOTREADY, READY, RESTART_TIMEOUT, ns_entries, pins_mounted, pins_of,
+                       pod_config, pods, unique_metadata)  # noqa: F401 (pods: the fixture)
 
 
 def records(brig):
@@ -39,17 +39,6 @@ def assert_consistent(brig, pods):
             assert pins_of(brig, pod_id) == ["ipc", "net", "uts"]
     mounted = {path.split("/")[-2] for path in pins_mounted(brig)}
     assert mounted <= set(listed)
-
-
-@pytest.fixture
-def pods(brig):
-    p = Pods(brig)
-    try:
-        yield p
-    finally:
-        p.cleanup()
-        for path in pins_mounted(brig):
-            os.system(f"umount -l '{path}'")
 
 
 @pytest.mark.parametrize("point", ["pod-recorded", "pod-pinned"])
