@@ -101,11 +101,22 @@ int digest_hasher_update(struct digest_hasher *h, const void *buf, size_t len)
         return 0;
 }
 
+void digest_hex_encode(const void *buf, size_t len, char *out)
+{
+        static const char hexdig[] = "0123456789abcdef";
+        const unsigned char *b = buf;
+
+        for (size_t i = 0; i < len; i++) {
+                out[2 * i] = hexdig[b[i] >> 4];
+                out[2 * i + 1] = hexdig[b[i] & 0xf];
+        }
+        out[2 * len] = '\0';
+}
+
 int digest_hasher_final(struct digest_hasher *h, char out[static DIGEST_STRING_MAX + 1])
 {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int md_len = 0;
-        static const char hexdig[] = "0123456789abcdef";
 
         if (!h->ctx)
                 return -EINVAL;
@@ -115,11 +126,7 @@ int digest_hasher_final(struct digest_hasher *h, char out[static DIGEST_STRING_M
         if (ok != 1 || md_len * 2 != algos[h->algo].hex_len)
                 return -EIO;
         size_t off = (size_t)snprintf(out, DIGEST_STRING_MAX + 1, "%s:", algos[h->algo].name);
-        for (unsigned int i = 0; i < md_len; i++) {
-                out[off++] = hexdig[md[i] >> 4];
-                out[off++] = hexdig[md[i] & 0xf];
-        }
-        out[off] = '\0';
+        digest_hex_encode(md, md_len, out + off);
         return 0;
 }
 

@@ -55,6 +55,10 @@ int digest_hasher_update(struct digest_hasher *h, const void *buf, size_t len);
 int digest_hasher_final(struct digest_hasher *h, char out[static DIGEST_STRING_MAX + 1]);
 void digest_hasher_done(struct digest_hasher *h);
 
+/* Writes the lowercase hex of len bytes at buf into out (2 * len + 1
+ * bytes, NUL-terminated). */
+void digest_hex_encode(const void *buf, size_t len, char *out);
+
 /* The digest of len bytes at buf. */
 int digest_buffer(enum digest_algo algo, const void *buf, size_t len,
                   char out[static DIGEST_STRING_MAX + 1]);

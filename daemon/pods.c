@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "crashpoint.h"
+#include "digest.h"
 #include "errbuf.h"
 #include "fsutil.h"
 #include "helper_client.h"
@@ -76,21 +77,6 @@ enum pod_state pod_state(struct pods *p, const struct pod *pod)
 
 /* ---- records ------------------------------------------------------------ */
 
-static char *hex_encode(const uint8_t *buf, size_t len)
-{
-        static const char digits[] = "0123456789abcdef";
-        char *out = malloc(2 * len + 1);
-
-        if (!out)
-                return NULL;
-        for (size_t i = 0; i < len; i++) {
-                out[2 * i] = digits[buf[i] >> 4];
-                out[2 * i + 1] = digits[buf[i] & 15];
-        }
-        out[2 * len] = '\0';
-        return out;
-}
-
 static int hex_value(char c)
 {
         if (c >= '0' && c <= '9')
@@ -141,9 +127,10 @@ static int record_write(struct pods *p, const struct pod *pod, const char *state
         if (!packed)
                 return -ENOMEM;
         protobuf_c_message_pack(&pod->config->base, packed);
-        config_hex = hex_encode(packed, packed_len);
+        config_hex = malloc(2 * packed_len + 1);
         if (!config_hex)
                 return -ENOMEM;
+        digest_hex_encode(packed, packed_len, config_hex);
         o = json_pack("{s:s, s:s, s:I, s:s, s:I, s:s}", "id", pod->id, "state", state, "createdAt",
                       (json_int_t)pod->created_at, "runtimeHandler", pod->runtime_handler,
                       "nsFlags", (json_int_t)pod->ns_flags, "config", config_hex);
@@ -422,16 +409,11 @@ static bool same_metadata(const Runtime__V1__PodSandboxMetadata *a,
 
 static int new_id(char id[static POD_ID_LEN + 1])
 {
-        static const char digits[] = "0123456789abcdef";
         uint8_t raw[POD_ID_LEN / 2];
 
         if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
                 return -EIO;
-        for (size_t i = 0; i < sizeof(raw); i++) {
-                id[2 * i] = digits[raw[i] >> 4];
-                id[2 * i + 1] = digits[raw[i] & 15];
-        }
-        id[POD_ID_LEN] = '\0';
+        digest_hex_encode(raw, sizeof(raw), id);
         return 0;
 }
 
