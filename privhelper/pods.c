@@ -65,13 +65,14 @@ struct pod_job {
         char err[BRIG_HELPER_MAX_ERROR_MESSAGE];
 };
 
-static int run_fd = -1;
 static int ns_fd = -1;
 static struct pod_job *creating;
 
 int pods_init(const char *run_root)
 {
-        run_fd = open(run_root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int run_fd =
+            open(run_root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
         if (run_fd < 0)
                 return log_error_errno(negative_errno(), "cannot open the run_root directory",
                                        "dir=%s", run_root);
@@ -83,8 +84,22 @@ int pods_init(const char *run_root)
 
 void pods_free(void)
 {
-        run_fd = safe_close(run_fd);
         ns_fd = safe_close(ns_fd);
+}
+
+/* The request's POD_ID (present once: the schema says so), checked. */
+static int pod_id_of(const struct brig_msg *msg, const char **ret, char *reason, size_t reason_size)
+{
+        const char *id = NULL;
+
+        tlv_get_string(&msg->fields, BRIG_TAG_POD_ID, &id);
+        if (!podcheck_pod_id(id)) {
+                snprintf(reason, reason_size, "%s: pod id is not 64 lowercase hex",
+                         msg->spec->name);
+                return -EINVAL;
+        }
+        *ret = id;
+        return 0;
 }
 
 static bool is_creating(const char *id)
@@ -287,13 +302,11 @@ static int read_request(const struct brig_msg *msg, struct pod_job *j, char *rea
         uint32_t flags = 0;
         int r;
 
-        /* The schema guarantees POD_ID and NS_FLAGS are there once. */
-        tlv_get_string(&msg->fields, BRIG_TAG_POD_ID, &id);
+        r = pod_id_of(msg, &id, reason, reason_size);
+        if (r < 0)
+                return r;
+        /* The schema guarantees NS_FLAGS is there once. */
         tlv_get_u32(&msg->fields, BRIG_TAG_NS_FLAGS, &flags);
-        if (!podcheck_pod_id(id)) {
-                snprintf(reason, reason_size, "POD_CREATE: pod id is not 64 lowercase hex");
-                return -EINVAL;
-        }
         snprintf(j->id, sizeof(j->id), "%s", id);
         if (flags & ~BRIG_POD_NS_ALL) {
                 snprintf(reason, reason_size, "POD_CREATE: unknown namespace flags 0x%" PRIx32,
@@ -396,11 +409,9 @@ int pods_handle_remove(struct helper_conn *c, const struct brig_msg *msg, int *f
         int r;
 
         (void)fds, (void)reply;
-        tlv_get_string(&msg->fields, BRIG_TAG_POD_ID, &id);
-        if (!podcheck_pod_id(id)) {
-                snprintf(reason, reason_size, "POD_REMOVE: pod id is not 64 lowercase hex");
-                return -EINVAL;
-        }
+        r = pod_id_of(msg, &id, reason, reason_size);
+        if (r < 0)
+                return r;
         if (is_creating(id)) {
                 snprintf(reason, reason_size,
                          "POD_REMOVE: pod %s: its namespaces are being created; retry when "
@@ -420,13 +431,11 @@ int pods_handle_status(struct helper_conn *c, const struct brig_msg *msg, int *f
         const char *id = NULL;
         _cleanup_close_ int pod_fd = -1;
         uint32_t pinned = 0;
+        int r = pod_id_of(msg, &id, reason, reason_size);
 
         (void)c, (void)fds;
-        tlv_get_string(&msg->fields, BRIG_TAG_POD_ID, &id);
-        if (!podcheck_pod_id(id)) {
-                snprintf(reason, reason_size, "POD_STATUS: pod id is not 64 lowercase hex");
-                return -EINVAL;
-        }
+        if (r < 0)
+                return r;
         pod_fd = openat_beneath(ns_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
         for (size_t i = 0; pod_fd >= 0 && i < ARRAY_SIZE(pod_ns); i++) {
                 _cleanup_close_ int fd =
