@@ -175,6 +175,7 @@ $(DEFAULTS_CONF):
 # Like check, run first installs what is missing, so a fresh machine needs nothing else.
 run: deps
 	$(MAKE) all $(DEFAULTS_CONF)
+	scripts/cni-default.sh /etc/cni/net.d
 	$(BRIG_HELPER) --config $(DEFAULTS_CONF)
 
 bench: all
@@ -183,6 +184,9 @@ bench: all
 install: all $(DEFAULTS_CONF)
 	install -D -m 0755 $(BRIG_HELPER) $(DESTDIR)$(SBINDIR)/brig-helper
 	install -D -m 0755 $(BRIGD) $(DESTDIR)$(SBINDIR)/brigd
+	install -D -m 0755 $(BUILD)/brig-unpack $(DESTDIR)$(SBINDIR)/brig-unpack
+	install -D -m 0755 $(BUILD)/brig-cni $(DESTDIR)$(SBINDIR)/brig-cni
+	scripts/cni-default.sh $(DESTDIR)$(SYSCONFDIR)/cni/net.d
 	install -D -m 0644 docs/man/brig-helper.8 $(DESTDIR)$(MANDIR)/man8/brig-helper.8
 	install -D -m 0644 docs/man/brigd.8 $(DESTDIR)$(MANDIR)/man8/brigd.8
 	install -D -m 0644 docs/man/brig.conf.5 $(DESTDIR)$(MANDIR)/man5/brig.conf.5
@@ -195,6 +199,7 @@ install: all $(DEFAULTS_CONF)
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/brig-helper $(DESTDIR)$(SBINDIR)/brigd \
+	      $(DESTDIR)$(SBINDIR)/brig-unpack $(DESTDIR)$(SBINDIR)/brig-cni \
 	      $(DESTDIR)$(MANDIR)/man8/brig-helper.8 $(DESTDIR)$(MANDIR)/man8/brigd.8 \
 	      $(DESTDIR)$(MANDIR)/man5/brig.conf.5 $(DESTDIR)$(UNITDIR)/brig-helper.service
 

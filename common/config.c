@@ -16,6 +16,8 @@
 #define USER_MAX_LEN        32
 #define MAX_DOWNLOADS       16
 #define MAX_PATTERNS        256
+#define MAX_PATH_LIST       16
+#define MAX_PLUGIN_TIMEOUT  600
 #define UNIX_PREFIX         "unix://"
 
 struct config_key {
@@ -168,9 +170,9 @@ static void release_strv(void *field)
 
 /* A pinned-image pattern: exact, "prefix*" or "*keyword*", as CRI-O has
  * them; made of the characters an image reference can hold. */
-static const char *pattern_problem(const char *p, size_t len)
+static const char *pattern_problem(const char *p)
 {
-        size_t stars = 0;
+        size_t stars = 0, len = strlen(p);
 
         if (len == 0)
                 return "must not contain empty patterns";
@@ -192,7 +194,17 @@ static const char *pattern_problem(const char *p, size_t len)
         return "'*' may only end a pattern (prefix*) or surround it (*keyword*)";
 }
 
-static int parse_patterns(void *field, const char *text, const char **ret_why)
+static const char *list_path_problem(const char *p)
+{
+        if (strlen(p) > PATH_MAX_LEN)
+                return "paths must be at most 4095 bytes long";
+        return path_problem(p);
+}
+
+/* Splits text at ',' and '\n' into at most max items, each passing
+ * problem(), and stores them all or nothing. */
+static int parse_list(void *field, const char *text, const char *(*problem)(const char *),
+                      size_t max, const char *too_many, const char **ret_why)
 {
         struct config_strv *v = field;
         _cleanup_(release_strv) struct config_strv staged = {0};
@@ -201,11 +213,8 @@ static int parse_patterns(void *field, const char *text, const char **ret_why)
                 size_t len = strcspn(p, ",\n");
                 char **items;
 
-                *ret_why = pattern_problem(p, len);
-                if (*ret_why)
-                        return -EINVAL;
-                if (staged.n == MAX_PATTERNS) {
-                        *ret_why = "at most 256 patterns";
+                if (staged.n == max) {
+                        *ret_why = too_many;
                         return -EINVAL;
                 }
                 items = realloc(staged.items, (staged.n + 1) * sizeof(*items));
@@ -216,12 +225,42 @@ static int parse_patterns(void *field, const char *text, const char **ret_why)
                 if (!staged.items[staged.n])
                         return -ENOMEM;
                 staged.n++;
+                *ret_why = problem(staged.items[staged.n - 1]);
+                if (*ret_why)
+                        return -EINVAL;
                 p += len;
                 if (*p)
                         p++;
         }
         *v = staged;
         staged = (struct config_strv){0};
+        return 0;
+}
+
+static int parse_patterns(void *field, const char *text, const char **ret_why)
+{
+        return parse_list(field, text, pattern_problem, MAX_PATTERNS, "at most 256 patterns",
+                          ret_why);
+}
+
+static int parse_paths(void *field, const char *text, const char **ret_why)
+{
+        return parse_list(field, text, list_path_problem, MAX_PATH_LIST, "at most 16 paths",
+                          ret_why);
+}
+
+static int parse_plugin_timeout(void *field, const char *text, const char **ret_why)
+{
+        char *end;
+        unsigned long v;
+
+        errno = 0;
+        v = strtoul(text, &end, 10);
+        if (text[0] < '0' || text[0] > '9' || *end || errno || v < 1 || v > MAX_PLUGIN_TIMEOUT) {
+                *ret_why = "must be a number of seconds from 1 to 600";
+                return -EINVAL;
+        }
+        *(unsigned *)field = (unsigned)v;
         return 0;
 }
 
@@ -391,6 +430,39 @@ static const struct config_key config_keys[] = {
         .parse = parse_patterns,
         .print = print_strv,
         .release = release_strv,
+    },
+    {
+        .name = "cni_conf_dir",
+        .type = TOML_STRING,
+        .doc = "CNI network configuration directory: the first *.conflist, *.conf or\n"
+               "*.json in name order is the pods' network. It and the file must be\n"
+               "root's and writable by root alone.",
+        .default_value = "/etc/cni/net.d",
+        FIELD(cni_conf_dir),
+        .parse = parse_path,
+        .print = print_string,
+        .release = release_string,
+    },
+    {
+        .name = "cni_plugin_dirs",
+        .type = TOML_ARRAY,
+        .doc = "Directories searched, in order, for CNI plugin binaries (CNI_PATH).\n"
+               "Each, and each plugin run, must be root's and writable by root alone.",
+        .default_value = "/opt/cni/bin\n/usr/lib/cni",
+        FIELD(cni_plugin_dirs),
+        .parse = parse_paths,
+        .print = print_strv,
+        .release = release_strv,
+    },
+    {
+        .name = "cni_plugin_timeout",
+        .type = TOML_INTEGER,
+        .doc = "Seconds one CNI plugin may run before it is killed and its command\n"
+               "fails, 1 to 600.",
+        .default_value = "60",
+        FIELD(cni_plugin_timeout),
+        .parse = parse_plugin_timeout,
+        .print = print_count,
     },
 };
 

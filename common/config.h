@@ -47,6 +47,9 @@ struct brig_config {
         char *registry_certs_dir;           /* containers-certs.d(5) directory */
         unsigned max_concurrent_downloads;  /* layers of one pull fetched at once */
         struct config_strv pinned_images;   /* patterns of images GC must keep */
+        char *cni_conf_dir;                 /* CNI network configuration directory */
+        struct config_strv cni_plugin_dirs; /* CNI plugin directories, in order */
+        unsigned cni_plugin_timeout;        /* seconds one plugin may run */
 };
 
 /* Sets every key to its built-in default. c need not be initialised.

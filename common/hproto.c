@@ -73,6 +73,48 @@ static const struct brig_field_spec pod_status_reply[] = {
     {BRIG_TAG_NS_FLAGS, BRIG_TLV_U32, 1, 1, 4},
 };
 
+static const struct brig_field_spec net_add_request[] = {
+    {BRIG_TAG_POD_ID, BRIG_TLV_STRING, 1, 1, BRIG_HELPER_MAX_POD_ID},
+    {BRIG_TAG_K8S_NAMESPACE, BRIG_TLV_STRING, 1, 1, BRIG_HELPER_MAX_K8S_NAME},
+    {BRIG_TAG_K8S_NAME, BRIG_TLV_STRING, 1, 1, BRIG_HELPER_MAX_K8S_NAME},
+    {BRIG_TAG_K8S_UID, BRIG_TLV_STRING, 1, 1, BRIG_HELPER_MAX_K8S_NAME},
+    {BRIG_TAG_PORT_MAPPINGS, BRIG_TLV_BYTES, 0, 1,
+     BRIG_HELPER_MAX_PORT_MAPPINGS *BRIG_HELPER_PORT_MAPPING_SIZE},
+    {BRIG_TAG_INGRESS_RATE, BRIG_TLV_U64, 0, 1, 8},
+    {BRIG_TAG_EGRESS_RATE, BRIG_TLV_U64, 0, 1, 8},
+    {BRIG_TAG_DNS_SERVERS, BRIG_TLV_STRING, 0, 1, BRIG_HELPER_MAX_DNS_LIST},
+    {BRIG_TAG_DNS_SEARCHES, BRIG_TLV_STRING, 0, 1, BRIG_HELPER_MAX_DNS_LIST},
+    {BRIG_TAG_DNS_OPTIONS, BRIG_TLV_STRING, 0, 1, BRIG_HELPER_MAX_DNS_LIST},
+};
+
+static const struct brig_field_spec net_add_reply[] = {
+    {BRIG_TAG_POD_IP, BRIG_TLV_STRING, 0, BRIG_HELPER_MAX_POD_IPS, BRIG_HELPER_MAX_POD_IP},
+    {BRIG_TAG_CNI_CONF_NAME, BRIG_TLV_STRING, 1, 1, BRIG_HELPER_MAX_FILE_NAME},
+};
+
+/* NET_DEL and NET_CHECK: the pod, and its names for CNI_ARGS when brigd
+ * still has them. */
+static const struct brig_field_spec net_pod_request[] = {
+    {BRIG_TAG_POD_ID, BRIG_TLV_STRING, 1, 1, BRIG_HELPER_MAX_POD_ID},
+    {BRIG_TAG_K8S_NAMESPACE, BRIG_TLV_STRING, 0, 1, BRIG_HELPER_MAX_K8S_NAME},
+    {BRIG_TAG_K8S_NAME, BRIG_TLV_STRING, 0, 1, BRIG_HELPER_MAX_K8S_NAME},
+    {BRIG_TAG_K8S_UID, BRIG_TLV_STRING, 0, 1, BRIG_HELPER_MAX_K8S_NAME},
+};
+
+static const struct brig_field_spec net_status_reply[] = {
+    {BRIG_TAG_CNI_CONF_NAME, BRIG_TLV_STRING, 0, 1, BRIG_HELPER_MAX_FILE_NAME},
+    {BRIG_TAG_CNI_PROBLEM, BRIG_TLV_STRING, 0, 1, BRIG_HELPER_MAX_ERROR_MESSAGE},
+};
+
+static const struct brig_field_spec pod_files_request[] = {
+    {BRIG_TAG_POD_ID, BRIG_TLV_STRING, 1, 1, BRIG_HELPER_MAX_POD_ID},
+    {BRIG_TAG_HOSTNAME, BRIG_TLV_STRING, 0, 1, BRIG_HELPER_MAX_HOSTNAME},
+    {BRIG_TAG_DNS_SERVERS, BRIG_TLV_STRING, 0, 1, BRIG_HELPER_MAX_DNS_LIST},
+    {BRIG_TAG_DNS_SEARCHES, BRIG_TLV_STRING, 0, 1, BRIG_HELPER_MAX_DNS_LIST},
+    {BRIG_TAG_DNS_OPTIONS, BRIG_TLV_STRING, 0, 1, BRIG_HELPER_MAX_DNS_LIST},
+    {BRIG_TAG_POD_IP, BRIG_TLV_STRING, 0, BRIG_HELPER_MAX_POD_IPS, BRIG_HELPER_MAX_POD_IP},
+};
+
 static const struct brig_field_spec error_reply_fields[] = {
     {BRIG_TAG_ERROR_MESSAGE, BRIG_TLV_STRING, 0, 1, BRIG_HELPER_MAX_ERROR_MESSAGE},
 };
@@ -133,6 +175,38 @@ static const struct brig_cmd_spec cmd_table[] = {
         .n_request_fields = ARRAY_SIZE(pod_id_request),
         .reply_fields = pod_status_reply,
         .n_reply_fields = ARRAY_SIZE(pod_status_reply),
+    },
+    {
+        .command = BRIG_CMD_NET_ADD,
+        .name = "NET_ADD",
+        .request_fields = net_add_request,
+        .n_request_fields = ARRAY_SIZE(net_add_request),
+        .reply_fields = net_add_reply,
+        .n_reply_fields = ARRAY_SIZE(net_add_reply),
+    },
+    {
+        .command = BRIG_CMD_NET_DEL,
+        .name = "NET_DEL",
+        .request_fields = net_pod_request,
+        .n_request_fields = ARRAY_SIZE(net_pod_request),
+    },
+    {
+        .command = BRIG_CMD_NET_CHECK,
+        .name = "NET_CHECK",
+        .request_fields = net_pod_request,
+        .n_request_fields = ARRAY_SIZE(net_pod_request),
+    },
+    {
+        .command = BRIG_CMD_NET_STATUS,
+        .name = "NET_STATUS",
+        .reply_fields = net_status_reply,
+        .n_reply_fields = ARRAY_SIZE(net_status_reply),
+    },
+    {
+        .command = BRIG_CMD_POD_FILES,
+        .name = "POD_FILES",
+        .request_fields = pod_files_request,
+        .n_request_fields = ARRAY_SIZE(pod_files_request),
     },
 };
 

@@ -10,7 +10,8 @@
 #include "log.h"
 #include "util.h"
 
-static const char *const points[] = {CRASH_POD_RECORDED, CRASH_POD_PINNED, CRASH_POD_READY};
+static const char *const points[] = {CRASH_POD_RECORDED, CRASH_POD_PINNED, CRASH_POD_NETWORKED,
+                                     CRASH_POD_READY};
 static _Atomic(const char *) armed;
 
 int crashpoint_arm(const char *point)

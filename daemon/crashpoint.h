@@ -9,6 +9,9 @@
 /* RunPodSandbox: the helper has pinned the namespaces; the record still
  * says "creating". */
 #define CRASH_POD_PINNED "pod-pinned"
+/* RunPodSandbox: the helper has attached the pod to the CNI network (an IP
+ * is taken); the record still says "creating". */
+#define CRASH_POD_NETWORKED "pod-networked"
 /* RunPodSandbox: the record says "ready"; kubelet has no answer yet. */
 #define CRASH_POD_READY "pod-ready"
 

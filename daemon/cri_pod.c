@@ -17,9 +17,12 @@
 #include "cgroup_path.h"
 #include "errbuf.h"
 #include "log.h"
+#include "pod_network.h"
 #include "pods.h"
 #include "proto/helper.h"
 #include "util.h"
+
+#define HOST_RESOLV_CONF "/etc/resolv.conf"
 
 #define ERR_SIZE     1024
 #define STREAM_BATCH 256
@@ -145,6 +148,22 @@ static unsigned ns_flags_of(const Runtime__V1__PodSandboxConfig *c)
         return flags;
 }
 
+/* The hostname for the pod's hostname and hosts files: kubelet's, unless it
+ * is not one the helper takes (a node name in capitals, say), then none. */
+static const char *files_hostname(const char *h)
+{
+        size_t n = strlen(h);
+
+        if (n == 0 || n > 63 || h[0] == '-' || h[0] == '.' || h[n - 1] == '-' || h[n - 1] == '.' ||
+            strstr(h, ".."))
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                if (!((h[i] >= 'a' && h[i] <= 'z') || (h[i] >= '0' && h[i] <= '9') || h[i] == '-' ||
+                      h[i] == '.'))
+                        return NULL;
+        return h;
+}
+
 /* ---- RunPodSandbox, StopPodSandbox, RemovePodSandbox --------------------- */
 
 void cri_run_pod_sandbox(struct rpc_call *call, const ProtobufCMessage *request)
@@ -154,6 +173,7 @@ void cri_run_pod_sandbox(struct rpc_call *call, const ProtobufCMessage *request)
         char err[ERR_SIZE] = "", id[POD_ID_LEN + 1];
         char sysctl_buf[BRIG_HELPER_MAX_SYSCTLS][BRIG_HELPER_MAX_SYSCTL];
         const char *sysctls[BRIG_HELPER_MAX_SYSCTLS];
+        _cleanup_free_ struct pod_network *net = NULL;
         const Runtime__V1__PodSandboxConfig *c;
         unsigned flags;
         size_t n = 0;
@@ -162,6 +182,20 @@ void cri_run_pod_sandbox(struct rpc_call *call, const ProtobufCMessage *request)
         if (r < 0)
                 return fail_with(call, r, err);
         c = req->config;
+        net = malloc(sizeof(*net));
+        if (!net)
+                return fail_with(call, -ENOMEM, "RunPodSandbox: out of memory");
+        r = pod_network_from_config(c, net, err, sizeof(err));
+        if (r < 0)
+                return fail_with(call, r, err);
+        if (!c->dns_config ||
+            c->dns_config->n_servers + c->dns_config->n_searches + c->dns_config->n_options == 0) {
+                r = pod_network_dns_from_host(net, HOST_RESOLV_CONF);
+                if (r < 0)
+                        log_warn("cannot read the node's resolver configuration; the pod gets "
+                                 "none",
+                                 "file=%s errno=%d", HOST_RESOLV_CONF, -r);
+        }
         flags = ns_flags_of(c);
         if (c->linux && c->linux->n_sysctls > BRIG_HELPER_MAX_SYSCTLS)
                 return fail_with(call, -EINVAL, "RunPodSandbox: more than 32 sysctls");
@@ -178,7 +212,7 @@ void cri_run_pod_sandbox(struct rpc_call *call, const ProtobufCMessage *request)
         }
         r = pods_run(app_pods(call), rpc_call_id(call), c, req->runtime_handler, flags,
                      (flags & BRIG_POD_NS_UTS) && c->hostname[0] ? c->hostname : NULL, sysctls, n,
-                     id, err, sizeof(err));
+                     net, files_hostname(c->hostname), id, err, sizeof(err));
         if (r < 0)
                 return fail_with(call, r, err);
         resp.pod_sandbox_id = id;
@@ -388,7 +422,8 @@ void cri_stream_pod_sandboxes(struct rpc_call *call, const ProtobufCMessage *req
         rpc_reply(call, NULL);
 }
 
-/* PodSandboxStatus' verbose "info": what brig knows of the pod, as JSON. */
+/* PodSandboxStatus' verbose "info": what brig knows of the pod, as JSON,
+ * with the outcome of a CNI CHECK of a ready pod's network. */
 static char *verbose_info(struct rpc_call *call, struct pod *pod, enum pod_state state)
 {
         const char *run_root = ((struct brigd *)rpc_call_app(call))->config.run_root;
@@ -414,6 +449,17 @@ static char *verbose_info(struct rpc_call *call, struct pod *pod, enum pod_state
                                     json_string(pod->ns_flags & kinds[i].flag ? path : "node"));
         }
         json_object_set(o, "namespaces", ns);
+        json_t *ips = json_array();
+        for (size_t i = 0; ips && i < pod->n_ips; i++)
+                json_array_append_new(ips, json_string(pod->ips[i]));
+        json_object_set_new(o, "ips", ips);
+        if (state == POD_READY && (pod->ns_flags & BRIG_POD_NS_NET)) {
+                char check[ERR_SIZE] = "";
+                int r = pods_check_network(app_pods(call), rpc_call_id(call), pod, check,
+                                           sizeof(check));
+
+                json_object_set_new(o, "networkCheck", json_string(r == 0 ? "ok" : check));
+        }
         /* RunPodSandbox checked it, so it resolves. */
         const Runtime__V1__PodSandboxConfig *c = pod->config;
         char cgroup[CGROUP_PATH_MAX], why[512];
@@ -442,6 +488,9 @@ void cri_pod_sandbox_status(struct rpc_call *call, const ProtobufCMessage *reque
         Runtime__V1__PodSandboxStatusResponse__InfoEntry info =
             RUNTIME__V1__POD_SANDBOX_STATUS_RESPONSE__INFO_ENTRY__INIT;
         Runtime__V1__PodSandboxStatusResponse__InfoEntry *info_ptrs[] = {&info};
+        Runtime__V1__PodIP pod_ips[BRIG_HELPER_MAX_POD_IPS];
+        Runtime__V1__PodIP *additional[BRIG_HELPER_MAX_POD_IPS];
+        char addrs[BRIG_HELPER_MAX_POD_IPS][BRIG_HELPER_MAX_POD_IP];
         struct map_copy labels = {0}, annotations = {0};
         struct pods *p = app_pods(call);
         _cleanup_free_ char *info_text = NULL;
@@ -461,7 +510,21 @@ void cri_pod_sandbox_status(struct rpc_call *call, const ProtobufCMessage *reque
         status.state = (Runtime__V1__PodSandboxState)pod_state(p, pod);
         status.created_at = pod->created_at;
         status.runtime_handler = pod->runtime_handler;
-        status.network = &network; /* IPs come with CNI */
+        status.network = &network;
+        /* A stopped pod's addresses went back to the pool at NET_DEL. */
+        for (size_t i = 0;
+             status.state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY && i < pod->n_ips; i++) {
+                snprintf(addrs[i], sizeof(addrs[i]), "%.*s", (int)strcspn(pod->ips[i], "/"),
+                         pod->ips[i]);
+                if (i == 0) {
+                        network.ip = addrs[0];
+                        continue;
+                }
+                pod_ips[i] = (Runtime__V1__PodIP)RUNTIME__V1__POD_IP__INIT;
+                pod_ips[i].ip = addrs[i];
+                additional[network.n_additional_ips++] = &pod_ips[i];
+        }
+        network.additional_ips = additional;
         namespaces.options =
             c->linux && c->linux->security_context && c->linux->security_context->namespace_options
                 ? c->linux->security_context->namespace_options

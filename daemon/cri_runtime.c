@@ -62,6 +62,31 @@ static void runtime_condition(struct brigd *d, struct rpc_call *call,
         cond->message = "";
 }
 
+/* NetworkReady: whether the helper finds a CNI configuration, asked on
+ * each call so that one that appears counts at once, with no restart. */
+static void network_condition(struct brigd *d, struct rpc_call *call,
+                              Runtime__V1__RuntimeCondition *cond, char *message, size_t size)
+{
+        char conf[BRIG_HELPER_MAX_FILE_NAME];
+
+        cond->type = "NetworkReady";
+        cond->status = true;
+        cond->reason = "";
+        cond->message = "";
+        if (!d->helper) {
+                cond->status = false;
+                cond->reason = "NetworkPluginNotReady";
+                cond->message = "brigd runs without brig-helper";
+                return;
+        }
+        if (helper_client_net_status(d->helper, rpc_call_id(call), conf, sizeof(conf), message,
+                                     size) < 0) {
+                cond->status = false;
+                cond->reason = "NetworkPluginNotReady";
+                cond->message = message;
+        }
+}
+
 static void handle_status(struct rpc_call *call, const ProtobufCMessage *request)
 {
         const Runtime__V1__StatusRequest *req = (const Runtime__V1__StatusRequest *)request;
@@ -78,16 +103,11 @@ static void handle_status(struct rpc_call *call, const ProtobufCMessage *request
         Runtime__V1__StatusResponse__InfoEntry info[3];
         Runtime__V1__StatusResponse__InfoEntry *info_ptrs[ARRAY_SIZE(info)];
         _cleanup_free_ char *config_text = NULL;
-        char runtime_message[768];
+        char runtime_message[768], network_message[BRIG_HELPER_MAX_ERROR_MESSAGE];
         char version[16], uptime[32];
 
         runtime_condition(d, call, &runtime, runtime_message, sizeof(runtime_message));
-
-        /* No CNI support has landed yet, so pods cannot get a network. */
-        network.type = "NetworkReady";
-        network.status = false;
-        network.reason = "NetworkPluginNotReady";
-        network.message = "brig has no CNI network support yet";
+        network_condition(d, call, &network, network_message, sizeof(network_message));
 
         status.n_conditions = ARRAY_SIZE(conditions);
         status.conditions = conditions;

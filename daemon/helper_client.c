@@ -569,3 +569,155 @@ int helper_client_pod_remove(struct helper_client *hc, uint64_t call_id, const c
                 reply_release(&reply);
         return r;
 }
+
+/* NET_*: the pod id and its names; NET_ADD adds the capability arguments. */
+static int net_call(struct helper_client *hc, uint64_t call_id, uint16_t command,
+                    const struct helper_net_request *req, unsigned timeout_ms, struct reply *reply,
+                    char *reason, size_t reason_size)
+{
+        static const uint8_t none[1];
+        _cleanup_free_ uint8_t *payload = malloc(BRIG_HELPER_MAX_PAYLOAD);
+        struct tlv_writer w;
+        size_t len;
+        int r;
+
+        if (!payload)
+                return -ENOMEM;
+        tlv_writer_init(&w, payload, BRIG_HELPER_MAX_PAYLOAD);
+        tlv_put_string(&w, BRIG_TAG_POD_ID, req->pod_id);
+        if (req->k8s_namespace)
+                tlv_put_string(&w, BRIG_TAG_K8S_NAMESPACE, req->k8s_namespace);
+        if (req->k8s_name)
+                tlv_put_string(&w, BRIG_TAG_K8S_NAME, req->k8s_name);
+        if (req->k8s_uid)
+                tlv_put_string(&w, BRIG_TAG_K8S_UID, req->k8s_uid);
+        if (command == BRIG_CMD_NET_ADD) {
+                if (req->port_mappings_len)
+                        tlv_put_bytes(&w, BRIG_TAG_PORT_MAPPINGS,
+                                      req->port_mappings ? req->port_mappings : none,
+                                      req->port_mappings_len);
+                if (req->has_ingress)
+                        tlv_put_u64(&w, BRIG_TAG_INGRESS_RATE, req->ingress);
+                if (req->has_egress)
+                        tlv_put_u64(&w, BRIG_TAG_EGRESS_RATE, req->egress);
+                if (req->dns_servers)
+                        tlv_put_string(&w, BRIG_TAG_DNS_SERVERS, req->dns_servers);
+                if (req->dns_searches)
+                        tlv_put_string(&w, BRIG_TAG_DNS_SEARCHES, req->dns_searches);
+                if (req->dns_options)
+                        tlv_put_string(&w, BRIG_TAG_DNS_OPTIONS, req->dns_options);
+        }
+        r = tlv_writer_finish(&w, &len);
+        if (r < 0) {
+                snprintf(reason, reason_size, "the pod's network request does not fit a message");
+                return r;
+        }
+        return call(hc, call_id, command, payload, len, NULL, 0, timeout_ms, reply, reason,
+                    reason_size);
+}
+
+int helper_client_net_add(struct helper_client *hc, uint64_t call_id,
+                          const struct helper_net_request *req, unsigned timeout_ms,
+                          struct helper_net_result *ret, char *reason, size_t reason_size)
+{
+        struct reply reply;
+        const char *name = "";
+        int r =
+            net_call(hc, call_id, BRIG_CMD_NET_ADD, req, timeout_ms, &reply, reason, reason_size);
+
+        if (r < 0)
+                return r;
+        *ret = (struct helper_net_result){0};
+        /* the schema bounds the count and each length */
+        for (size_t i = 0; i < reply.msg.fields.n; i++)
+                if (reply.msg.fields.items[i].tag == BRIG_TAG_POD_IP)
+                        snprintf(ret->ips[ret->n_ips++], sizeof(ret->ips[0]), "%s",
+                                 (const char *)reply.msg.fields.items[i].value);
+        tlv_get_string(&reply.msg.fields, BRIG_TAG_CNI_CONF_NAME, &name);
+        snprintf(ret->conf_name, sizeof(ret->conf_name), "%s", name);
+        reply_release(&reply);
+        return 0;
+}
+
+int helper_client_net_del(struct helper_client *hc, uint64_t call_id,
+                          const struct helper_net_request *req, unsigned timeout_ms, char *reason,
+                          size_t reason_size)
+{
+        struct reply reply;
+        int r =
+            net_call(hc, call_id, BRIG_CMD_NET_DEL, req, timeout_ms, &reply, reason, reason_size);
+
+        if (r == 0)
+                reply_release(&reply);
+        return r;
+}
+
+int helper_client_net_check(struct helper_client *hc, uint64_t call_id,
+                            const struct helper_net_request *req, unsigned timeout_ms, char *reason,
+                            size_t reason_size)
+{
+        struct reply reply;
+        int r =
+            net_call(hc, call_id, BRIG_CMD_NET_CHECK, req, timeout_ms, &reply, reason, reason_size);
+
+        if (r == 0)
+                reply_release(&reply);
+        return r;
+}
+
+int helper_client_net_status(struct helper_client *hc, uint64_t call_id, char *conf_name,
+                             size_t conf_name_size, char *problem, size_t problem_size)
+{
+        struct reply reply;
+        const char *name = NULL, *why = NULL;
+        int r = call(hc, call_id, BRIG_CMD_NET_STATUS, NULL, 0, NULL, 0, HELPER_CLIENT_TIMEOUT_MS,
+                     &reply, problem, problem_size);
+
+        if (r < 0)
+                return r;
+        if (tlv_get_string(&reply.msg.fields, BRIG_TAG_CNI_CONF_NAME, &name) == 0) {
+                snprintf(conf_name, conf_name_size, "%s", name);
+        } else {
+                tlv_get_string(&reply.msg.fields, BRIG_TAG_CNI_PROBLEM, &why);
+                snprintf(problem, problem_size, "%s", why ? why : "no CNI configuration");
+                r = -ENOENT;
+        }
+        reply_release(&reply);
+        return r;
+}
+
+int helper_client_pod_files(struct helper_client *hc, uint64_t call_id, const char *pod_id,
+                            const char *hostname, const char *const dns[3],
+                            const char (*ips)[BRIG_HELPER_MAX_POD_IP], size_t n_ips, char *reason,
+                            size_t reason_size)
+{
+        static const uint16_t dns_tags[] = {BRIG_TAG_DNS_SERVERS, BRIG_TAG_DNS_SEARCHES,
+                                            BRIG_TAG_DNS_OPTIONS};
+        _cleanup_free_ uint8_t *payload = malloc(BRIG_HELPER_MAX_PAYLOAD);
+        struct tlv_writer w;
+        struct reply reply;
+        size_t len;
+        int r;
+
+        if (!payload)
+                return -ENOMEM;
+        tlv_writer_init(&w, payload, BRIG_HELPER_MAX_PAYLOAD);
+        tlv_put_string(&w, BRIG_TAG_POD_ID, pod_id);
+        if (hostname)
+                tlv_put_string(&w, BRIG_TAG_HOSTNAME, hostname);
+        for (size_t i = 0; i < ARRAY_SIZE(dns_tags); i++)
+                if (dns[i])
+                        tlv_put_string(&w, dns_tags[i], dns[i]);
+        for (size_t i = 0; i < n_ips; i++)
+                tlv_put_string(&w, BRIG_TAG_POD_IP, ips[i]);
+        r = tlv_writer_finish(&w, &len);
+        if (r < 0) {
+                snprintf(reason, reason_size, "the pod's files do not fit a message");
+                return r;
+        }
+        r = call(hc, call_id, BRIG_CMD_POD_FILES, payload, len, NULL, 0, HELPER_CLIENT_TIMEOUT_MS,
+                 &reply, reason, reason_size);
+        if (r == 0)
+                reply_release(&reply);
+        return r;
+}

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/helper.h"
+
 struct helper_client;
 
 /* How long a quick call (HELLO, PING, READY) waits for its reply before it
@@ -99,6 +101,52 @@ int helper_client_pod_remove(struct helper_client *hc, uint64_t call_id, const c
  * in *ret; 0 for an unknown pod). */
 int helper_client_pod_status(struct helper_client *hc, uint64_t call_id, const char *pod_id,
                              unsigned *ret, char *reason, size_t reason_size);
+
+/* A pod's attachment to the CNI network: its names for CNI_ARGS, and the
+ * capability arguments. Lists are space-separated (NULL: none). */
+struct helper_net_request {
+        const char *pod_id;
+        const char *k8s_namespace, *k8s_name, *k8s_uid;
+        const uint8_t *port_mappings; /* BRIG_HELPER_PORT_MAPPING_SIZE records */
+        size_t port_mappings_len;
+        bool has_ingress, has_egress;
+        uint64_t ingress, egress; /* bits per second */
+        const char *dns_servers, *dns_searches, *dns_options;
+};
+
+struct helper_net_result {
+        size_t n_ips;
+        char ips[BRIG_HELPER_MAX_POD_IPS][BRIG_HELPER_MAX_POD_IP]; /* "10.88.0.5/16" */
+        char conf_name[BRIG_HELPER_MAX_FILE_NAME];
+};
+
+/* NET_ADD: attaches the pod (its network namespace pinned) to the CNI
+ * network; the CNI plugins run meanwhile, for up to timeout_ms. */
+int helper_client_net_add(struct helper_client *hc, uint64_t call_id,
+                          const struct helper_net_request *req, unsigned timeout_ms,
+                          struct helper_net_result *ret, char *reason, size_t reason_size);
+
+/* NET_DEL (a pod never attached is no error) and NET_CHECK, with req's
+ * pod id and names only. */
+int helper_client_net_del(struct helper_client *hc, uint64_t call_id,
+                          const struct helper_net_request *req, unsigned timeout_ms, char *reason,
+                          size_t reason_size);
+int helper_client_net_check(struct helper_client *hc, uint64_t call_id,
+                            const struct helper_net_request *req, unsigned timeout_ms, char *reason,
+                            size_t reason_size);
+
+/* NET_STATUS: 0 with the configuration's file name in conf_name, or
+ * -ENOENT with what is missing or wrong in problem. */
+int helper_client_net_status(struct helper_client *hc, uint64_t call_id, char *conf_name,
+                             size_t conf_name_size, char *problem, size_t problem_size);
+
+/* POD_FILES: has the helper write the pod's resolv.conf (the DNS lists,
+ * space-separated; NULL: none), hostname (NULL: empty) and hosts (with
+ * ips, "10.88.0.5/16" each). */
+int helper_client_pod_files(struct helper_client *hc, uint64_t call_id, const char *pod_id,
+                            const char *hostname, const char *const dns[3],
+                            const char (*ips)[BRIG_HELPER_MAX_POD_IP], size_t n_ips, char *reason,
+                            size_t reason_size);
 
 /* Has the helper remove the layer chain_id (absent is no error). */
 int helper_client_remove_layer(struct helper_client *hc, uint64_t call_id, const char *chain_id,

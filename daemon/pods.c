@@ -33,6 +33,7 @@
 
 struct pods {
         struct helper_client *helper;
+        unsigned net_timeout_ms;
         int dir_fd;
         pthread_mutex_t lock; /* the table, and every pod's state, creating and refs */
         struct pod **v;
@@ -122,18 +123,28 @@ static int record_write(struct pods *p, const struct pod *pod, const char *state
         _cleanup_free_ uint8_t *packed = malloc(packed_len ? packed_len : 1);
         _cleanup_free_ char *config_hex = NULL, *text = NULL;
         char name[POD_ID_LEN + 16];
-        json_t *o;
+        json_t *o, *ips = json_array();
 
-        if (!packed)
+        if (!packed || !ips) {
+                json_decref(ips);
                 return -ENOMEM;
+        }
+        for (size_t i = 0; i < pod->n_ips; i++)
+                if (json_array_append_new(ips, json_string(pod->ips[i])) < 0) {
+                        json_decref(ips);
+                        return -ENOMEM;
+                }
         protobuf_c_message_pack(&pod->config->base, packed);
         config_hex = malloc(2 * packed_len + 1);
-        if (!config_hex)
+        if (!config_hex) {
+                json_decref(ips);
                 return -ENOMEM;
+        }
         digest_hex_encode(packed, packed_len, config_hex);
-        o = json_pack("{s:s, s:s, s:I, s:s, s:I, s:s}", "id", pod->id, "state", state, "createdAt",
-                      (json_int_t)pod->created_at, "runtimeHandler", pod->runtime_handler,
-                      "nsFlags", (json_int_t)pod->ns_flags, "config", config_hex);
+        o = json_pack("{s:s, s:s, s:I, s:s, s:I, s:s, s:o}", "id", pod->id, "state", state,
+                      "createdAt", (json_int_t)pod->created_at, "runtimeHandler",
+                      pod->runtime_handler, "nsFlags", (json_int_t)pod->ns_flags, "config",
+                      config_hex, "ips", ips);
         if (!o)
                 return -ENOMEM;
         text = json_dumps(o, JSON_COMPACT);
@@ -162,6 +173,7 @@ static int record_parse(const char *text, size_t len, const char *name, struct p
         json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
         const char *id = NULL, *state = NULL, *handler = NULL, *config_hex = NULL;
         json_int_t created_at = 0, ns_flags = 0;
+        json_t *ips = NULL;
         _cleanup_free_ uint8_t *packed = NULL;
         size_t packed_len = 0;
         struct pod *pod = NULL;
@@ -170,9 +182,9 @@ static int record_parse(const char *text, size_t len, const char *name, struct p
 
         if (!o)
                 return errbuf_fail(err, err_size, -EINVAL, "not JSON: %s", jerr.text);
-        if (json_unpack_ex(o, &jerr, JSON_STRICT, "{s:s, s:s, s:I, s:s, s:I, s:s}", "id", &id,
+        if (json_unpack_ex(o, &jerr, JSON_STRICT, "{s:s, s:s, s:I, s:s, s:I, s:s, s?o}", "id", &id,
                            "state", &state, "createdAt", &created_at, "runtimeHandler", &handler,
-                           "nsFlags", &ns_flags, "config", &config_hex) < 0) {
+                           "nsFlags", &ns_flags, "config", &config_hex, "ips", &ips) < 0) {
                 errbuf_fail(err, err_size, -EINVAL, "%s", jerr.text);
                 goto out;
         }
@@ -190,10 +202,23 @@ static int record_parse(const char *text, size_t len, const char *name, struct p
                 errbuf_fail(err, err_size, -EINVAL, "bad nsFlags or config");
                 goto out;
         }
+        if (ips && (!json_is_array(ips) || json_array_size(ips) > BRIG_HELPER_MAX_POD_IPS)) {
+                errbuf_fail(err, err_size, -EINVAL, "bad ips");
+                goto out;
+        }
         pod = calloc(1, sizeof(*pod));
         if (!pod) {
                 r = errbuf_fail(err, err_size, -ENOMEM, "out of memory");
                 goto out;
+        }
+        for (size_t i = 0; ips && i < json_array_size(ips); i++) {
+                const char *ip = json_string_value(json_array_get(ips, i));
+
+                if (!ip || strlen(ip) >= sizeof(pod->ips[0])) {
+                        errbuf_fail(err, err_size, -EINVAL, "bad ips");
+                        goto out;
+                }
+                snprintf(pod->ips[pod->n_ips++], sizeof(pod->ips[0]), "%s", ip);
         }
         snprintf(pod->id, sizeof(pod->id), "%s", id);
         pod->created_at = created_at;
@@ -256,12 +281,45 @@ static void drop(struct pods *p, struct pod *pod)
                 pod_free(pod);
 }
 
-/* Undoes whatever exists of a pod's creation: namespaces, then record. */
-static int undo_create(struct pods *p, uint64_t call_id, const char *id, char *err, size_t err_size)
+/* The pod's id and names, as NET_DEL and NET_CHECK take them. */
+static struct helper_net_request net_request_of(const struct pod *pod)
 {
+        const Runtime__V1__PodSandboxMetadata *m = pod->config->metadata;
+
+        return (struct helper_net_request){.pod_id = pod->id,
+                                           .k8s_namespace = m->namespace_,
+                                           .k8s_name = m->name,
+                                           .k8s_uid = m->uid};
+}
+
+/* Detaches the pod from the CNI network if it has its own network
+ * namespace (the helper knows whether it was ever attached). */
+static int net_del(struct pods *p, uint64_t call_id, const struct pod *pod, char *err,
+                   size_t err_size)
+{
+        struct helper_net_request req = net_request_of(pod);
+
+        if (!(pod->ns_flags & BRIG_POD_NS_NET))
+                return 0;
+        return helper_client_net_del(p->helper, call_id, &req, p->net_timeout_ms, err, err_size);
+}
+
+/* Undoes whatever exists of a pod's creation: its network attachment, its
+ * namespaces, then its record. */
+static int undo_create(struct pods *p, uint64_t call_id, const struct pod *pod, char *err,
+                       size_t err_size)
+{
+        const char *id = pod->id;
         char name[POD_ID_LEN + 16];
         int r = 0;
 
+        /* Best effort, as the pod never ran: a plugin whose DEL fails must
+         * not keep the namespaces and the record (the helper has run every
+         * plugin's DEL it could). */
+        if (p->helper && net_del(p, call_id, pod, err, err_size) < 0)
+                log_warn("CNI DEL failed while undoing a pod that never became ready; its "
+                         "namespaces go anyway",
+                         "pod=%s reason=\"%s\"", id, err);
         if (p->helper)
                 r = helper_client_pod_remove(p->helper, call_id, id, err, err_size);
         if (r < 0)
@@ -295,7 +353,7 @@ static void load_record(struct pods *p, const char *name)
         if (creating) {
                 /* brigd died during RunPodSandbox: kubelet got no id, so the
                  * pod is nobody's; its namespaces may exist. */
-                r = undo_create(p, 0, pod->id, err, sizeof(err));
+                r = undo_create(p, 0, pod, err, sizeof(err));
                 if (r < 0)
                         log_error("cannot clean up a pod left half-created; retried at the "
                                   "next start",
@@ -352,6 +410,9 @@ int pods_open(const struct brig_config *config, struct helper_client *helper, st
         if (!p)
                 return -ENOMEM;
         p->helper = helper;
+        /* The helper times each plugin out; this is only the backstop for
+         * a chain of the longest allowed. */
+        p->net_timeout_ms = (config->cni_plugin_timeout * 16 + 60) * 1000;
         p->dir_fd = -1;
         pthread_mutex_init(&p->lock, NULL);
         pthread_mutex_init(&p->op_lock, NULL);
@@ -470,8 +531,8 @@ static int reserve(struct pods *p, struct pod *pod, char *err, size_t err_size)
 
 int pods_run(struct pods *p, uint64_t call_id, const Runtime__V1__PodSandboxConfig *config,
              const char *runtime_handler, unsigned ns_flags, const char *hostname,
-             const char *const *sysctls, size_t n_sysctls, char id[static POD_ID_LEN + 1],
-             char *err, size_t err_size)
+             const char *const *sysctls, size_t n_sysctls, const struct pod_network *net,
+             const char *files_hostname, char id[static POD_ID_LEN + 1], char *err, size_t err_size)
 {
         struct pod *pod = NULL;
         char why[512];
@@ -507,15 +568,40 @@ int pods_run(struct pods *p, uint64_t call_id, const Runtime__V1__PodSandboxConf
         /* The only ENOENT: a sysctl the kernel does not have. */
         if (r == -ENOENT)
                 r = -EINVAL;
-        if (r == 0) {
+        if (r == 0)
                 crashpoint(CRASH_POD_PINNED);
+        if (r == 0 && (ns_flags & BRIG_POD_NS_NET)) {
+                struct helper_net_request req = net->req;
+                const struct helper_net_request names = net_request_of(pod);
+                struct helper_net_result res;
+
+                req.pod_id = names.pod_id;
+                req.k8s_namespace = names.k8s_namespace;
+                req.k8s_name = names.k8s_name;
+                req.k8s_uid = names.k8s_uid;
+                r = helper_client_net_add(p->helper, call_id, &req, p->net_timeout_ms, &res, err,
+                                          err_size);
+                if (r == 0) {
+                        pod->n_ips = res.n_ips;
+                        memcpy(pod->ips, res.ips, sizeof(pod->ips));
+                        crashpoint(CRASH_POD_NETWORKED);
+                } else if (r == -ENOENT || r == -EPERM) {
+                        /* no CNI configuration, or one root may not use:
+                         * the node's network is not ready */
+                        r = -ENETDOWN;
+                }
+        }
+        if (r == 0)
+                r = helper_client_pod_files(p->helper, call_id, pod->id, files_hostname,
+                                            net->files_dns, pod->ips, pod->n_ips, err, err_size);
+        if (r == 0) {
                 r = record_write(p, pod, "ready");
                 if (r < 0)
                         errbuf_fail(err, err_size, r, "pod %s: cannot write its record: %s",
                                     pod->id, strerror(-r));
         }
         if (r < 0) {
-                if (undo_create(p, call_id, pod->id, why, sizeof(why)) < 0)
+                if (undo_create(p, call_id, pod, why, sizeof(why)) < 0)
                         log_error("cannot undo a failed RunPodSandbox; the next start retries",
                                   "pod=%s reason=\"%s\"", pod->id, why);
                 drop(p, pod);
@@ -600,24 +686,42 @@ void pods_list_free(struct pods *p, struct pod **v, size_t n)
         free(v);
 }
 
-/* The caller holds op_lock. */
-static int stop_locked(struct pods *p, struct pod *pod, char *err, size_t err_size)
+/* Not ready (recorded), then detached from the network: a stop that
+ * failed in NET_DEL is retried whole by the next stop or remove. The
+ * caller holds op_lock. */
+static int stop_locked(struct pods *p, uint64_t call_id, struct pod *pod, char *err,
+                       size_t err_size)
 {
         bool was_ready;
-        int r;
+        int r = 0;
 
         pthread_mutex_lock(&p->lock);
         was_ready = pod->state == POD_READY;
         pod->state = POD_NOTREADY;
         pthread_mutex_unlock(&p->lock);
-        if (!was_ready)
+        if (was_ready) {
+                r = record_write(p, pod, "notready");
+                if (r < 0)
+                        return errbuf_fail(err, err_size, r, "pod %s: cannot write its record: %s",
+                                           pod->id, strerror(-r));
+        }
+        if (p->helper)
+                r = net_del(p, call_id, pod, err, err_size);
+        if (r == 0 && was_ready)
+                log_info("pod sandbox stopped", "call=%" PRIu64 " pod=%s", call_id, pod->id);
+        return r;
+}
+
+int pods_check_network(struct pods *p, uint64_t call_id, const struct pod *pod, char *err,
+                       size_t err_size)
+{
+        struct helper_net_request req = net_request_of(pod);
+
+        if (!(pod->ns_flags & BRIG_POD_NS_NET))
                 return 0;
-        r = record_write(p, pod, "notready");
-        if (r < 0)
-                return errbuf_fail(err, err_size, r, "pod %s: cannot write its record: %s", pod->id,
-                                   strerror(-r));
-        log_info("pod sandbox stopped", "pod=%s", pod->id);
-        return 0;
+        if (!p->helper)
+                return errbuf_fail(err, err_size, -ENOTCONN, "brigd runs without brig-helper");
+        return helper_client_net_check(p->helper, call_id, &req, p->net_timeout_ms, err, err_size);
 }
 
 /* Finds the pod ref names and takes op_lock for a stop or remove of it.
@@ -657,10 +761,11 @@ int pods_stop(struct pods *p, uint64_t call_id, const char *ref, char *err, size
         struct pod *pod = NULL;
         int r = op_begin(p, ref, &pod, err, err_size);
 
-        (void)call_id;
         if (r <= 0)
                 return r;
-        r = stop_locked(p, pod, err, err_size);
+        r = p->helper ? stop_locked(p, call_id, pod, err, err_size)
+                      : errbuf_fail(err, err_size, -ENOTCONN,
+                                    "brigd runs without brig-helper: pods cannot be stopped");
         op_end(p, pod);
         return r;
 }
@@ -675,7 +780,7 @@ int pods_remove(struct pods *p, uint64_t call_id, const char *ref, char *err, si
                 return r;
         /* Not ready first, recorded: a crash before the record goes leaves a
          * stopped pod that a later RemovePodSandbox finishes. */
-        r = p->helper ? stop_locked(p, pod, err, err_size)
+        r = p->helper ? stop_locked(p, call_id, pod, err, err_size)
                       : errbuf_fail(err, err_size, -ENOTCONN,
                                     "brigd runs without brig-helper: pods cannot be removed");
         if (r == 0)
@@ -711,6 +816,7 @@ grpc_status_code pods_grpc_code(int error)
                 return GRPC_STATUS_RESOURCE_EXHAUSTED;
         case -ENOTCONN:
         case -EBUSY:
+        case -ENETDOWN:
                 return GRPC_STATUS_UNAVAILABLE;
         default:
                 return GRPC_STATUS_INTERNAL;

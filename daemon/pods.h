@@ -2,10 +2,12 @@
  * their crash-safe records in <root>/pods (which brig-helper made for
  * brigd), and the helper calls that make and remove a pod's namespaces.
  *
- * A pod is created in three steps, each recorded before the next: a record
- * in state "creating", the helper's POD_CREATE, the record in state
- * "ready". pods_open() removes whatever a crash left in "creating" (the
- * helper's POD_REMOVE is idempotent), so no half-made pod is ever listed.
+ * A pod is created in steps, recorded before and after: a record in state
+ * "creating", the helper's POD_CREATE, NET_ADD (for a pod with its own
+ * network namespace), the record in state "ready" with the pod's IPs.
+ * pods_open() undoes whatever a crash left in "creating" (the helper's
+ * NET_DEL and POD_REMOVE are idempotent), so no half-made pod is ever
+ * listed and no IP leaks. Stop runs NET_DEL; remove also POD_REMOVE.
  *
  * Every function is safe from many gRPC worker threads at once. Errors are
  * a negative errno with a message naming the pod; pods_grpc_code() maps the
@@ -20,6 +22,9 @@
 
 #include "api.pb-c.h"
 #include "config.h"
+#include "helper_client.h"
+#include "pod_network.h"
+#include "proto/helper.h"
 
 #define PODS_DIR       "pods"
 #define POD_ID_LEN     64
@@ -27,7 +32,6 @@
 #define POD_RECORD_MAX (4 * 1024 * 1024)
 
 struct pods;
-struct helper_client;
 
 enum pod_state {
         POD_READY = RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY,
@@ -42,6 +46,9 @@ struct pod {
         char *runtime_handler;
         Runtime__V1__PodSandboxConfig *config; /* as RunPodSandbox gave it */
         unsigned ns_flags;                     /* BRIG_POD_NS_*: the pod's own namespaces */
+        /* From CNI ADD, "10.88.0.5/16"; none for a pod on the node's network */
+        size_t n_ips;
+        char ips[BRIG_HELPER_MAX_POD_IPS][BRIG_HELPER_MAX_POD_IP];
         /* guarded by the table's lock */
         enum pod_state state;
         bool creating; /* not listed until created */
@@ -58,11 +65,20 @@ void pods_close(struct pods *p);
 
 /* Creates a pod from config (checked by the caller) with the namespaces
  * ns_flags asks for, its sysctls (n "name=value" strings) and hostname
- * (NULL: the node's is kept). On success the new id is in id. */
+ * (NULL: the node's is kept), attached to the CNI network with net's
+ * request when it has its own network namespace (the pod id and names are
+ * filled in here), and its resolv.conf, hostname and hosts files written
+ * (files_hostname, NULL: none; net's files_dns). On success the new id is
+ * in id. */
 int pods_run(struct pods *p, uint64_t call_id, const Runtime__V1__PodSandboxConfig *config,
              const char *runtime_handler, unsigned ns_flags, const char *hostname,
-             const char *const *sysctls, size_t n_sysctls, char id[static POD_ID_LEN + 1],
-             char *err, size_t err_size);
+             const char *const *sysctls, size_t n_sysctls, const struct pod_network *net,
+             const char *files_hostname, char id[static POD_ID_LEN + 1], char *err,
+             size_t err_size);
+
+/* CNI CHECK of a ready pod's network (0 for a pod on the node's). */
+int pods_check_network(struct pods *p, uint64_t call_id, const struct pod *pod, char *err,
+                       size_t err_size);
 
 /* Finds the pod whose id is ref or starts with ref (a unique prefix).
  * Returns 0 with a reference in *ret, -ENOENT, or -EINVAL when the prefix is

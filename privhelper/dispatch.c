@@ -15,6 +15,7 @@
 #include "hproto.h"
 #include "layers.h"
 #include "log.h"
+#include "network.h"
 #include "pods.h"
 #include "tlv.h"
 #include "util.h"
@@ -273,6 +274,11 @@ static const struct handler handlers[] = {
     {BRIG_CMD_POD_CREATE, PERMIT_AFTER_HELLO | PERMIT_DEFERRED, pods_handle_create},
     {BRIG_CMD_POD_REMOVE, PERMIT_AFTER_HELLO, pods_handle_remove},
     {BRIG_CMD_POD_STATUS, PERMIT_AFTER_HELLO, pods_handle_status},
+    {BRIG_CMD_NET_ADD, PERMIT_AFTER_HELLO | PERMIT_DEFERRED, network_handle_add},
+    {BRIG_CMD_NET_DEL, PERMIT_AFTER_HELLO | PERMIT_DEFERRED, network_handle_del},
+    {BRIG_CMD_NET_CHECK, PERMIT_AFTER_HELLO | PERMIT_DEFERRED, network_handle_check},
+    {BRIG_CMD_NET_STATUS, PERMIT_AFTER_HELLO, network_handle_status},
+    {BRIG_CMD_POD_FILES, PERMIT_AFTER_HELLO, pods_handle_files},
 };
 
 static const struct handler *find_handler(uint16_t command)

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "dirs.h"
 #include "layers.h"
+#include "network.h"
 #include "pods.h"
 #include "log.h"
 #include "privdrop.h"
@@ -35,6 +36,7 @@ static void usage(FILE *f)
                 "  --cgroup-manager NAME  cgroupfs or systemd\n"
                 "  --brigd PATH           brigd binary (default: beside brig-helper)\n"
                 "  --unpack PATH          brig-unpack binary (default: beside brig-helper)\n"
+                "  --cni PATH             brig-cni binary (default: beside brig-helper)\n"
                 "  --debug-socket PATH    for tests: a root-only socket speaking the helper\n"
                 "                         protocol; brigd also serves its test-only RPCs\n"
                 "  -h, --help             show this help\n"
@@ -76,9 +78,10 @@ static int run(const struct cmdline *cl, const struct brig_config *config)
             .config = config,
             .debug_socket = cmdline_extra(cl, "debug-socket"),
         };
-        _cleanup_free_ char *brigd_path = NULL, *unpack_path = NULL;
+        _cleanup_free_ char *brigd_path = NULL, *unpack_path = NULL, *cni_path = NULL;
         const char *brigd = cmdline_extra(cl, "brigd");
         const char *unpack = cmdline_extra(cl, "unpack");
+        const char *cni = cmdline_extra(cl, "cni");
         int r;
 
         if (geteuid() != 0)
@@ -102,6 +105,12 @@ static int run(const struct cmdline *cl, const struct brig_config *config)
                                                NULL);
                 unpack = unpack_path;
         }
+        if (!cni) {
+                r = beside_helper("brig-cni", &cni_path);
+                if (r < 0)
+                        return log_error_errno(r, "cannot find brig-cni beside brig-helper", NULL);
+                cni = cni_path;
+        }
 
         /* sd_booted(3)'s test: the systemd driver needs systemd as init. */
         if (config->cgroup_manager == CGROUP_MANAGER_SYSTEMD &&
@@ -123,7 +132,10 @@ static int run(const struct cmdline *cl, const struct brig_config *config)
         r = layers_init(config->root, unpack);
         if (r == 0)
                 r = pods_init(config->run_root);
+        if (r == 0)
+                r = network_init(config, cni);
         if (r < 0) {
+                network_free();
                 pods_free();
                 layers_free();
                 return r;
@@ -131,6 +143,7 @@ static int run(const struct cmdline *cl, const struct brig_config *config)
         log_info("brig-helper starting", "version=%s listen=%s user=%s", BRIG_VERSION,
                  config->listen, config->user);
         r = supervisor_run(&opts);
+        network_free();
         pods_free();
         layers_free();
         return r;
@@ -142,6 +155,7 @@ int main(int argc, char **argv)
             {"debug-socket", true},
             {"brigd", true},
             {"unpack", true},
+            {"cni", true},
         };
         _cleanup_(cmdline_free) struct cmdline cl = {0};
         _cleanup_(config_free) struct brig_config config = {0};

@@ -1,9 +1,11 @@
-/* podcheck.c: owns the checks on the strings of a POD_CREATE request (see
- * podcheck.h). Everything here is a whitelist: what is not described is
+/* podcheck.c: owns the checks on the strings of POD_CREATE and NET_ADD
+ * requests (see podcheck.h). Everything here is a whitelist: what is not described is
  * refused. */
 #include "podcheck.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +13,8 @@
 
 #define SYSCTL_NAME_MAX   127
 #define SYSCTL_COMPONENTS 16
+#define K8S_NAME_MAX      253
+#define DNS_ITEM_MAX      253
 
 static bool is_lower_alnum(char c)
 {
@@ -173,4 +177,140 @@ int podcheck_sysctl(const char *spec, unsigned new_ns, struct pod_sysctl *ret, c
         }
         memcpy(ret->value, value, value_len + 1);
         return 0;
+}
+
+int podcheck_k8s_name(const char *what, const char *value, char *reason, size_t reason_size)
+{
+        size_t n = 0;
+
+        for (; value[n]; n++)
+                if (!is_alnum(value[n]) && !strchr("._-", value[n])) {
+                        snprintf(reason, reason_size,
+                                 "%s holds a byte (0x%02x) other than letters, digits and ._-",
+                                 what, (unsigned char)value[n]);
+                        return -EINVAL;
+                }
+        if (n == 0 || n > K8S_NAME_MAX) {
+                snprintf(reason, reason_size, "%s must be 1 to %d bytes, not %zu", what,
+                         K8S_NAME_MAX, n);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+int podcheck_port_mappings(const void *records, size_t len, char *reason, size_t reason_size)
+{
+        const uint8_t *p = records;
+
+        if (len % BRIG_HELPER_PORT_MAPPING_SIZE ||
+            len / BRIG_HELPER_PORT_MAPPING_SIZE > BRIG_HELPER_MAX_PORT_MAPPINGS) {
+                snprintf(reason, reason_size,
+                         "port mappings must be at most %d records of %d bytes, not %zu bytes",
+                         BRIG_HELPER_MAX_PORT_MAPPINGS, BRIG_HELPER_PORT_MAPPING_SIZE, len);
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < len / BRIG_HELPER_PORT_MAPPING_SIZE;
+             i++, p += BRIG_HELPER_PORT_MAPPING_SIZE) {
+                uint32_t proto = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                                 (uint32_t)p[3] << 24;
+                unsigned host = (unsigned)(p[4] | p[5] << 8),
+                         container = (unsigned)(p[6] | p[7] << 8);
+
+                if (proto != 6 && proto != 17 && proto != 132) {
+                        snprintf(reason, reason_size,
+                                 "port mapping %zu: protocol %u is not tcp (6), udp (17) or "
+                                 "sctp (132)",
+                                 i, (unsigned)proto);
+                        return -EINVAL;
+                }
+                if (host == 0 || container == 0) {
+                        snprintf(reason, reason_size,
+                                 "port mapping %zu: ports must be 1 to 65535 (host %u, "
+                                 "container %u)",
+                                 i, host, container);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+static bool dns_item_ok(enum podcheck_dns_list kind, const char *item, size_t n)
+{
+        char buf[INET6_ADDRSTRLEN];
+        unsigned char addr[16];
+
+        if (n == 0 || n > DNS_ITEM_MAX)
+                return false;
+        if (kind == PODCHECK_DNS_SERVERS) {
+                if (n >= sizeof(buf))
+                        return false;
+                memcpy(buf, item, n);
+                buf[n] = '\0';
+                return inet_pton(AF_INET, buf, addr) == 1 || inet_pton(AF_INET6, buf, addr) == 1;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (!is_alnum(item[i]) &&
+                    !strchr(kind == PODCHECK_DNS_OPTIONS ? "._:-" : "._-", item[i]))
+                        return false;
+        return true;
+}
+
+int podcheck_dns_list(enum podcheck_dns_list kind, const char *list, char *reason,
+                      size_t reason_size)
+{
+        static const char *const names[] = {
+            [PODCHECK_DNS_SERVERS] = "DNS server",
+            [PODCHECK_DNS_SEARCHES] = "DNS search domain",
+            [PODCHECK_DNS_OPTIONS] = "DNS option",
+        };
+
+        for (const char *p = list;;) {
+                size_t n = strcspn(p, " ");
+
+                if (!dns_item_ok(kind, p, n)) {
+                        snprintf(reason, reason_size,
+                                 "%s \"%.*s\" is not valid (or the list has an empty item)",
+                                 names[kind], (int)(n > 64 ? 64 : n), p);
+                        /* the item may hold what was wrong: a byte that
+                         * is not plain text is shown as '?' */
+                        for (char *c = reason; reason_size && *c; c++)
+                                if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+                                        *c = '?';
+                        return -EINVAL;
+                }
+                if (!p[n])
+                        return 0;
+                p += n + 1;
+        }
+}
+
+bool podcheck_pod_ip(const char *cidr, char *addr, size_t addr_size)
+{
+        char a[INET6_ADDRSTRLEN];
+        unsigned char bin[16];
+        const char *slash = strchr(cidr, '/');
+        unsigned long prefix = 0;
+        size_t n;
+        int family;
+
+        if (!slash || (size_t)(slash - cidr) >= sizeof(a))
+                return false;
+        memcpy(a, cidr, (size_t)(slash - cidr));
+        a[slash - cidr] = '\0';
+        family = strchr(a, ':') ? AF_INET6 : AF_INET;
+        if (inet_pton(family, a, bin) != 1)
+                return false;
+        n = strlen(slash + 1);
+        if (n == 0 || n > 3)
+                return false;
+        for (const char *c = slash + 1; *c; c++) {
+                if (*c < '0' || *c > '9')
+                        return false;
+                prefix = prefix * 10 + (unsigned long)(*c - '0');
+        }
+        if (prefix > (family == AF_INET ? 32u : 128u))
+                return false;
+        if (addr)
+                snprintf(addr, addr_size, "%s", a);
+        return true;
 }

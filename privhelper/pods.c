@@ -4,6 +4,7 @@
  * the namespaces onto the pins) and POD_REMOVE (unpinning and removal). */
 #include "pods.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -28,11 +29,15 @@
 #include "jobs.h"
 #include "log.h"
 #include "netlink.h"
+#include "network.h"
 #include "podcheck.h"
 #include "tlv.h"
 #include "util.h"
 
 #define NS_DIR "ns"
+/* What POD_FILES writes next to the pins, for containers to bind. */
+static const char *const pod_files[] = {"resolv.conf", "hostname", "hosts"};
+#define POD_FILE_MAX 16384
 /* A pin mounted more than once (a create retried by hand) is unmounted
  * this many times at most. */
 #define UNPIN_MAX 4
@@ -66,6 +71,7 @@ struct pod_job {
 };
 
 static int ns_fd = -1;
+static char ns_path[PATH_MAX];
 static struct pod_job *creating;
 
 int pods_init(const char *run_root)
@@ -79,6 +85,7 @@ int pods_init(const char *run_root)
         /* run_root may be brigd's socket directory: were ns writable by
          * anyone but root, brigd could swap a pin that containers join. */
         ns_fd = dirs_open_private(run_fd, run_root, NS_DIR);
+        snprintf(ns_path, sizeof(ns_path), "%s/%s", run_root, NS_DIR);
         return ns_fd < 0 ? ns_fd : 0;
 }
 
@@ -155,6 +162,19 @@ static int remove_pod(const char *id, char *reason, size_t reason_size)
                 if (r < 0) {
                         snprintf(reason, reason_size, "pod %s: cannot unpin its %s namespace: %s",
                                  id, pod_ns[i].name, strerror(-r));
+                        return r;
+                }
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(pod_files); i++) {
+                char tmp[32];
+
+                snprintf(tmp, sizeof(tmp), "%s.tmp", pod_files[i]);
+                if ((unlinkat(pod_fd, pod_files[i], 0) < 0 && errno != ENOENT) ||
+                    (unlinkat(pod_fd, tmp, 0) < 0 && errno != ENOENT)) {
+                        int r = negative_errno();
+
+                        snprintf(reason, reason_size, "pod %s: cannot delete its %s: %s", id,
+                                 pod_files[i], strerror(-r));
                         return r;
                 }
         }
@@ -412,17 +432,41 @@ int pods_handle_remove(struct helper_conn *c, const struct brig_msg *msg, int *f
         r = pod_id_of(msg, &id, reason, reason_size);
         if (r < 0)
                 return r;
-        if (is_creating(id)) {
-                snprintf(reason, reason_size,
-                         "POD_REMOVE: pod %s: its namespaces are being created; retry when "
-                         "POD_CREATE has answered",
-                         id);
+        if (is_creating(id) || network_busy(id)) {
+                snprintf(reason, reason_size, "POD_REMOVE: pod %s: %s; retry when it has answered",
+                         id,
+                         is_creating(id) ? "its namespaces are being created"
+                                         : "a NET command is running for it");
                 return -EBUSY;
         }
         r = remove_pod(id, reason, reason_size);
-        if (r == 0)
+        if (r == 0) {
+                network_forget(id);
                 log_info("pod namespaces removed", "conn=%s pod=%s", c->label, id);
+        }
         return r;
+}
+
+/* Whether name in pod_fd is a pin holding a namespace: an empty pin file
+ * is on the run_root file system, a pinned one is the namespace itself. */
+static bool pinned(int pod_fd, const char *name)
+{
+        _cleanup_close_ int fd = openat_beneath(pod_fd, name, O_PATH | O_NOFOLLOW, 0);
+        struct statfs sfs;
+
+        return fd >= 0 && fstatfs(fd, &sfs) == 0 && sfs.f_type == NSFS_MAGIC;
+}
+
+int pods_netns_path(const char *id, char *buf, size_t size)
+{
+        _cleanup_close_ int pod_fd =
+            openat_beneath(ns_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+
+        buf[0] = '\0';
+        if (pod_fd < 0 || !pinned(pod_fd, "net"))
+                return -ENOENT;
+        snprintf(buf, size, "%s/%s/net", ns_path, id);
+        return 0;
 }
 
 int pods_handle_status(struct helper_conn *c, const struct brig_msg *msg, int *fds,
@@ -430,23 +474,168 @@ int pods_handle_status(struct helper_conn *c, const struct brig_msg *msg, int *f
 {
         const char *id = NULL;
         _cleanup_close_ int pod_fd = -1;
-        uint32_t pinned = 0;
+        uint32_t pins = 0;
         int r = pod_id_of(msg, &id, reason, reason_size);
 
         (void)c, (void)fds;
         if (r < 0)
                 return r;
         pod_fd = openat_beneath(ns_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
-        for (size_t i = 0; pod_fd >= 0 && i < ARRAY_SIZE(pod_ns); i++) {
-                _cleanup_close_ int fd =
-                    openat_beneath(pod_fd, pod_ns[i].name, O_PATH | O_NOFOLLOW, 0);
-                struct statfs sfs;
+        for (size_t i = 0; pod_fd >= 0 && i < ARRAY_SIZE(pod_ns); i++)
+                if (pinned(pod_fd, pod_ns[i].name))
+                        pins |= pod_ns[i].flag;
+        tlv_put_u32(reply, BRIG_TAG_NS_FLAGS, pins);
+        return 0;
+}
 
-                /* An empty pin file is on the run_root file system; a pinned
-                 * one is the namespace itself. */
-                if (fd >= 0 && fstatfs(fd, &sfs) == 0 && sfs.f_type == NSFS_MAGIC)
-                        pinned |= pod_ns[i].flag;
+/* ---- POD_FILES ------------------------------------------------------------ */
+
+/* Replaces name in pod_fd with the len bytes of text. */
+static int write_pod_file(int pod_fd, const char *name, const char *text, size_t len)
+{
+        char tmp[32];
+        _cleanup_close_ int fd = -1;
+        int r = 0;
+
+        snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+        fd = openat_beneath(pod_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return fd;
+        ssize_t n = write(fd, text, len);
+        if (n < 0)
+                r = negative_errno();
+        else if ((size_t)n != len)
+                r = -EIO;
+        if (r == 0 && renameat(pod_fd, tmp, pod_fd, name) < 0)
+                r = negative_errno();
+        if (r < 0)
+                unlinkat(pod_fd, tmp, 0);
+        return r;
+}
+
+/* Appends to buf (size POD_FILE_MAX) at *len; the fields are bounded so
+ * that everything fits, and a cut file would be refused anyway. */
+static void put(char *buf, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void put(char *buf, size_t *len, const char *fmt, ...)
+{
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vsnprintf(buf + *len, POD_FILE_MAX - *len, fmt, ap);
+        va_end(ap);
+        if (n > 0)
+                *len = *len + (size_t)n < POD_FILE_MAX ? *len + (size_t)n : POD_FILE_MAX;
+}
+
+/* Each space-separated item of list on its own "keyword item" line, or all
+ * on one "keyword a b c" line. */
+static void put_list(char *buf, size_t *len, const char *keyword, const char *list, bool one_line)
+{
+        if (!list)
+                return;
+        if (one_line) {
+                put(buf, len, "%s %s\n", keyword, list);
+                return;
         }
-        tlv_put_u32(reply, BRIG_TAG_NS_FLAGS, pinned);
+        for (const char *p = list; *p;) {
+                size_t n = strcspn(p, " ");
+
+                put(buf, len, "%s %.*s\n", keyword, (int)n, p);
+                p += n + (p[n] == ' ');
+        }
+}
+
+int pods_handle_files(struct helper_conn *c, const struct brig_msg *msg, int *fds,
+                      struct tlv_writer *reply, char *reason, size_t reason_size)
+{
+        static const uint16_t dns_tags[] = {BRIG_TAG_DNS_SERVERS, BRIG_TAG_DNS_SEARCHES,
+                                            BRIG_TAG_DNS_OPTIONS};
+        static const enum podcheck_dns_list dns_kinds[] = {
+            PODCHECK_DNS_SERVERS, PODCHECK_DNS_SEARCHES, PODCHECK_DNS_OPTIONS};
+        const char *dns[3] = {NULL, NULL, NULL}, *id = NULL, *hostname = NULL;
+        _cleanup_free_ char *buf = malloc(POD_FILE_MAX);
+        _cleanup_close_ int pod_fd = -1;
+        size_t len = 0;
+        int r;
+
+        (void)fds, (void)reply;
+        if (!buf)
+                return -ENOMEM;
+        r = pod_id_of(msg, &id, reason, reason_size);
+        if (r < 0)
+                return r;
+        if (tlv_get_string(&msg->fields, BRIG_TAG_HOSTNAME, &hostname) == 0) {
+                r = podcheck_hostname(hostname, reason, reason_size);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(dns_tags); i++) {
+                if (tlv_get_string(&msg->fields, dns_tags[i], &dns[i]) < 0)
+                        continue;
+                r = podcheck_dns_list(dns_kinds[i], dns[i], reason, reason_size);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < msg->fields.n; i++)
+                if (msg->fields.items[i].tag == BRIG_TAG_POD_IP &&
+                    !podcheck_pod_ip((const char *)msg->fields.items[i].value, NULL, 0)) {
+                        snprintf(reason, reason_size,
+                                 "POD_FILES: pod %s: a POD_IP is not an "
+                                 "address with a prefix length",
+                                 id);
+                        return -EINVAL;
+                }
+        if (is_creating(id)) {
+                snprintf(reason, reason_size, "POD_FILES: pod %s: its namespaces are being made",
+                         id);
+                return -EBUSY;
+        }
+        pod_fd = openat_beneath(ns_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        if (pod_fd < 0) {
+                snprintf(reason, reason_size, "POD_FILES: pod %s: %s", id,
+                         pod_fd == -ENOENT ? "no such pod (POD_CREATE it first)"
+                                           : strerror(-pod_fd));
+                return pod_fd;
+        }
+
+        /* resolv.conf(5): glibc reads at most 3 nameservers and one search
+         * line; kubelet sends no more. */
+        put_list(buf, &len, "nameserver", dns[0], false);
+        put_list(buf, &len, "search", dns[1], true);
+        put_list(buf, &len, "options", dns[2], true);
+        r = write_pod_file(pod_fd, "resolv.conf", buf, len);
+        if (r == 0) {
+                len = 0;
+                if (hostname)
+                        put(buf, &len, "%s\n", hostname);
+                r = write_pod_file(pod_fd, "hostname", buf, len);
+        }
+        if (r == 0) {
+                len = 0;
+                put(buf, &len,
+                    "127.0.0.1\tlocalhost\n"
+                    "::1\tlocalhost ip6-localhost ip6-loopback\n"
+                    "fe00::0\tip6-localnet\n"
+                    "fe00::0\tip6-mcastprefix\n"
+                    "fe00::1\tip6-allnodes\n"
+                    "fe00::2\tip6-allrouters\n");
+                for (size_t i = 0; hostname && i < msg->fields.n; i++) {
+                        char addr[INET6_ADDRSTRLEN];
+
+                        if (msg->fields.items[i].tag == BRIG_TAG_POD_IP &&
+                            podcheck_pod_ip((const char *)msg->fields.items[i].value, addr,
+                                            sizeof(addr)))
+                                put(buf, &len, "%s\t%s\n", addr, hostname);
+                }
+                r = write_pod_file(pod_fd, "hosts", buf, len);
+        }
+        if (r < 0) {
+                snprintf(reason, reason_size, "POD_FILES: pod %s: cannot write its files: %s", id,
+                         strerror(-r));
+                return r;
+        }
+        log_info("pod files written", "conn=%s pod=%s", c->label, id);
         return 0;
 }

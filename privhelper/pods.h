@@ -8,6 +8,9 @@
  *   <run_root>/ns/<pod id>/ipc   IPC namespace
  *   <run_root>/ns/<pod id>/uts   UTS namespace
  *
+ * and, beside them, the files POD_FILES writes for containers to bind:
+ * resolv.conf, hostname and hosts.
+ *
  * The pod id is 64 lowercase hex, validated and turned into a name by the
  * helper: brigd never names a path.
  */
@@ -32,6 +35,16 @@ int pods_handle_remove(struct helper_conn *c, const struct brig_msg *msg, int *f
 /* The POD_STATUS handler: which of the pod's pins hold a namespace. */
 int pods_handle_status(struct helper_conn *c, const struct brig_msg *msg, int *fds,
                        struct tlv_writer *reply, char *reason, size_t reason_size);
+
+/* The POD_FILES handler: the pod's resolv.conf, hostname and hosts, written
+ * at once (small files on run_root's tmpfs). */
+int pods_handle_files(struct helper_conn *c, const struct brig_msg *msg, int *fds,
+                      struct tlv_writer *reply, char *reason, size_t reason_size);
+
+/* Writes the path of pod id's network namespace pin into buf if the pin
+ * holds a namespace; else returns -ENOENT and buf is "". The path is for
+ * CNI plugins, which take CNI_NETNS as a path. */
+int pods_netns_path(const char *id, char *buf, size_t size);
 
 /* Closes what pods_init() opened. */
 void pods_free(void);

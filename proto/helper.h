@@ -149,6 +149,33 @@ enum brig_cmd {
          * at start, since pins do not survive a reboot and records do.
          * Safe: it only looks, at paths built from a checked id. */
         BRIG_CMD_POD_STATUS = 8,
+        /* Attaches pod <pod id>'s network namespace to the node's CNI
+         * network: the helper reads the first configuration in cni_conf_dir
+         * itself (root's, writable by root alone), and a child runs the
+         * plugins from cni_plugin_dirs with CNI_ARGS built from the checked
+         * K8S_* fields, while the confined brig-cni builds their input and
+         * reads their output (the helper parses no JSON). The reply lists
+         * the pod's addresses. What a DEL needs is kept in <root>/cni. A
+         * pod without a pinned network namespace is refused (ENOENT); a
+         * second NET_ADD before NET_DEL is refused (EEXIST). */
+        BRIG_CMD_NET_ADD = 9,
+        /* Detaches pod <pod id> from the network NET_ADD attached it to
+         * (CNI DEL with the configuration kept at ADD, plugins in reverse
+         * order), then forgets it. Idempotent: a pod never attached, or
+         * already detached, is no error and runs nothing. */
+        BRIG_CMD_NET_DEL = 10,
+        /* CNI CHECK of pod <pod id>'s attachment. Safe: plugins only look.
+         * A pod not attached is ENOENT. */
+        BRIG_CMD_NET_CHECK = 11,
+        /* Whether a CNI configuration is there: the reply names the file,
+         * or says what is missing or wrong. Safe: it lists one directory. */
+        BRIG_CMD_NET_STATUS = 12,
+        /* Writes pod <pod id>'s resolv.conf, hostname and hosts files into
+         * <run_root>/ns/<pod id>, for its containers to bind: each built by
+         * the helper from checked typed fields (no file of brigd's is
+         * copied), written to a temporary name and renamed into place. The
+         * pod must have been created (ENOENT). */
+        BRIG_CMD_POD_FILES = 13,
 };
 
 /* Tags: one global list for the whole protocol, each with exactly one type
@@ -204,6 +231,30 @@ enum brig_tag {
         /* [STRING] one sysctl as "name=value"; the name in dotted or
          * slashed form (net.ipv4.ip_forward or net/ipv4/ip_forward) */
         BRIG_TAG_SYSCTL = 20,
+        /* [STRING] the pod's Kubernetes namespace, name and UID for
+         * CNI_ARGS: 1..253 of [A-Za-z0-9._-] */
+        BRIG_TAG_K8S_NAMESPACE = 21,
+        BRIG_TAG_K8S_NAME = 22,
+        BRIG_TAG_K8S_UID = 23,
+        /* [BYTES] host port mappings: n records of 24 bytes, the layout of
+         * privhelper/cni/channel.h (protocol, host port, container port,
+         * host IP) */
+        BRIG_TAG_PORT_MAPPINGS = 24,
+        /* [U64] bandwidth limits in bits per second */
+        BRIG_TAG_INGRESS_RATE = 25,
+        BRIG_TAG_EGRESS_RATE = 26,
+        /* [STRING] space-separated: DNS server IPs, search domains
+         * ([A-Za-z0-9._-]), resolver options ([A-Za-z0-9._:-]) */
+        BRIG_TAG_DNS_SERVERS = 27,
+        BRIG_TAG_DNS_SEARCHES = 28,
+        BRIG_TAG_DNS_OPTIONS = 29,
+        /* [STRING] one of the pod's addresses with its prefix length,
+         * "10.88.0.5/16" or "fd00::5/64" */
+        BRIG_TAG_POD_IP = 30,
+        /* [STRING] the CNI configuration file used (a name in cni_conf_dir) */
+        BRIG_TAG_CNI_CONF_NAME = 31,
+        /* [STRING] why no CNI configuration can be used */
+        BRIG_TAG_CNI_PROBLEM = 32,
         /* [STRING] why a request was refused or failed; allowed in every
          * reply. Kept at the top of the range, apart from command fields. */
         BRIG_TAG_ERROR_MESSAGE = 0x7fff,
@@ -224,6 +275,19 @@ enum brig_tag {
 #define BRIG_HELPER_MAX_SYSCTL 256
 /* Sysctls one POD_CREATE may carry */
 #define BRIG_HELPER_MAX_SYSCTLS 32
+
+/* Kubernetes object names and UIDs (DNS subdomain length) + NUL */
+#define BRIG_HELPER_MAX_K8S_NAME 254
+/* Port mapping records one NET_ADD may carry, 24 bytes each */
+#define BRIG_HELPER_MAX_PORT_MAPPINGS 256
+#define BRIG_HELPER_PORT_MAPPING_SIZE 24
+/* The DNS lists: resolv.conf(5) caps searches at 2048 bytes */
+#define BRIG_HELPER_MAX_DNS_LIST 2049
+/* A CIDR: an IPv6 address (45) + "/128" + NUL */
+#define BRIG_HELPER_MAX_POD_IP  50
+#define BRIG_HELPER_MAX_POD_IPS 8
+/* A file name (NAME_MAX 255) + NUL */
+#define BRIG_HELPER_MAX_FILE_NAME 256
 
 /* NS_FLAGS bits */
 #define BRIG_POD_NS_NET 0x1u

@@ -27,3 +27,8 @@ if [ -x "$registry_tool" ] || [ -f "$registry_tool" ]; then
 else
 	echo "bench: $registry_tool not found; skipping the pull benchmark" >&2
 fi
+echo
+# Pod sandboxes against containerd (bench_pods.py). Runs with or without the
+# registry: containerd's part needs it for its pause image and is skipped
+# with a message when it is not there; brig's and the CNI floor's run anyway.
+/usr/bin/python3 "$here/bench_pods.py" "$build"

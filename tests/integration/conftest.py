@@ -11,6 +11,7 @@ Python stubs for the CRI messages are generated at test time from proto/ with
 Debian's protoc; calls go through grpc's generic unary/stream API with the
 generated message classes, so no grpc-tools plugin is needed.
 """
+import json
 import os
 import shutil
 import signal
@@ -30,6 +31,10 @@ REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("BRIG_BUILD", REPO / "build"))
 HELPER = BUILD / "brig-helper"
 BRIGD = BUILD / "brigd"
+
+DEFAULT_CONFLIST = REPO / "contrib" / "cni" / "10-brig.conflist"
+# The default network's bridge, made on the host by the bridge plugin.
+CNI_BRIDGE = "brig0"
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
@@ -163,7 +168,19 @@ class Brig:
         self.proc = None
         self.log = None
         self.channels = []
-        self.config.write_text("")
+        # The shipped default network, with host-local's allocations kept in
+        # this test's directory rather than the node's /var/lib/cni.
+        self.cni_conf_dir = base / "net.d"
+        self.cni_conf_dir.mkdir()
+        self.cni_ipam_dir = base / "cni-ipam"
+        conf = json.loads(DEFAULT_CONFLIST.read_text())
+        conf["plugins"][0]["ipam"]["dataDir"] = str(self.cni_ipam_dir)
+        self.write_conflist("10-brig.conflist", conf)
+        self.config.write_text(f'cni_conf_dir = "{self.cni_conf_dir}"\n')
+
+    def write_conflist(self, name, conf):
+        """Writes a CNI network configuration file into the conf dir."""
+        (self.cni_conf_dir / name).write_text(json.dumps(conf, indent=1))
 
     @property
     def listen(self):
@@ -245,6 +262,14 @@ class Brig:
                 pass
         self.proc.kill()
         self.proc.wait(timeout=STOP_TIMEOUT)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cni_bridge_removed():
+    """The default network's bridge goes when the session ends, as the
+    tests' pods went before it."""
+    yield
+    subprocess.run(["ip", "link", "del", CNI_BRIDGE], capture_output=True)
 
 
 @pytest.fixture

@@ -9,12 +9,17 @@ MAGIC = 0x47495242
 VERSION = 1
 REPLY = 0x8000
 HELLO, PING, UNPACK, READY, REMOVE_LAYER, POD_CREATE, POD_REMOVE, POD_STATUS = range(1, 9)
+NET_ADD, NET_DEL, NET_CHECK, NET_STATUS, POD_FILES = range(9, 14)
 U32, U64, STRING, BYTES, FD = 1, 2, 3, 4, 5
 TAG_MIN_VERSION, TAG_MAX_VERSION, TAG_PEER_NAME = 1, 2, 3
 TAG_VERSION, TAG_HELPER_VERSION, TAG_PING_DATA = 4, 5, 6
 TAG_CHAIN_ID, TAG_PARENT_CHAIN_ID, TAG_DIFF_ID, TAG_MEDIA_TYPE, TAG_BLOB_FD = 7, 8, 9, 10, 11
 TAG_LAYER_BYTES, TAG_LAYER_ENTRIES, TAG_LAYER_SKIPPED, TAG_LAYER_EXISTED = 12, 13, 14, 15
 TAG_POD_ID, TAG_NS_FLAGS, TAG_HOSTNAME, TAG_SYSCTL = 17, 18, 19, 20
+TAG_K8S_NAMESPACE, TAG_K8S_NAME, TAG_K8S_UID, TAG_PORT_MAPPINGS = 21, 22, 23, 24
+TAG_INGRESS_RATE, TAG_EGRESS_RATE = 25, 26
+TAG_DNS_SERVERS, TAG_DNS_SEARCHES, TAG_DNS_OPTIONS = 27, 28, 29
+TAG_POD_IP, TAG_CNI_CONF_NAME, TAG_CNI_PROBLEM = 30, 31, 32
 NS_NET, NS_IPC, NS_UTS = 1, 2, 4
 TAG_ERROR_MESSAGE = 0x7FFF
 MAX_PAYLOAD = 65536
@@ -27,6 +32,19 @@ def tlv(tag, typ, value):
 
 def u32(tag, v):
     return tlv(tag, U32, struct.pack("<I", v))
+
+
+def u64(tag, v):
+    return tlv(tag, U64, struct.pack("<Q", v))
+
+
+def string(tag, s):
+    return tlv(tag, STRING, (s.encode() if isinstance(s, str) else s) + b"\0")
+
+
+def port_record(protocol, host_port, container_port, host_ip=b"\0" * 16):
+    """One PORT_MAPPINGS record (docs/helper-protocol.md, NET_ADD)."""
+    return struct.pack("<IHH", protocol, host_port, container_port) + host_ip
 
 
 def header(command, request_id, payload_len, magic=MAGIC, version=VERSION, status=0, reserved=0):
@@ -94,10 +112,6 @@ class Conn:
 
     def close(self):
         self.sock.close()
-
-
-def string(tag, s):
-    return tlv(tag, STRING, s.encode() + b"\0")
 
 
 def fd_field(tag, index):

@@ -18,6 +18,8 @@ def test_install_and_uninstall(tmp_path):
     r = make("install", f"DESTDIR={dest}", "PREFIX=/usr")
     assert r.returncode == 0, r.stderr
     for path, mode in [("usr/sbin/brig-helper", 0o755), ("usr/sbin/brigd", 0o755),
+                       ("usr/sbin/brig-unpack", 0o755), ("usr/sbin/brig-cni", 0o755),
+                       ("etc/cni/net.d/10-brig.conflist", 0o644),
                        ("usr/share/man/man8/brig-helper.8", 0o644),
                        ("usr/share/man/man8/brigd.8", 0o644),
                        ("usr/share/man/man5/brig.conf.5", 0o644)]:
@@ -27,6 +29,8 @@ def test_install_and_uninstall(tmp_path):
     assert "ExecStart=/usr/sbin/brig-helper\n" in unit
     assert "@SBINDIR@" not in unit
     assert (dest / "etc/brig/brig.conf.d").is_dir()
+    assert (dest / "etc/cni/net.d/10-brig.conflist").read_text() == \
+        (REPO / "contrib/cni/10-brig.conflist").read_text()
     assert not (dest / "etc/brig/brig.conf.tmp").exists()
 
     # The installed configuration is the built-in default, and loads back.
@@ -41,10 +45,14 @@ def test_install_and_uninstall(tmp_path):
                            text=True, check=True).stdout
     assert again == defaults
 
-    # A second install keeps an edited configuration.
+    # A second install keeps an edited configuration, and a node's own CNI
+    # network.
     conf.write_text('log_level = "debug"\n')
+    (dest / "etc/cni/net.d/10-brig.conflist").unlink()
+    (dest / "etc/cni/net.d/05-mine.conf").write_text("{}")
     assert make("install", f"DESTDIR={dest}", "PREFIX=/usr").returncode == 0
     assert conf.read_text() == 'log_level = "debug"\n'
+    assert sorted(os.listdir(dest / "etc/cni/net.d")) == ["05-mine.conf"]
 
     r = make("uninstall", f"DESTDIR={dest}", "PREFIX=/usr")
     assert r.returncode == 0, r.stderr

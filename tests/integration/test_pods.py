@@ -853,3 +853,9 @@ def test_fifty_pods_made_and_removed_leave_nothing(brig, pods):
     assert ns_entries(brig) == [] and pins_mounted(brig) == []
     assert os.listdir(brig.root / "pods") == []
     assert sorted(children_of(brig.proc.pid)) == helper_kids_before
+    # CNI: no address reserved, no state kept, no veth left on the bridge.
+    ipam = brig.cni_ipam_dir / "brig"
+    assert not ipam.exists() or all(not n[0].isdigit() for n in os.listdir(ipam))
+    assert os.listdir(brig.root / "cni") == []
+    assert subprocess.run(["ip", "-o", "link", "show", "master", "brig0"], capture_output=True,
+                          text=True).stdout == ""

@@ -36,6 +36,11 @@ static void assert_config_equal(const struct brig_config *a, const struct brig_c
         assert_int_equal(a->pinned_images.n, b->pinned_images.n);
         for (size_t i = 0; i < a->pinned_images.n; i++)
                 assert_string_equal(a->pinned_images.items[i], b->pinned_images.items[i]);
+        assert_string_equal(a->cni_conf_dir, b->cni_conf_dir);
+        assert_int_equal(a->cni_plugin_dirs.n, b->cni_plugin_dirs.n);
+        for (size_t i = 0; i < a->cni_plugin_dirs.n; i++)
+                assert_string_equal(a->cni_plugin_dirs.items[i], b->cni_plugin_dirs.items[i]);
+        assert_int_equal(a->cni_plugin_timeout, b->cni_plugin_timeout);
 }
 
 static char *to_string(const struct brig_config *c)
@@ -483,10 +488,14 @@ static void test_print_format(void **state)
             "registry_certs_dir",
             "max_concurrent_downloads",
             "pinned_images",
+            "cni_conf_dir",
+            "cni_plugin_dirs",
+            "cni_plugin_timeout",
         };
         static const enum toml_type types[] = {
-            TOML_STRING, TOML_STRING, TOML_STRING, TOML_STRING,  TOML_STRING, TOML_STRING,
-            TOML_STRING, TOML_STRING, TOML_STRING, TOML_INTEGER, TOML_ARRAY,
+            TOML_STRING, TOML_STRING, TOML_STRING, TOML_STRING,  TOML_STRING,
+            TOML_STRING, TOML_STRING, TOML_STRING, TOML_STRING,  TOML_INTEGER,
+            TOML_ARRAY,  TOML_STRING, TOML_ARRAY,  TOML_INTEGER,
         };
         struct brig_config c;
         struct toml_node *root = NULL;
@@ -573,6 +582,55 @@ static void test_image_keys(void **state)
         set_error("max_concurrent_downloads", "2x", "--max-concurrent-downloads",
                   "--max-concurrent-downloads: invalid value \"2x\" (must be an integer from "
                   "1 to 16)");
+}
+
+static void test_cni_keys(void **state)
+{
+        struct brig_config c;
+        char *err = NULL;
+        (void)state;
+
+        assert_int_equal(config_init(&c), 0);
+        assert_string_equal(c.cni_conf_dir, "/etc/cni/net.d");
+        assert_int_equal(c.cni_plugin_dirs.n, 2);
+        assert_string_equal(c.cni_plugin_dirs.items[0], "/opt/cni/bin");
+        assert_string_equal(c.cni_plugin_dirs.items[1], "/usr/lib/cni");
+        assert_int_equal(c.cni_plugin_timeout, 60);
+        static const char doc[] = "cni_conf_dir = \"/srv/net.d\"\n"
+                                  "cni_plugin_dirs = [\"/srv/cni\"]\n"
+                                  "cni_plugin_timeout = 600\n";
+        assert_int_equal(config_load_buffer(&c, doc, strlen(doc), SRC, &err), 0);
+        assert_string_equal(c.cni_conf_dir, "/srv/net.d");
+        assert_int_equal(c.cni_plugin_dirs.n, 1);
+        assert_string_equal(c.cni_plugin_dirs.items[0], "/srv/cni");
+        assert_int_equal(c.cni_plugin_timeout, 600);
+        assert_int_equal(config_set(&c, "cni_plugin_dirs", "/a,/b/c", "--cni-plugin-dirs", &err),
+                         0);
+        assert_int_equal(c.cni_plugin_dirs.n, 2);
+        assert_string_equal(c.cni_plugin_dirs.items[1], "/b/c");
+        config_free(&c);
+
+        load_error("cni_conf_dir = \"net.d\"\n",
+                   SRC ":1: key 'cni_conf_dir': invalid value \"net.d\" (must be an absolute "
+                       "path)");
+        load_error("cni_plugin_dirs = [\"/ok\", \"rel\"]\n",
+                   SRC ":1: key 'cni_plugin_dirs': invalid value \"/ok\\nrel\" (must be an "
+                       "absolute path)");
+        load_error("cni_plugin_dirs = [\"/a/../b\"]\n",
+                   SRC ":1: key 'cni_plugin_dirs': invalid value \"/a/../b\" (must not contain "
+                       "\".\" or \"..\" components)");
+        load_error("cni_plugin_timeout = 0\n",
+                   SRC ":1: key 'cni_plugin_timeout': invalid value \"0\" (must be a number of "
+                       "seconds from 1 to 600)");
+        load_error("cni_plugin_timeout = 601\n",
+                   SRC ":1: key 'cni_plugin_timeout': invalid value \"601\" (must be a number of "
+                       "seconds from 1 to 600)");
+        set_error("cni_plugin_dirs", "/a,,/b", "--cni-plugin-dirs",
+                  "--cni-plugin-dirs: invalid value \"/a,,/b\" (must be an absolute path)");
+        set_error("cni_plugin_dirs", "/1,/2,/3,/4,/5,/6,/7,/8,/9,/10,/11,/12,/13,/14,/15,/16,/17",
+                  "--cni-plugin-dirs",
+                  "--cni-plugin-dirs: invalid value \"/1,/2,/3,/4,/5,/6,/7,/8,/9,/10,/11,/12,/13,"
+                  "/14,/15,/16,/17\" (at most 16 paths)");
 }
 
 static void test_print_errors(void **state)
@@ -923,6 +981,7 @@ int main(void)
             cmocka_unit_test(test_print_format),
             cmocka_unit_test(test_image_keys),
             cmocka_unit_test(test_print_errors),
+            cmocka_unit_test(test_cni_keys),
             cmocka_unit_test(test_load_file),
             cmocka_unit_test(test_load_file_size),
             cmocka_unit_test(test_dropins),

@@ -289,7 +289,7 @@ static void test_table_sane(void **state)
         const struct brig_cmd_spec *t = brig_cmd_table(&n);
         const struct brig_field_spec *err = brig_error_reply_fields(&n_err);
 
-        assert_int_equal(n, 8);
+        assert_int_equal(n, 13);
         assert_int_equal(t[0].command, BRIG_CMD_HELLO);
         assert_string_equal(t[0].name, "HELLO");
         assert_int_equal(t[1].command, BRIG_CMD_PING);
@@ -310,6 +310,17 @@ static void test_table_sane(void **state)
         assert_string_equal(t[6].name, "POD_REMOVE");
         assert_int_equal(t[7].command, BRIG_CMD_POD_STATUS);
         assert_string_equal(t[7].name, "POD_STATUS");
+        assert_int_equal(t[8].command, BRIG_CMD_NET_ADD);
+        assert_string_equal(t[8].name, "NET_ADD");
+        assert_int_equal(t[9].command, BRIG_CMD_NET_DEL);
+        assert_string_equal(t[9].name, "NET_DEL");
+        assert_int_equal(t[10].command, BRIG_CMD_NET_CHECK);
+        assert_string_equal(t[10].name, "NET_CHECK");
+        assert_int_equal(t[11].command, BRIG_CMD_NET_STATUS);
+        assert_string_equal(t[11].name, "NET_STATUS");
+        assert_int_equal(t[11].n_request_fields, 0);
+        assert_int_equal(t[12].command, BRIG_CMD_POD_FILES);
+        assert_string_equal(t[12].name, "POD_FILES");
         assert_int_equal(n_err, 1);
         assert_int_equal(err[0].tag, BRIG_TAG_ERROR_MESSAGE);
         assert_int_equal(err[0].tag, 0x7fff);

@@ -1,6 +1,6 @@
 /* test_podcheck.c: unit tests for privhelper/podcheck.h: pod ids, hostnames,
- * and sysctls, each accepted case with the path and value it yields and
- * each refusal with its errno and a reason that names what was refused. */
+ * sysctls, CNI_ARGS names, port mapping records and DNS lists, each accepted case with the path and
+ * value it yields and each refusal with its errno and a reason that names what was refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -432,6 +432,117 @@ static void test_reason_size(void **state)
         assert_int_equal(podcheck_hostname("", NULL, 0), -EINVAL);
 }
 
+/* ---- NET_ADD's fields --------------------------------------------------- */
+
+static void test_k8s_name(void **state)
+{
+        char reason[BRIG_HELPER_MAX_ERROR_MESSAGE];
+        (void)state;
+
+        assert_int_equal(podcheck_k8s_name("K8S_NAME", "web-0", reason, sizeof(reason)), 0);
+        assert_int_equal(podcheck_k8s_name("K8S_UID", "0b5c1a3e-9f8d-4c2b-a1e0-123456789abc",
+                                           reason, sizeof(reason)),
+                         0);
+        assert_int_equal(podcheck_k8s_name("K8S_NAME", "Mixed.Case_ok", reason, sizeof(reason)), 0);
+        assert_int_equal(podcheck_k8s_name("K8S_NAME", rep('a', 253), reason, sizeof(reason)), 0);
+        assert_int_equal(podcheck_k8s_name("K8S_NAME", rep('a', 254), reason, sizeof(reason)),
+                         -EINVAL);
+        assert_non_null(strstr(reason, "K8S_NAME must be 1 to 253 bytes"));
+        assert_int_equal(podcheck_k8s_name("K8S_NAME", "", reason, sizeof(reason)), -EINVAL);
+        /* what would add a CNI_ARGS argument, or a second line */
+        assert_int_equal(
+            podcheck_k8s_name("K8S_NAMESPACE", "ns;K8S_POD_UID=evil", reason, sizeof(reason)),
+            -EINVAL);
+        assert_non_null(strstr(reason, "K8S_NAMESPACE holds a byte (0x3b)"));
+        assert_int_equal(podcheck_k8s_name("K8S_NAME", "a=b", reason, sizeof(reason)), -EINVAL);
+        assert_int_equal(podcheck_k8s_name("K8S_NAME", "a b", reason, sizeof(reason)), -EINVAL);
+        assert_int_equal(podcheck_k8s_name("K8S_NAME", "a\nb", reason, sizeof(reason)), -EINVAL);
+        assert_int_equal(podcheck_k8s_name("K8S_NAME", "a/b", reason, sizeof(reason)), -EINVAL);
+}
+
+static void put_port(uint8_t *rec, uint32_t proto, unsigned host, unsigned container)
+{
+        memset(rec, 0, BRIG_HELPER_PORT_MAPPING_SIZE);
+        rec[0] = (uint8_t)proto;
+        rec[1] = (uint8_t)(proto >> 8);
+        rec[4] = (uint8_t)host;
+        rec[5] = (uint8_t)(host >> 8);
+        rec[6] = (uint8_t)container;
+        rec[7] = (uint8_t)(container >> 8);
+}
+
+static void test_port_mappings(void **state)
+{
+        static uint8_t recs[(BRIG_HELPER_MAX_PORT_MAPPINGS + 1) * BRIG_HELPER_PORT_MAPPING_SIZE];
+        char reason[BRIG_HELPER_MAX_ERROR_MESSAGE];
+        (void)state;
+
+        put_port(recs, 6, 8080, 80);
+        put_port(recs + 24, 17, 53, 53);
+        put_port(recs + 48, 132, 65535, 1);
+        assert_int_equal(podcheck_port_mappings(recs, 72, reason, sizeof(reason)), 0);
+        assert_int_equal(podcheck_port_mappings(recs, 0, reason, sizeof(reason)), 0);
+        assert_int_equal(podcheck_port_mappings(recs, 71, reason, sizeof(reason)), -EINVAL);
+        assert_non_null(strstr(reason, "not 71 bytes"));
+        for (size_t i = 0; i <= BRIG_HELPER_MAX_PORT_MAPPINGS; i++)
+                put_port(recs + i * 24, 6, 1000 + (unsigned)i, 80);
+        assert_int_equal(podcheck_port_mappings(recs, BRIG_HELPER_MAX_PORT_MAPPINGS * 24, reason,
+                                                sizeof(reason)),
+                         0);
+        assert_int_equal(podcheck_port_mappings(recs, sizeof(recs), reason, sizeof(reason)),
+                         -EINVAL);
+        put_port(recs + 24, 1, 80, 80);
+        assert_int_equal(podcheck_port_mappings(recs, 48, reason, sizeof(reason)), -EINVAL);
+        assert_non_null(strstr(reason, "port mapping 1: protocol 1"));
+        put_port(recs + 24, 6, 0, 80);
+        assert_int_equal(podcheck_port_mappings(recs, 48, reason, sizeof(reason)), -EINVAL);
+        assert_non_null(strstr(reason, "port mapping 1: ports must be 1 to 65535"));
+        put_port(recs + 24, 6, 80, 0);
+        assert_int_equal(podcheck_port_mappings(recs, 48, reason, sizeof(reason)), -EINVAL);
+}
+
+static void test_dns_lists(void **state)
+{
+        char reason[BRIG_HELPER_MAX_ERROR_MESSAGE];
+        (void)state;
+
+        assert_int_equal(podcheck_dns_list(PODCHECK_DNS_SERVERS, "10.96.0.10 fd00::a 1.1.1.1",
+                                           reason, sizeof(reason)),
+                         0);
+        assert_int_equal(podcheck_dns_list(PODCHECK_DNS_SEARCHES,
+                                           "default.svc.cluster.local svc.cluster.local", reason,
+                                           sizeof(reason)),
+                         0);
+        assert_int_equal(podcheck_dns_list(PODCHECK_DNS_OPTIONS, "ndots:5 edns0 timeout:2", reason,
+                                           sizeof(reason)),
+                         0);
+        assert_int_equal(
+            podcheck_dns_list(PODCHECK_DNS_SERVERS, "10.0.0.300", reason, sizeof(reason)), -EINVAL);
+        assert_non_null(strstr(reason, "DNS server \"10.0.0.300\""));
+        assert_int_equal(
+            podcheck_dns_list(PODCHECK_DNS_SERVERS, "example.com", reason, sizeof(reason)),
+            -EINVAL);
+        /* a second resolv.conf line, keyword or empty item */
+        assert_int_equal(podcheck_dns_list(PODCHECK_DNS_SEARCHES, "a\nnameserver 6.6.6.6", reason,
+                                           sizeof(reason)),
+                         -EINVAL);
+        assert_null(strchr(reason, '\n'));
+        assert_int_equal(podcheck_dns_list(PODCHECK_DNS_SEARCHES, "a  b", reason, sizeof(reason)),
+                         -EINVAL);
+        assert_int_equal(podcheck_dns_list(PODCHECK_DNS_SEARCHES, "a ", reason, sizeof(reason)),
+                         -EINVAL);
+        assert_int_equal(podcheck_dns_list(PODCHECK_DNS_SEARCHES, "", reason, sizeof(reason)),
+                         -EINVAL);
+        assert_int_equal(
+            podcheck_dns_list(PODCHECK_DNS_SEARCHES, "ndots:5", reason, sizeof(reason)), -EINVAL);
+        assert_int_equal(podcheck_dns_list(PODCHECK_DNS_OPTIONS, "a;b", reason, sizeof(reason)),
+                         -EINVAL);
+        assert_int_equal(
+            podcheck_dns_list(PODCHECK_DNS_SEARCHES, rep('a', 254), reason, sizeof(reason)),
+            -EINVAL);
+        assert_int_equal(podcheck_dns_list(PODCHECK_DNS_SEARCHES, "x\t", NULL, 0), -EINVAL);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -443,6 +554,9 @@ int main(void)
             cmocka_unit_test(test_sysctl_not_namespaced),
             cmocka_unit_test(test_sysctl_node_namespace),
             cmocka_unit_test(test_reason_size),
+            cmocka_unit_test(test_k8s_name),
+            cmocka_unit_test(test_port_mappings),
+            cmocka_unit_test(test_dns_lists),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
