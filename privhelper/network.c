@@ -40,9 +40,10 @@
 
 #define CACHE_DIR "cni"
 #define IFNAME    "eth0"
-/* What a REQUEST carries besides the configuration or the cache. */
-#define REQUEST_OVERHEAD 8192
-#define CONF_MAX         (BRIG_HELPER_MAX_PAYLOAD - REQUEST_OVERHEAD)
+/* A configuration file (ADD), or the cache blob (DEL, CHECK): brig-cni
+ * never makes a blob larger than what fits back into a REQUEST. */
+#define CONF_MAX  CNI_MAX_CONF
+#define CACHE_MAX BRIG_HELPER_MAX_PAYLOAD
 /* A plugin's stdout must fit a RESULT datagram. */
 #define STDOUT_MAX (BRIG_HELPER_MAX_PAYLOAD - 64)
 /* Plugin stderr kept for the log. */
@@ -506,7 +507,7 @@ static bool plugin_talk(pid_t pid, int pidfd, int in, int out, int errfd, const 
                 return false;
         if (too_long) {
                 kill(-pid, SIGKILL);
-                run->exit = CNI_EXIT_NOT_FOUND;
+                run->exit = CNI_EXIT_NOT_RUN;
                 run->out_len = (size_t)snprintf((char *)run->out, sizeof(run->out),
                                                 "its output exceeds %d bytes", STDOUT_MAX - 1);
                 return false;
@@ -537,10 +538,12 @@ static void plugin_run(const struct net_job *j, const char *name, const uint8_t 
         pid_t pid;
 
         run->out_len = run->err_len = 0;
-        run->exit = CNI_EXIT_NOT_FOUND;
+        run->exit = CNI_EXIT_NOT_RUN;
         exe = plugin_name_ok(name) ? plugin_open(name, (char *)run->out, sizeof(run->out))
                                    : fail((char *)run->out, sizeof(run->out), -EINVAL,
                                           "\"%.64s\" is not a CNI plugin name", name);
+        if (exe == -ENOENT)
+                run->exit = CNI_EXIT_NOT_FOUND;
         if (exe < 0)
                 goto runner_failed;
         if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
@@ -641,7 +644,8 @@ static int send_request(struct net_job *j, int sock, const uint8_t *conf, size_t
         tlv_put_u32(&w, CNI_TAG_COMMAND, j->cni);
         tlv_put_string(&w, CNI_TAG_CONTAINER_ID, j->id);
         tlv_put_string(&w, CNI_TAG_IFNAME, IFNAME);
-        tlv_put_string(&w, CNI_TAG_CONF_NAME, j->conf_name);
+        if (!from_cache)
+                tlv_put_string(&w, CNI_TAG_CONF_NAME, j->conf_name);
         tlv_put_bytes(&w, from_cache ? CNI_TAG_CACHE : CNI_TAG_CONF, conf, conf_len);
         if (j->ports_len)
                 tlv_put_bytes(&w, CNI_TAG_PORTS, j->ports, j->ports_len);
@@ -757,10 +761,10 @@ static int runner(void *arg)
                                                          : "cannot open its CNI state");
                 snprintf(j->conf_name, sizeof(j->conf_name), "%s", j->id);
         }
-        r = read_file(fd, CONF_MAX, &conf, &conf_len);
+        r = read_file(fd, j->cni == CNI_CMD_ADD ? CONF_MAX : CACHE_MAX, &conf, &conf_len);
         if (r < 0)
                 return runner_fail(j, r, "cannot read %s: %s", j->conf_name,
-                                   r == -EFBIG ? "larger than 56 KiB" : strerror(-r));
+                                   r == -EFBIG ? "larger than 48 KiB" : strerror(-r));
         if (cni_exe < 0)
                 return runner_fail(j, -ENOENT, "brig-cni is not installed");
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)

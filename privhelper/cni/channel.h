@@ -53,8 +53,9 @@ enum cni_tag {
         CNI_TAG_CONTAINER_ID = 3,
         /* STRING, REQUEST: the interface in the pod ("eth0"), CNI_IFNAME. */
         CNI_TAG_IFNAME = 4,
-        /* STRING, REQUEST: the configuration file's name (no directory), for
-         * messages and to tell a ".conflist" from a ".conf" or ".json". */
+        /* STRING, REQUEST (ADD): the configuration file's name (no
+         * directory), for messages and to tell a ".conflist" from a ".conf"
+         * or ".json". DEL and CHECK take it from the cache. */
         CNI_TAG_CONF_NAME = 5,
         /* BYTES, REQUEST (ADD): the configuration file's content as read. */
         CNI_TAG_CONF = 6,
@@ -80,8 +81,10 @@ enum cni_tag {
         CNI_TAG_STDIN = 21,
         /* U32, RESULT: how the plugin ended: 0 success, 1-255 its exit
          * code, CNI_EXIT_SIGNAL + n killed by signal n, CNI_EXIT_TIMEOUT
-         * killed at the timeout, CNI_EXIT_NOT_FOUND no such plugin (STDOUT
-         * is then the runner's message, not the plugin's output). */
+         * killed at the timeout, CNI_EXIT_NOT_FOUND no such plugin in the
+         * plugin directories, CNI_EXIT_NOT_RUN the runner could not run it
+         * or refused its output (for these two, STDOUT is the runner's
+         * message, not the plugin's output). */
         CNI_TAG_EXIT = 22,
         /* BYTES, RESULT: the plugin's stdout, at most
          * BRIG_HELPER_MAX_PAYLOAD - 64 bytes (longer output fails the
@@ -100,6 +103,11 @@ enum cni_tag {
 #define CNI_EXIT_SIGNAL    0x100u
 #define CNI_EXIT_TIMEOUT   0x10000u
 #define CNI_EXIT_NOT_FOUND 0x10001u
+#define CNI_EXIT_NOT_RUN   0x10002u
+
+/* A configuration file the runner reads for ADD: it travels in a REQUEST
+ * with the largest port and DNS fields beside it. */
+#define CNI_MAX_CONF (48 * 1024)
 
 #define CNI_MAX_IPS         8
 #define CNI_MAX_PLUGINS     16

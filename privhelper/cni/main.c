@@ -153,7 +153,8 @@ static int send_cache(struct session *s, const struct netconf *c, json_t *caparg
 }
 
 /* Runs the plugin at index with command: EXEC, then its RESULT. For ADD,
- * *ret_result is the plugin's result. */
+ * *ret_result is the plugin's result. A failed plugin is -EIO, one not
+ * installed -ENOENT, with s->msg set. */
 static int run_plugin(struct session *s, const struct netconf *c, size_t index,
                       enum cni_command command, json_t *capargs, json_t *prev_result,
                       json_t **ret_result)
@@ -187,7 +188,7 @@ static int run_plugin(struct session *s, const struct netconf *c, size_t index,
         if (res.exit != 0) {
                 netconf_plugin_failure(c, index, command, res.exit, res.out, res.out_len, s->msg,
                                        sizeof(s->msg));
-                return -EIO;
+                return res.exit == CNI_EXIT_NOT_FOUND ? -ENOENT : -EIO;
         }
         if (command != CNI_CMD_ADD)
                 return 0;
@@ -271,20 +272,43 @@ static int load_cache(struct session *s, struct netcache *ret)
 }
 
 /* DEL: the plugins in reverse order, from the cached configuration, with
- * the capability arguments and (from 0.4.0) the result the ADD had. */
+ * the capability arguments and (from 0.4.0) the result the ADD had. Every
+ * plugin's DEL runs even after one failed, so that one broken plugin does
+ * not keep the others from releasing what they hold (an address, NAT
+ * rules); the first failure is the answer, and the runner keeps the cache
+ * for a retry. A plugin that is not installed has nothing it could undo
+ * now: it is logged and skipped, or a pod could never be stopped. */
 static int run_del(struct session *s)
 {
+        char first[sizeof(s->msg)] = "";
         struct netcache cache = {0};
+        int r, failed = 0;
         json_t *prev;
-        int r;
 
         r = load_cache(s, &cache);
         if (r < 0)
                 return r;
         prev = netconf_del_has_prev_result(&cache.conf) ? cache.result : NULL;
-        for (size_t step = 0; r == 0 && step < cache.conf.n_plugins; step++)
+        for (size_t step = 0; step < cache.conf.n_plugins && !s->channel_failed; step++) {
                 r = run_plugin(s, &cache.conf, netconf_plugin_at(&cache.conf, CNI_CMD_DEL, step),
                                CNI_CMD_DEL, cache.capargs, prev, NULL);
+                if (r == -ENOENT && !s->channel_failed)
+                        log_warn("a CNI plugin is not installed; its DEL is skipped",
+                                 "pod=%.12s "
+                                 "reason=\"%s\"",
+                                 s->req->container_id, s->msg);
+                else if (r < 0 && !failed) {
+                        failed = r;
+                        snprintf(first, sizeof(first), "%s", s->msg);
+                }
+        }
+        if (s->channel_failed) {
+                netcache_release(&cache);
+                return r;
+        }
+        r = failed;
+        if (r < 0)
+                snprintf(s->msg, sizeof(s->msg), "%s", first);
         if (r == 0)
                 log_info("network deleted", "pod=%.12s network=%s", s->req->container_id,
                          cache.conf.name);

@@ -797,10 +797,11 @@ void netconf_plugin_failure(const struct netconf *c, size_t index, enum cni_comm
         char label[256], text[QUOTE_MSG + 4];
 
         netconf_plugin_label(c, index, command, label, sizeof(label));
-        if (exit == CNI_EXIT_NOT_FOUND)
+        if (exit == CNI_EXIT_NOT_FOUND || exit == CNI_EXIT_NOT_RUN)
                 fail(msg, msg_size, 0, "%s: %s", label,
                      len > 0 ? netconf_scrub(text, sizeof(text), out, len, QUOTE_MSG)
-                             : "plugin not found");
+                     : exit == CNI_EXIT_NOT_FOUND ? "plugin not found"
+                                                  : "the runner could not run it");
         else if (exit == CNI_EXIT_TIMEOUT)
                 fail(msg, msg_size, 0, "%s: timed out", label);
         else if (exit > CNI_EXIT_SIGNAL && exit < CNI_EXIT_SIGNAL + 256)

@@ -274,7 +274,7 @@ int wire_decode_result(const void *buf, size_t len, struct cni_plugin_result *re
         if (tlv_get_u32(&fs, CNI_TAG_EXIT, &e) < 0)
                 return refuse(err, err_size, -EINVAL, "RESULT: EXIT is missing");
         if (!(e <= 255 || (e > CNI_EXIT_SIGNAL && e < CNI_EXIT_SIGNAL + 256) ||
-              e == CNI_EXIT_TIMEOUT || e == CNI_EXIT_NOT_FOUND))
+              e == CNI_EXIT_TIMEOUT || e == CNI_EXIT_NOT_FOUND || e == CNI_EXIT_NOT_RUN))
                 return refuse(err, err_size, -EINVAL, "RESULT: EXIT 0x%x is not a known status", e);
         ret->exit = e;
         if (tlv_get_bytes(&fs, CNI_TAG_STDOUT, &v, &ret->out_len) == 0) {

@@ -31,7 +31,7 @@ ADD, DEL, CHECK = 1, 2, 3
 T_KIND, T_COMMAND, T_CONTAINER_ID, T_IFNAME, T_CONF_NAME, T_CONF, T_CACHE = range(1, 8)
 T_PORTS, T_INGRESS, T_EGRESS, T_DNS_SERVERS, T_DNS_SEARCHES, T_DNS_OPTIONS = range(8, 14)
 T_PLUGIN, T_STDIN, T_EXIT, T_STDOUT, T_IP, T_MESSAGE = range(20, 26)
-EXIT_SIGNAL, EXIT_TIMEOUT, EXIT_NOT_FOUND = 0x100, 0x10000, 0x10001
+EXIT_SIGNAL, EXIT_TIMEOUT, EXIT_NOT_FOUND, EXIT_NOT_RUN = 0x100, 0x10000, 0x10001, 0x10002
 KIND_NAMES = {REQUEST: "REQUEST", CACHE: "CACHE", EXEC: "EXEC", RESULT: "RESULT", DONE: "DONE",
               FAIL: "FAIL"}
 
@@ -345,7 +345,9 @@ def test_del_after_crash_mid_add(runner):
     r.finish()
 
 
-def test_del_stops_at_first_failure(runner):
+def test_del_runs_every_plugin_and_answers_the_first_failure(runner):
+    """One broken plugin must not keep the others from releasing what they
+    hold: DEL goes on, and the FAIL is the first failure."""
     _, cache, _ = run_add(runner)
     r = runner()
     r.send(request(DEL, cache=cache))
@@ -354,9 +356,41 @@ def test_del_stops_at_first_failure(runner):
     r.exec_("portmap", DEL)
     r.send(result(1, {"cniVersion": "1.0.0", "code": 999, "msg": "could not delete chain",
                       "details": "iptables: No chain/target/match by that name."}))
+    r.exec_("bridge", DEL)
+    r.send(result(EXIT_TIMEOUT))
     assert r.recv(FAIL).message == (
         "CNI plugin portmap (DEL) for network brig: could not delete chain: iptables: No "
         "chain/target/match by that name. (code 999)")
+    r.finish()
+
+
+def test_del_skips_a_plugin_that_is_not_installed(runner):
+    _, cache, _ = run_add(runner)
+    r = runner()
+    r.send(request(DEL, cache=cache))
+    r.exec_("bandwidth", DEL)
+    r.send(result(EXIT_NOT_FOUND, b'no CNI plugin "bandwidth" in /opt/cni/bin:/usr/lib/cni'))
+    r.exec_("portmap", DEL)
+    r.send(result(0))
+    r.exec_("bridge", DEL)
+    r.send(result(0))
+    r.recv(DONE)
+    r.finish()
+
+
+def test_del_fails_when_the_runner_cannot_run_a_plugin(runner):
+    _, cache, _ = run_add(runner)
+    r = runner()
+    r.send(request(DEL, cache=cache))
+    r.exec_("bandwidth", DEL)
+    r.send(result(EXIT_NOT_RUN, b"CNI plugin /usr/lib/cni/bandwidth is writable by group or "
+                                b"others"))
+    r.exec_("portmap", DEL)
+    r.send(result(0))
+    r.exec_("bridge", DEL)
+    r.send(result(0))
+    assert r.recv(FAIL).message == ("CNI plugin bandwidth (DEL) for network brig: CNI plugin "
+                                    "/usr/lib/cni/bandwidth is writable by group or others")
     r.finish()
 
 

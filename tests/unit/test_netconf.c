@@ -667,6 +667,8 @@ static void test_plugin_failure(void **state)
                    "or /usr/lib/cni");
         failure_is(0, CNI_CMD_ADD, CNI_EXIT_NOT_FOUND, NULL,
                    "CNI plugin bridge (ADD) for network brig: plugin not found");
+        failure_is(0, CNI_CMD_DEL, CNI_EXIT_NOT_RUN, NULL,
+                   "CNI plugin bridge (DEL) for network brig: the runner could not run it");
         failure_is(0, CNI_CMD_ADD, 0x20000, NULL,
                    "CNI plugin bridge (ADD) for network brig: ended with unknown status 0x20000");
 
@@ -1075,7 +1077,8 @@ static void test_wire_result_and_encoders(void **state)
                                         CNI_EXIT_SIGNAL + 1,
                                         CNI_EXIT_SIGNAL + 255,
                                         CNI_EXIT_TIMEOUT,
-                                        CNI_EXIT_NOT_FOUND};
+                                        CNI_EXIT_NOT_FOUND,
+                                        CNI_EXIT_NOT_RUN};
         for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
                 msg_start(&m, CNI_KIND_RESULT);
                 tlv_put_u32(&m.w, CNI_TAG_EXIT, good[i]);
@@ -1085,7 +1088,7 @@ static void test_wire_result_and_encoders(void **state)
                 assert_int_equal(res.out_len, 2);
         }
         static const uint32_t bad[] = {256, CNI_EXIT_SIGNAL, CNI_EXIT_SIGNAL + 256,
-                                       CNI_EXIT_NOT_FOUND + 1, UINT32_MAX};
+                                       CNI_EXIT_NOT_RUN + 1, UINT32_MAX};
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 msg_start(&m, CNI_KIND_RESULT);
                 tlv_put_u32(&m.w, CNI_TAG_EXIT, bad[i]);
