@@ -16,50 +16,6 @@
 #include "privhelper/podcheck.h"
 #include "proto/helper.h"
 
-static void check_k8s_name(const char *s)
-{
-        char reason[BRIG_HELPER_MAX_ERROR_MESSAGE];
-
-        if (podcheck_k8s_name("K8S_NAME", s, reason, sizeof(reason)) < 0)
-                return;
-        check(strlen(s) >= 1 && strlen(s) <= 253);
-        for (const char *c = s; *c; c++)
-                check(in(*c, LOWER UPPER DIGITS "._-"));
-}
-
-static void check_dns_list(const char *s, enum podcheck_dns_list kind)
-{
-        char reason[BRIG_HELPER_MAX_ERROR_MESSAGE];
-
-        reason[0] = '\0';
-        if (podcheck_dns_list(kind, s, reason, sizeof(reason)) < 0) {
-                check(reason[0] != '\0');
-                for (const char *c = reason; *c; c++)
-                        check((unsigned char)*c >= 0x20 && (unsigned char)*c < 0x7f);
-                return;
-        }
-        /* single spaces between items of plain bytes: no resolv.conf line
-         * or keyword can be smuggled in */
-        check(s[0] && s[0] != ' ' && s[strlen(s) - 1] != ' ' && !strstr(s, "  "));
-        for (const char *c = s; *c; c++)
-                check(in(*c, LOWER UPPER DIGITS " ._:-"));
-}
-
-static void check_ports(const uint8_t *data, size_t size)
-{
-        char reason[BRIG_HELPER_MAX_ERROR_MESSAGE];
-
-        if (podcheck_port_mappings(data, size, reason, sizeof(reason)) < 0)
-                return;
-        check(size % BRIG_HELPER_PORT_MAPPING_SIZE == 0);
-        for (size_t i = 0; i < size; i += BRIG_HELPER_PORT_MAPPING_SIZE) {
-                uint32_t proto = (uint32_t)data[i] | (uint32_t)data[i + 1] << 8 |
-                                 (uint32_t)data[i + 2] << 16 | (uint32_t)data[i + 3] << 24;
-                check(proto == 6 || proto == 17 || proto == 132);
-                check((data[i + 4] | data[i + 5]) && (data[i + 6] | data[i + 7]));
-        }
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check(bool ok)
