@@ -591,11 +591,9 @@ static int runner_fail(struct net_job *j, int error, const char *fmt, ...)
 static int runner_fail(struct net_job *j, int error, const char *fmt, ...)
 {
         va_list ap;
-        int n = snprintf(j->err, sizeof(j->err), "pod %s: ", j->id);
 
         va_start(ap, fmt);
-        if (n > 0 && (size_t)n < sizeof(j->err))
-                vsnprintf(j->err + n, sizeof(j->err) - (size_t)n, fmt, ap);
+        pods_format_error(j->err, sizeof(j->err), j->id, fmt, ap);
         va_end(ap);
         j->error = error;
         return error;

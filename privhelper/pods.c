@@ -193,14 +193,20 @@ static int remove_pod(const char *id, char *reason, size_t reason_size)
 static int child_fail(struct pod_job *j, int error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+void pods_format_error(char *buf, size_t size, const char *id, const char *fmt, va_list ap)
+{
+        int n = snprintf(buf, size, "pod %s: ", id);
+
+        if (n > 0 && (size_t)n < size)
+                vsnprintf(buf + n, size - (size_t)n, fmt, ap);
+}
+
 static int child_fail(struct pod_job *j, int error, const char *fmt, ...)
 {
         va_list ap;
-        int n = snprintf(j->err, sizeof(j->err), "pod %s: ", j->id);
 
         va_start(ap, fmt);
-        if (n > 0 && (size_t)n < sizeof(j->err))
-                vsnprintf(j->err + n, sizeof(j->err) - (size_t)n, fmt, ap);
+        pods_format_error(j->err, sizeof(j->err), j->id, fmt, ap);
         va_end(ap);
         j->error = error;
         return error;

@@ -16,6 +16,8 @@
  */
 #pragma once
 
+#include <stdarg.h>
+
 #include "dispatch.h"
 
 /* Opens run_root (which dirs_prepare() made) and its ns directory,
@@ -45,6 +47,11 @@ int pods_handle_files(struct helper_conn *c, const struct brig_msg *msg, int *fd
  * holds a namespace; else returns -ENOENT and buf is "". The path is for
  * CNI plugins, which take CNI_NETNS as a path. */
 int pods_netns_path(const char *id, char *buf, size_t size);
+
+/* Writes "pod <id>: " and the message fmt makes into buf: how the
+ * children that work on a pod word their failures. */
+void pods_format_error(char *buf, size_t size, const char *id, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
 /* Closes what pods_init() opened. */
 void pods_free(void);
