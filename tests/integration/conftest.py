@@ -171,7 +171,7 @@ class Brig:
         # The shipped default network, with host-local's allocations kept in
         # this test's directory rather than the node's /var/lib/cni.
         self.cni_conf_dir = base / "net.d"
-        self.cni_conf_dir.mkdir()
+        self.cni_conf_dir.mkdir(exist_ok=True)
         self.cni_ipam_dir = base / "cni-ipam"
         conf = json.loads(DEFAULT_CONFLIST.read_text())
         conf["plugins"][0]["ipam"]["dataDir"] = str(self.cni_ipam_dir)
