@@ -422,6 +422,19 @@ void cri_stream_pod_sandboxes(struct rpc_call *call, const ProtobufCMessage *req
         rpc_reply(call, NULL);
 }
 
+/* A LinuxContainerResources as JSON, for the verbose info; NULL for none. */
+static json_t *resources_json(const Runtime__V1__LinuxContainerResources *r)
+{
+        if (!r)
+                return NULL;
+        return json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:s}", "cpuPeriod",
+                         (json_int_t)r->cpu_period, "cpuQuota", (json_int_t)r->cpu_quota,
+                         "cpuShares", (json_int_t)r->cpu_shares, "memoryLimitInBytes",
+                         (json_int_t)r->memory_limit_in_bytes, "memorySwapLimitInBytes",
+                         (json_int_t)r->memory_swap_limit_in_bytes, "cpusetCpus", r->cpuset_cpus,
+                         "cpusetMems", r->cpuset_mems);
+}
+
 /* PodSandboxStatus' verbose "info": what brig knows of the pod, as JSON,
  * with the outcome of a CNI CHECK of a ready pod's network. */
 static char *verbose_info(struct rpc_call *call, struct pod *pod, enum pod_state state)
@@ -467,6 +480,11 @@ static char *verbose_info(struct rpc_call *call, struct pod *pod, enum pod_state
                                   c->linux ? c->linux->cgroup_parent : "", cgroup, sizeof(cgroup),
                                   why, sizeof(why)) == 0)
                 json_object_set_new(o, "cgroupParent", json_string(cgroup));
+        /* Kept for the containers, which land in the pod's cgroup parent. */
+        if (c->linux && c->linux->overhead)
+                json_object_set_new(o, "overhead", resources_json(c->linux->overhead));
+        if (c->linux && c->linux->resources)
+                json_object_set_new(o, "resources", resources_json(c->linux->resources));
         text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 out:
         json_decref(ns);

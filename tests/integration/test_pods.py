@@ -859,3 +859,29 @@ def test_fifty_pods_made_and_removed_leave_nothing(brig, pods):
     assert os.listdir(brig.root / "cni") == []
     assert subprocess.run(["ip", "-o", "link", "show", "master", "brig0"], capture_output=True,
                           text=True).stdout == ""
+
+
+def test_overhead_and_resources_are_kept_for_the_containers(brig, pods):
+    config = pod_config(cgroup_parent="/kubepods/burstable/pod-x")
+    config.linux.overhead.cpu_shares = 102
+    config.linux.overhead.memory_limit_in_bytes = 64 << 20
+    config.linux.resources.cpu_quota = 50000
+    config.linux.resources.cpu_period = 100000
+    config.linux.resources.cpuset_cpus = "0"
+    pod_id = pods.run(config)
+
+    def info():
+        return json.loads(pods.status(pod_id, verbose=True).info["info"])
+
+    i = info()
+    assert i["cgroupParent"] == "/kubepods/burstable/pod-x"
+    assert i["overhead"]["cpuShares"] == 102
+    assert i["overhead"]["memoryLimitInBytes"] == 64 << 20
+    assert i["resources"]["cpuQuota"] == 50000 and i["resources"]["cpusetCpus"] == "0"
+    # from the record, after a restart of brigd
+    old = brig.brigd_pid()
+    os.kill(old, signal.SIGKILL)
+    wait_for(lambda: (n := brig.brigd_pid()) and n != old and n, RESTART_TIMEOUT, "a new brigd")
+    wait_for(brig.version_ok, RESTART_TIMEOUT, "brigd answering")
+    pods.reconnect()
+    assert info()["overhead"] == i["overhead"] and info()["resources"] == i["resources"]
