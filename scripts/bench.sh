@@ -1,8 +1,9 @@
 #!/bin/sh
 # Runs brig's benchmarks against the binaries in BUILD: CRI call latency
-# (bench.py), brig-unpack against tar (bench-unpack.sh), and a cold pull
+# (bench.py), brig-unpack against tar (bench-unpack.sh), a cold pull
 # against containerd (bench_pull.py, from the local registry that
-# ../shared/tools/test-registry.sh starts). Needs root: they start
+# ../shared/tools/test-registry.sh starts), and pod sandboxes against
+# containerd and the bare CNI chain (bench_pods.py). Needs root: they start
 # brig-helper.
 set -eu
 build=${1:-build}
