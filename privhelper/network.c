@@ -103,6 +103,12 @@ int network_init(const struct brig_config *config, const char *brig_cni)
         plugin_dirs = &config->cni_plugin_dirs;
         plugin_timeout = config->cni_plugin_timeout;
         for (size_t i = 0; i < plugin_dirs->n; i++) {
+                /* CNI_PATH is ':'-separated */
+                if (strchr(plugin_dirs->items[i], ':'))
+                        return log_error_errno(-EINVAL,
+                                               "a cni_plugin_dirs entry holds ':', which CNI_PATH "
+                                               "cannot carry",
+                                               "dir=%s", plugin_dirs->items[i]);
                 int w = snprintf(cni_path + n, sizeof(cni_path) - n, "%s%s", i ? ":" : "",
                                  plugin_dirs->items[i]);
                 if (w < 0 || (size_t)w >= sizeof(cni_path) - n)

@@ -136,3 +136,11 @@ def test_systemd_cgroup_driver_without_systemd_is_refused(brig_dir):
     assert "systemd is not this node's init" in r.stderr
     assert "cgroupfs" in r.stderr
     assert not (brig_dir / "run" / "brig.sock").exists()
+
+
+def test_a_cni_plugin_dir_with_a_colon_stops_the_start(brig_dir):
+    """CNI_PATH is ':'-separated: such a directory could not be passed on."""
+    r = _helper(brig_dir, "--cni-plugin-dirs", "/usr/lib/cni,/opt/a:b")
+    assert r.returncode == 1
+    assert "a cni_plugin_dirs entry holds ':'" in r.stderr and "dir=/opt/a:b" in r.stderr
+    assert "brigd started" not in r.stderr
