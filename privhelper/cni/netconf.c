@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
 #include "util.h"
 
 #define CACHE_KIND    "brig-cni-cache"
@@ -23,45 +24,6 @@
 #define QUOTE_LONG  120
 
 /* ---- messages ---------------------------------------------------------- */
-
-/* Length of the valid UTF-8 sequence at s (at most len bytes), 0 if there
- * is none; *ret_cp is its code point. Overlong forms, surrogates and code
- * points past U+10FFFF are invalid, so the output of scrubbing is strict
- * UTF-8 that every consumer decodes the same way. */
-static size_t utf8_at(const unsigned char *s, size_t len, uint32_t *ret_cp)
-{
-        uint32_t cp;
-        size_t n;
-
-        if (s[0] < 0x80) {
-                *ret_cp = s[0];
-                return 1;
-        }
-        if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-                n = 2;
-                cp = s[0] & 0x1f;
-        } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-                n = 3;
-                cp = s[0] & 0x0f;
-        } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-                n = 4;
-                cp = s[0] & 0x07;
-        } else {
-                return 0;
-        }
-        if (len < n)
-                return 0;
-        for (size_t i = 1; i < n; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = cp << 6 | (s[i] & 0x3f);
-        }
-        if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        *ret_cp = cp;
-        return n;
-}
 
 /* Code points that move the cursor, break lines or reorder text: a message
  * carrying one could pass for another line or hide its tail. */
@@ -80,7 +42,7 @@ char *netconf_scrub(char *dst, size_t dst_size, const void *src, size_t len, siz
 
         while (in < len && s[in] != '\0') {
                 uint32_t cp = 0;
-                size_t n = utf8_at(s + in, len - in, &cp);
+                size_t n = utf8_decode(s + in, len - in, &cp);
                 size_t need = n == 0 || forbidden_cp(cp) ? 1 : n;
 
                 if (out + need > limit) {
@@ -116,7 +78,7 @@ static void trim_cut_utf8(char *s)
                         break;
         }
         if (lead < len && (unsigned char)s[lead] >= 0x80 &&
-            utf8_at((const unsigned char *)s + lead, len - lead, &cp) != len - lead)
+            utf8_decode((const unsigned char *)s + lead, len - lead, &cp) != len - lead)
                 s[lead] = '\0';
 }
 
