@@ -60,38 +60,46 @@ static bool child_reset(pid_t helper)
         return prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == 0 && getppid() == helper;
 }
 
+bool job_child_place_fds(const struct job_fd *fds, size_t n)
+{
+        int high[16];
+
+        if (n > ARRAY_SIZE(high))
+                return false;
+        /* Every source moves above every target first, so that no dup2 below
+         * overwrites a source still to be placed. */
+        for (size_t i = 0; i < n; i++) {
+                high[i] = fcntl(fds[i].from, F_DUPFD_CLOEXEC, 64);
+                if (high[i] < 0)
+                        return false;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (dup2(high[i], fds[i].to) < 0)
+                        return false;
+        /* The copies and everything else the helper holds go at exec. */
+        if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (fcntl(fds[i].to, F_SETFD, 0) < 0)
+                        return false;
+        return true;
+}
+
 /* Runs in the forked child only: never returns. */
 static void exec_child(pid_t helper, int exe_fd, char *const argv[], const struct job_fd *fds,
                        size_t n_fds)
 {
         static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
-        int high[16];
-        int devnull;
+        struct job_fd all[16] = {{.to = STDIN_FILENO}, {STDERR_FILENO, STDOUT_FILENO}};
 
-        if (!child_reset(helper) || n_fds > ARRAY_SIZE(high))
+        if (!child_reset(helper) || n_fds > ARRAY_SIZE(all) - 2)
                 _exit(127);
-        /* Every source moves above every target first, so that no dup2 below
-         * overwrites a source still to be placed. */
-        for (size_t i = 0; i < n_fds; i++) {
-                high[i] = fcntl(fds[i].from, F_DUPFD_CLOEXEC, 64);
-                if (high[i] < 0)
-                        _exit(127);
-        }
-        /* exe_fd too: it may well be one of the target numbers. */
+        all[0].from = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        memcpy(all + 2, fds, n_fds * sizeof(*fds));
+        /* exe_fd moves too: it may well be one of the target numbers. */
         exe_fd = fcntl(exe_fd, F_DUPFD_CLOEXEC, 64);
-        devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (exe_fd < 0)
+        if (exe_fd < 0 || all[0].from < 0 || !job_child_place_fds(all, n_fds + 2))
                 _exit(127);
-        if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 ||
-            dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
-                _exit(127);
-        for (size_t i = 0; i < n_fds; i++)
-                if (dup2(high[i], fds[i].to) < 0)
-                        _exit(127);
-        /* exe_fd and everything else the helper holds go at exec. */
-        close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-        for (size_t i = 0; i < n_fds; i++)
-                fcntl(fds[i].to, F_SETFD, 0);
         execveat(exe_fd, "", argv, envp, AT_EMPTY_PATH);
         log_error_errno(negative_errno(), "cannot execute child", "program=%s", argv[0]);
         _exit(127);

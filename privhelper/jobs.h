@@ -28,6 +28,12 @@ struct job_fd {
         int to;
 };
 
+/* In a child about to exec: makes each fds[i].from its fds[i].to, open
+ * across exec, and every other fd above 2 close-on-exec (fds 0-2 that are
+ * no target stay as they are). Sources may be targets of others. At most
+ * 16 fds. Returns false on failure (the child should _exit then). */
+bool job_child_place_fds(const struct job_fd *fds, size_t n);
+
 /* Forks a child that gets fds (its stdin is /dev/null, stdout and stderr
  * are the helper's stderr, every other fd is closed), a minimal
  * environment, SIGKILL when the helper dies, and executes exe_fd (an

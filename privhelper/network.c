@@ -368,26 +368,6 @@ static const char *const cni_command_names[] = {
     [CNI_CMD_CHECK] = "CHECK",
 };
 
-/* In a child about to exec: makes from[i] its fd i, open across exec, and
- * closes every other fd. Sources move above every target first, so none is
- * overwritten before it is placed. Returns false on failure. */
-static bool place_fds(const int *from, int n)
-{
-        int high[8];
-
-        if (n > (int)ARRAY_SIZE(high))
-                return false;
-        for (int i = 0; i < n; i++) {
-                high[i] = fcntl(from[i], F_DUPFD_CLOEXEC, 64);
-                if (high[i] < 0)
-                        return false;
-        }
-        for (int i = 0; i < n; i++)
-                if (dup2(high[i], i) < 0) /* dup2 leaves the target without CLOEXEC */
-                        return false;
-        return syscall(SYS_close_range, n, ~0U, 0) == 0;
-}
-
 /* Runs in the plugin's child: never returns. */
 static void plugin_exec(const struct net_job *j, const char *name, int exe, int in, int out,
                         int errfd)
@@ -411,7 +391,9 @@ static void plugin_exec(const struct net_job *j, const char *name, int exe, int 
         signal(SIGPIPE, SIG_DFL);
         /* fd 3 stays open across exec: a script plugin's interpreter reads
          * it as /dev/fd/3. */
-        if (!place_fds((const int[]){in, out, errfd, exe}, 4) || chdir("/") < 0)
+        if (!job_child_place_fds((const struct job_fd[]){{in, 0}, {out, 1}, {errfd, 2}, {exe, 3}},
+                                 4) ||
+            chdir("/") < 0)
                 _exit(127);
         snprintf(env_command, sizeof(env_command), "CNI_COMMAND=%s", cni_command_names[j->cni]);
         snprintf(env_id, sizeof(env_id), "CNI_CONTAINERID=%s", j->id);
@@ -610,7 +592,7 @@ static pid_t cni_spawn(int sock)
         static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
         char *const argv[] = {"brig-cni", NULL};
         pid_t pid = fork();
-        int devnull;
+        int devnull, exe;
 
         if (pid != 0)
                 return pid;
@@ -618,11 +600,13 @@ static pid_t cni_spawn(int sock)
                 _exit(127);
         signal(SIGPIPE, SIG_DFL);
         devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        /* above every target, as cni_exe may be one of their numbers */
+        exe = fcntl(cni_exe, F_DUPFD_CLOEXEC, 64);
         /* stdout is the log too: brig-cni writes nothing else there */
-        if (devnull < 0 || !place_fds((const int[]){devnull, 2, 2, sock, cni_exe}, 5) ||
-            fcntl(4, F_SETFD, FD_CLOEXEC) < 0)
+        if (devnull < 0 || exe < 0 ||
+            !job_child_place_fds((const struct job_fd[]){{devnull, 0}, {2, 1}, {sock, 3}}, 3))
                 _exit(127);
-        syscall(SYS_execveat, 4, "", argv, envp, AT_EMPTY_PATH);
+        syscall(SYS_execveat, exe, "", argv, envp, AT_EMPTY_PATH);
         _exit(127);
 }
 
