@@ -843,10 +843,7 @@ static int copy_name(const struct brig_msg *msg, uint16_t tag, const char *what,
 static int read_add_fields(const struct brig_msg *msg, struct net_job *j, char *reason,
                            size_t reason_size)
 {
-        static const uint16_t dns_tags[] = {BRIG_TAG_DNS_SERVERS, BRIG_TAG_DNS_SEARCHES,
-                                            BRIG_TAG_DNS_OPTIONS};
-        static const enum podcheck_dns_list dns_kinds[] = {
-            PODCHECK_DNS_SERVERS, PODCHECK_DNS_SEARCHES, PODCHECK_DNS_OPTIONS};
+        const char *dns[3];
         const void *ports = NULL;
         int r;
 
@@ -858,17 +855,11 @@ static int read_add_fields(const struct brig_msg *msg, struct net_job *j, char *
         }
         j->has_ingress = tlv_get_u64(&msg->fields, BRIG_TAG_INGRESS_RATE, &j->ingress) == 0;
         j->has_egress = tlv_get_u64(&msg->fields, BRIG_TAG_EGRESS_RATE, &j->egress) == 0;
-        for (size_t i = 0; i < ARRAY_SIZE(dns_tags); i++) {
-                const char *list = NULL;
-
-                if (tlv_get_string(&msg->fields, dns_tags[i], &list) < 0)
-                        continue;
-                r = podcheck_dns_list(dns_kinds[i], list, reason, reason_size);
-                if (r < 0)
-                        return r;
-                snprintf(j->dns[i], sizeof(j->dns[i]), "%s", list);
-        }
-        return 0;
+        r = pods_dns_of(msg, dns, reason, reason_size);
+        for (size_t i = 0; r == 0 && i < ARRAY_SIZE(dns); i++)
+                if (dns[i])
+                        snprintf(j->dns[i], sizeof(j->dns[i]), "%s", dns[i]);
+        return r;
 }
 
 static int net_start(struct helper_conn *c, const struct brig_msg *msg, enum cni_command cni,
@@ -878,12 +869,9 @@ static int net_start(struct helper_conn *c, const struct brig_msg *msg, enum cni
         struct net_job *j;
         int r;
 
-        tlv_get_string(&msg->fields, BRIG_TAG_POD_ID, &id);
-        if (!podcheck_pod_id(id)) {
-                snprintf(reason, reason_size, "%s: pod id is not 64 lowercase hex",
-                         msg->spec->name);
-                return -EINVAL;
-        }
+        r = pods_id_of(msg, &id, reason, reason_size);
+        if (r < 0)
+                return r;
         if (network_busy(id)) {
                 snprintf(reason, reason_size, "%s: pod %s: another NET command is running for it",
                          msg->spec->name, id);

@@ -94,8 +94,7 @@ void pods_free(void)
         ns_fd = safe_close(ns_fd);
 }
 
-/* The request's POD_ID (present once: the schema says so), checked. */
-static int pod_id_of(const struct brig_msg *msg, const char **ret, char *reason, size_t reason_size)
+int pods_id_of(const struct brig_msg *msg, const char **ret, char *reason, size_t reason_size)
 {
         const char *id = NULL;
 
@@ -106,6 +105,26 @@ static int pod_id_of(const struct brig_msg *msg, const char **ret, char *reason,
                 return -EINVAL;
         }
         *ret = id;
+        return 0;
+}
+
+int pods_dns_of(const struct brig_msg *msg, const char *ret[3], char *reason, size_t reason_size)
+{
+        static const uint16_t tags[] = {BRIG_TAG_DNS_SERVERS, BRIG_TAG_DNS_SEARCHES,
+                                        BRIG_TAG_DNS_OPTIONS};
+        static const enum podcheck_dns_list kinds[] = {PODCHECK_DNS_SERVERS, PODCHECK_DNS_SEARCHES,
+                                                       PODCHECK_DNS_OPTIONS};
+
+        for (size_t i = 0; i < ARRAY_SIZE(tags); i++) {
+                int r;
+
+                ret[i] = NULL;
+                if (tlv_get_string(&msg->fields, tags[i], &ret[i]) < 0)
+                        continue;
+                r = podcheck_dns_list(kinds[i], ret[i], reason, reason_size);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -328,7 +347,7 @@ static int read_request(const struct brig_msg *msg, struct pod_job *j, char *rea
         uint32_t flags = 0;
         int r;
 
-        r = pod_id_of(msg, &id, reason, reason_size);
+        r = pods_id_of(msg, &id, reason, reason_size);
         if (r < 0)
                 return r;
         /* The schema guarantees NS_FLAGS is there once. */
@@ -435,7 +454,7 @@ int pods_handle_remove(struct helper_conn *c, const struct brig_msg *msg, int *f
         int r;
 
         (void)fds, (void)reply;
-        r = pod_id_of(msg, &id, reason, reason_size);
+        r = pods_id_of(msg, &id, reason, reason_size);
         if (r < 0)
                 return r;
         if (is_creating(id) || network_busy(id)) {
@@ -481,7 +500,7 @@ int pods_handle_status(struct helper_conn *c, const struct brig_msg *msg, int *f
         const char *id = NULL;
         _cleanup_close_ int pod_fd = -1;
         uint32_t pins = 0;
-        int r = pod_id_of(msg, &id, reason, reason_size);
+        int r = pods_id_of(msg, &id, reason, reason_size);
 
         (void)c, (void)fds;
         if (r < 0)
@@ -556,11 +575,7 @@ static void put_list(char *buf, size_t *len, const char *keyword, const char *li
 int pods_handle_files(struct helper_conn *c, const struct brig_msg *msg, int *fds,
                       struct tlv_writer *reply, char *reason, size_t reason_size)
 {
-        static const uint16_t dns_tags[] = {BRIG_TAG_DNS_SERVERS, BRIG_TAG_DNS_SEARCHES,
-                                            BRIG_TAG_DNS_OPTIONS};
-        static const enum podcheck_dns_list dns_kinds[] = {
-            PODCHECK_DNS_SERVERS, PODCHECK_DNS_SEARCHES, PODCHECK_DNS_OPTIONS};
-        const char *dns[3] = {NULL, NULL, NULL}, *id = NULL, *hostname = NULL;
+        const char *dns[3], *id = NULL, *hostname = NULL;
         _cleanup_free_ char *buf = malloc(POD_FILE_MAX);
         _cleanup_close_ int pod_fd = -1;
         size_t len = 0;
@@ -569,7 +584,7 @@ int pods_handle_files(struct helper_conn *c, const struct brig_msg *msg, int *fd
         (void)fds, (void)reply;
         if (!buf)
                 return -ENOMEM;
-        r = pod_id_of(msg, &id, reason, reason_size);
+        r = pods_id_of(msg, &id, reason, reason_size);
         if (r < 0)
                 return r;
         if (tlv_get_string(&msg->fields, BRIG_TAG_HOSTNAME, &hostname) == 0) {
@@ -577,13 +592,9 @@ int pods_handle_files(struct helper_conn *c, const struct brig_msg *msg, int *fd
                 if (r < 0)
                         return r;
         }
-        for (size_t i = 0; i < ARRAY_SIZE(dns_tags); i++) {
-                if (tlv_get_string(&msg->fields, dns_tags[i], &dns[i]) < 0)
-                        continue;
-                r = podcheck_dns_list(dns_kinds[i], dns[i], reason, reason_size);
-                if (r < 0)
-                        return r;
-        }
+        r = pods_dns_of(msg, dns, reason, reason_size);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < msg->fields.n; i++)
                 if (msg->fields.items[i].tag == BRIG_TAG_POD_IP &&
                     !podcheck_pod_ip((const char *)msg->fields.items[i].value, NULL, 0)) {

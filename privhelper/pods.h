@@ -25,6 +25,15 @@
  * or a negative errno, logged. */
 int pods_init(const char *run_root);
 
+/* The request's POD_ID (present once: the schema says so), checked: 64
+ * lowercase hex. Returns 0 or -EINVAL with reason naming the command. */
+int pods_id_of(const struct brig_msg *msg, const char **ret, char *reason, size_t reason_size);
+
+/* The request's DNS_SERVERS, DNS_SEARCHES and DNS_OPTIONS into ret[0..2],
+ * each checked with podcheck_dns_list(), NULL when absent. Returns 0 or
+ * -EINVAL with reason set. */
+int pods_dns_of(const struct brig_msg *msg, const char *ret[3], char *reason, size_t reason_size);
+
 /* The POD_CREATE handler (see docs/helper-protocol.md): deferred, a child
  * makes the namespaces. */
 int pods_handle_create(struct helper_conn *c, const struct brig_msg *msg, int *fds,
