@@ -570,11 +570,13 @@ int helper_client_pod_remove(struct helper_client *hc, uint64_t call_id, const c
         return r;
 }
 
-/* NET_*: the pod id and its names; NET_ADD adds the capability arguments. */
+/* NET_*: the pod id and its names; NET_ADD adds the capability arguments.
+ * A NULL reply: the reply carries nothing wanted and is released here. */
 static int net_call(struct helper_client *hc, uint64_t call_id, uint16_t command,
                     const struct helper_net_request *req, unsigned timeout_ms, struct reply *reply,
                     char *reason, size_t reason_size)
 {
+        struct reply own;
         static const uint8_t none[1];
         _cleanup_free_ uint8_t *payload = malloc(BRIG_HELPER_MAX_PAYLOAD);
         struct tlv_writer w;
@@ -612,8 +614,11 @@ static int net_call(struct helper_client *hc, uint64_t call_id, uint16_t command
                 snprintf(reason, reason_size, "the pod's network request does not fit a message");
                 return r;
         }
-        return call(hc, call_id, command, payload, len, NULL, 0, timeout_ms, reply, reason,
-                    reason_size);
+        r = call(hc, call_id, command, payload, len, NULL, 0, timeout_ms, reply ? reply : &own,
+                 reason, reason_size);
+        if (r == 0 && !reply)
+                reply_release(&own);
+        return r;
 }
 
 int helper_client_net_add(struct helper_client *hc, uint64_t call_id,
@@ -643,26 +648,15 @@ int helper_client_net_del(struct helper_client *hc, uint64_t call_id,
                           const struct helper_net_request *req, unsigned timeout_ms, char *reason,
                           size_t reason_size)
 {
-        struct reply reply;
-        int r =
-            net_call(hc, call_id, BRIG_CMD_NET_DEL, req, timeout_ms, &reply, reason, reason_size);
-
-        if (r == 0)
-                reply_release(&reply);
-        return r;
+        return net_call(hc, call_id, BRIG_CMD_NET_DEL, req, timeout_ms, NULL, reason, reason_size);
 }
 
 int helper_client_net_check(struct helper_client *hc, uint64_t call_id,
                             const struct helper_net_request *req, unsigned timeout_ms, char *reason,
                             size_t reason_size)
 {
-        struct reply reply;
-        int r =
-            net_call(hc, call_id, BRIG_CMD_NET_CHECK, req, timeout_ms, &reply, reason, reason_size);
-
-        if (r == 0)
-                reply_release(&reply);
-        return r;
+        return net_call(hc, call_id, BRIG_CMD_NET_CHECK, req, timeout_ms, NULL, reason,
+                        reason_size);
 }
 
 int helper_client_net_status(struct helper_client *hc, uint64_t call_id, char *conf_name,
