@@ -423,6 +423,50 @@ static int check_counts(const struct schema *s, const struct tlv_fields *fs,
         return 0;
 }
 
+/* Every element of a payload, each checked against s, then the counts. */
+static int decode_fields(const struct schema *s, const uint8_t *payload, size_t len, size_t n_fds,
+                         uint32_t *fds_used, struct tlv_fields *ret, struct brig_msg_error *e)
+{
+        struct tlv_reader rd;
+        int r;
+
+        ret->n = 0;
+        tlv_reader_init(&rd, payload, len);
+        for (;;) {
+                struct tlv_field f;
+                r = tlv_reader_next(&rd, &f);
+                if (r == 0)
+                        break;
+                if (r < 0)
+                        return fail(e, r, "%s at payload offset %zu", rd.error, rd.off);
+                if (ret->n == BRIG_HELPER_MAX_FIELDS)
+                        return fail(e, -E2BIG, "more than %d fields in %s", BRIG_HELPER_MAX_FIELDS,
+                                    s->where);
+                r = check_field(s, &f, n_fds, fds_used, e);
+                if (r < 0)
+                        return r;
+                ret->items[ret->n++] = f;
+        }
+        return check_counts(s, ret, e);
+}
+
+int brig_fields_decode(const void *payload, size_t len, const struct brig_field_spec *fields,
+                       size_t n_fields, const char *where, struct tlv_fields *ret, char *reason,
+                       size_t reason_size)
+{
+        struct schema s = {.lists = {fields}, .lens = {n_fields}};
+        struct brig_msg_error e = {0};
+        uint32_t fds_used = 0;
+        int r;
+
+        assert(payload || len == 0);
+        snprintf(s.where, sizeof(s.where), "%s", where);
+        r = decode_fields(&s, payload, len, 0, &fds_used, ret, &e);
+        if (r < 0)
+                snprintf(reason, reason_size, "%s", e.reason);
+        return r;
+}
+
 int brig_msg_decode_table(const struct brig_cmd_spec *table, size_t n_table, const void *buf,
                           size_t len, size_t n_fds, enum brig_dir dir, struct brig_msg *ret,
                           struct brig_msg_error *ret_error)
@@ -462,28 +506,10 @@ int brig_msg_decode_table(const struct brig_cmd_spec *table, size_t n_table, con
                             s.where, s.max_fds, n_fds);
         }
 
-        struct tlv_reader rd;
         uint32_t fds_used = 0;
 
-        ret->fields.n = 0;
-        tlv_reader_init(&rd, p + BRIG_HELPER_HDR_SIZE, h->payload_len);
-        for (;;) {
-                struct tlv_field f;
-                r = tlv_reader_next(&rd, &f);
-                if (r == 0)
-                        break;
-                if (r < 0)
-                        return fail(e, r, "%s at payload offset %zu", rd.error, rd.off);
-                if (ret->fields.n == BRIG_HELPER_MAX_FIELDS)
-                        return fail(e, -E2BIG, "more than %d fields in %s", BRIG_HELPER_MAX_FIELDS,
-                                    s.where);
-                r = check_field(&s, &f, n_fds, &fds_used, e);
-                if (r < 0)
-                        return r;
-                ret->fields.items[ret->fields.n++] = f;
-        }
-
-        r = check_counts(&s, &ret->fields, e);
+        r = decode_fields(&s, p + BRIG_HELPER_HDR_SIZE, h->payload_len, n_fds, &fds_used,
+                          &ret->fields, e);
         if (r < 0)
                 return r;
         /* each index is referenced at most once, so the bits count the fds used */

@@ -134,6 +134,15 @@ int brig_msg_decode_table(const struct brig_cmd_spec *table, size_t n_table, con
                           size_t len, size_t n_fds, enum brig_dir dir, struct brig_msg *ret,
                           struct brig_msg_error *ret_error);
 
+/* Validates a bare payload (no header, no fds) against one field list,
+ * with brig_msg_decode()'s per-element and count rules; where names the
+ * message in reasons. For the TLV channels between the helper and the
+ * programs it spawns. Returns 0 with the elements in *ret, or the negative
+ * errno with the refusal in reason. buf must outlive *ret. */
+int brig_fields_decode(const void *payload, size_t len, const struct brig_field_spec *fields,
+                       size_t n_fields, const char *where, struct tlv_fields *ret, char *reason,
+                       size_t reason_size);
+
 /* Hands over the fd referenced by tag: *ret_fd = fds[index], fds[index] = -1.
  * fds is the array the message came with (msg->n_fds entries). -ENOENT if
  * the tag is absent, -EBADF if that fd was already taken. */

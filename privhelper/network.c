@@ -647,14 +647,25 @@ static int send_request(struct net_job *j, int sock, const uint8_t *conf, size_t
         return send_msg(sock, &w);
 }
 
+/* What brig-cni may send, whatever the kind (channel.h); each kind's own
+ * fields are then required by the getters below. */
+static const struct brig_field_spec from_cni[] = {
+    {CNI_TAG_KIND, BRIG_TLV_U32, 1, 1, 4},
+    {CNI_TAG_COMMAND, BRIG_TLV_U32, 0, 1, 4},
+    {CNI_TAG_CACHE, BRIG_TLV_BYTES, 0, 1, BRIG_HELPER_MAX_PAYLOAD},
+    {CNI_TAG_PLUGIN, BRIG_TLV_STRING, 0, 1, CNI_PLUGIN_NAME_MAX + 1},
+    {CNI_TAG_STDIN, BRIG_TLV_BYTES, 0, 1, BRIG_HELPER_MAX_PAYLOAD},
+    {CNI_TAG_IP, BRIG_TLV_STRING, 0, CNI_MAX_IPS, BRIG_HELPER_MAX_POD_IP},
+    {CNI_TAG_MESSAGE, BRIG_TLV_STRING, 0, 1, BRIG_HELPER_MAX_ERROR_MESSAGE},
+};
+
 /* One message from brig-cni, acted on. Returns 1 to go on, 0 when brig-cni
  * has answered (DONE or FAIL), or a negative errno with j->err set. */
 static int runner_step(struct net_job *j, int sock, uint8_t *buf, struct plugin_run *run)
 {
         struct tlv_fields fs = {0};
-        struct tlv_reader rd;
-        struct tlv_field f;
         struct tlv_writer w;
+        char why[BRIG_MSG_REASON_MAX];
         const void *data = NULL;
         const char *name = NULL;
         size_t len = 0;
@@ -667,14 +678,10 @@ static int runner_step(struct net_job *j, int sock, uint8_t *buf, struct plugin_
         if (n > BRIG_HELPER_MAX_PAYLOAD)
                 return runner_fail(j, -EPROTO, "brig-cni sent a message over %d bytes",
                                    BRIG_HELPER_MAX_PAYLOAD);
-        tlv_reader_init(&rd, buf, (size_t)n);
-        while (fs.n < BRIG_HELPER_MAX_FIELDS && (r = tlv_reader_next(&rd, &f)) == 1) {
-                if (tlv_field_check(&f, NULL) < 0)
-                        return runner_fail(j, -EPROTO, "brig-cni sent a malformed field");
-                fs.items[fs.n++] = f;
-        }
-        if (tlv_reader_next(&rd, &f) != 0 || tlv_get_u32(&fs, CNI_TAG_KIND, &kind) < 0)
-                return runner_fail(j, -EPROTO, "brig-cni sent a malformed message");
+        if (brig_fields_decode(buf, (size_t)n, from_cni, ARRAY_SIZE(from_cni), "brig-cni's message",
+                               &fs, why, sizeof(why)) < 0)
+                return runner_fail(j, -EPROTO, "brig-cni sent a malformed message: %s", why);
+        tlv_get_u32(&fs, CNI_TAG_KIND, &kind);
         switch (kind) {
         case CNI_KIND_CACHE:
                 if (tlv_get_bytes(&fs, CNI_TAG_CACHE, &data, &len) < 0)
@@ -703,10 +710,10 @@ static int runner_step(struct net_job *j, int sock, uint8_t *buf, struct plugin_
 
                         if (fs.items[i].tag != CNI_TAG_IP)
                                 continue;
-                        /* checked again here: it goes to brigd as the
-                         * pod's IP, and into the pod's hosts file */
-                        if (fs.items[i].type != BRIG_TLV_STRING || !podcheck_pod_ip(ip, NULL, 0) ||
-                            j->n_ips == BRIG_HELPER_MAX_POD_IPS)
+                        /* checked again here (the schema made it a
+                         * string): it goes to brigd as the pod's IP, and
+                         * into the pod's hosts file */
+                        if (!podcheck_pod_ip(ip, NULL, 0) || j->n_ips == BRIG_HELPER_MAX_POD_IPS)
                                 return runner_fail(j, -EPROTO,
                                                    "brig-cni sent a bad address or too many");
                         snprintf(j->ips[j->n_ips++], sizeof(j->ips[0]), "%s", ip);

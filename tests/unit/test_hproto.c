@@ -1208,6 +1208,65 @@ static void test_send_error(void **state)
         close_pair(sv);
 }
 
+/* A bare payload (the helper's channels to the programs it spawns): the
+ * same element and count rules, no header, no fds. */
+static void test_fields_decode(void **state)
+{
+        static const struct brig_field_spec specs[] = {
+            {1, BRIG_TLV_U32, 1, 1, 4},
+            {2, BRIG_TLV_STRING, 0, 2, 8},
+        };
+        uint8_t buf[256];
+        struct tlv_writer w;
+        struct tlv_fields fs;
+        char why[BRIG_MSG_REASON_MAX];
+        size_t len;
+        (void)state;
+
+#define DECODE() brig_fields_decode(buf, len, specs, 2, "the test's message", &fs, why, sizeof(why))
+        tlv_writer_init(&w, buf, sizeof(buf));
+        tlv_put_u32(&w, 1, 7);
+        tlv_put_string(&w, 2, "abc");
+        tlv_put_string(&w, 2, "de");
+        assert_int_equal(tlv_writer_finish(&w, &len), 0);
+        assert_int_equal(DECODE(), 0);
+        assert_int_equal(fs.n, 3);
+        assert_int_equal(fs.items[2].tag, 2);
+
+        tlv_put_string(&w, 2, "f"); /* a third: over max_count */
+        assert_int_equal(tlv_writer_finish(&w, &len), 0);
+        assert_int_equal(DECODE(), -EINVAL);
+        assert_string_equal(why, "tag 2 repeated in the test's message: 3 times, max 2");
+
+        tlv_writer_init(&w, buf, sizeof(buf));
+        tlv_put_string(&w, 2, "abc");
+        assert_int_equal(tlv_writer_finish(&w, &len), 0);
+        assert_int_equal(DECODE(), -EINVAL);
+        assert_string_equal(why, "missing required tag 1 in the test's message");
+
+        tlv_writer_init(&w, buf, sizeof(buf));
+        tlv_put_u32(&w, 1, 7);
+        tlv_put_string(&w, 2, "12345678");
+        assert_int_equal(tlv_writer_finish(&w, &len), 0);
+        assert_int_equal(DECODE(), -EMSGSIZE);
+
+        tlv_writer_init(&w, buf, sizeof(buf));
+        tlv_put_u32(&w, 1, 7);
+        tlv_put_u32(&w, 3, 1);
+        assert_int_equal(tlv_writer_finish(&w, &len), 0);
+        assert_int_equal(DECODE(), -EINVAL);
+        assert_string_equal(why, "tag 3 not allowed in the test's message");
+
+        tlv_writer_init(&w, buf, sizeof(buf));
+        tlv_put_u64(&w, 1, 7);
+        assert_int_equal(tlv_writer_finish(&w, &len), 0);
+        assert_int_equal(DECODE(), -EINVAL);
+
+        len -= 1; /* cut short */
+        assert_int_equal(DECODE(), -EBADMSG);
+#undef DECODE
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fds_setup, fds_teardown)
 
 int main(void)
@@ -1247,6 +1306,7 @@ int main(void)
             T(test_empty_datagram),
             T(test_foreign_cmsg),
             T(test_send_error),
+            T(test_fields_decode),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
