@@ -186,6 +186,7 @@ install: all $(DEFAULTS_CONF)
 	install -D -m 0755 $(BRIGD) $(DESTDIR)$(SBINDIR)/brigd
 	install -D -m 0755 $(BUILD)/brig-unpack $(DESTDIR)$(SBINDIR)/brig-unpack
 	install -D -m 0755 $(BUILD)/brig-cni $(DESTDIR)$(SBINDIR)/brig-cni
+	install -D -m 0755 $(BUILD)/brig-monitor $(DESTDIR)$(SBINDIR)/brig-monitor
 	scripts/cni-default.sh $(DESTDIR)$(SYSCONFDIR)/cni/net.d
 	install -D -m 0644 docs/man/brig-helper.8 $(DESTDIR)$(MANDIR)/man8/brig-helper.8
 	install -D -m 0644 docs/man/brigd.8 $(DESTDIR)$(MANDIR)/man8/brigd.8
@@ -200,6 +201,7 @@ install: all $(DEFAULTS_CONF)
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/brig-helper $(DESTDIR)$(SBINDIR)/brigd \
 	      $(DESTDIR)$(SBINDIR)/brig-unpack $(DESTDIR)$(SBINDIR)/brig-cni \
+	      $(DESTDIR)$(SBINDIR)/brig-monitor \
 	      $(DESTDIR)$(MANDIR)/man8/brig-helper.8 $(DESTDIR)$(MANDIR)/man8/brigd.8 \
 	      $(DESTDIR)$(MANDIR)/man5/brig.conf.5 $(DESTDIR)$(UNITDIR)/brig-helper.service
 

@@ -464,6 +464,18 @@ static const struct config_key config_keys[] = {
         .parse = parse_plugin_timeout,
         .print = print_count,
     },
+    {
+        .name = "pod_log_root",
+        .type = TOML_STRING,
+        .doc = "Where the kubelet keeps container logs (its pods' log_directory is\n"
+               "below it). brig-helper opens every container log below this directory\n"
+               "and refuses a log directory anywhere else.",
+        .default_value = "/var/log/pods",
+        FIELD(pod_log_root),
+        .parse = parse_path,
+        .print = print_string,
+        .release = release_string,
+    },
 };
 
 static void *field_of(struct brig_config *c, const struct config_key *k)

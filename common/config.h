@@ -50,6 +50,7 @@ struct brig_config {
         char *cni_conf_dir;                 /* CNI network configuration directory */
         struct config_strv cni_plugin_dirs; /* CNI plugin directories, in order */
         unsigned cni_plugin_timeout;        /* seconds one plugin may run */
+        char *pod_log_root;                 /* container logs live below it */
 };
 
 /* Sets every key to its built-in default. c need not be initialised.

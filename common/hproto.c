@@ -115,6 +115,34 @@ static const struct brig_field_spec pod_files_request[] = {
     {BRIG_TAG_POD_IP, BRIG_TLV_STRING, 0, BRIG_HELPER_MAX_POD_IPS, BRIG_HELPER_MAX_POD_IP},
 };
 
+static const struct brig_field_spec ctr_create_request[] = {
+    {BRIG_TAG_POD_ID, BRIG_TLV_STRING, 1, 1, BRIG_HELPER_MAX_POD_ID},
+    {BRIG_TAG_CTR_ID, BRIG_TLV_STRING, 1, 1, BRIG_HELPER_MAX_POD_ID},
+    {BRIG_TAG_CTR_SPEC_FD, BRIG_TLV_FD, 1, 1, 4},
+    {BRIG_TAG_RUNTIME_HANDLER, BRIG_TLV_STRING, 0, 1, BRIG_HELPER_MAX_NAME},
+};
+
+static const struct brig_field_spec ctr_pid_reply[] = {
+    {BRIG_TAG_PID, BRIG_TLV_U32, 1, 1, 4},
+};
+
+/* CTR_START, CTR_DELETE and CTR_STATUS: just the container id. */
+static const struct brig_field_spec ctr_id_request[] = {
+    {BRIG_TAG_CTR_ID, BRIG_TLV_STRING, 1, 1, BRIG_HELPER_MAX_POD_ID},
+};
+
+static const struct brig_field_spec ctr_kill_request[] = {
+    {BRIG_TAG_CTR_ID, BRIG_TLV_STRING, 1, 1, BRIG_HELPER_MAX_POD_ID},
+    {BRIG_TAG_SIGNAL, BRIG_TLV_U32, 1, 1, 4},
+};
+
+static const struct brig_field_spec ctr_status_reply[] = {
+    {BRIG_TAG_PID, BRIG_TLV_U32, 0, 1, 4},
+    {BRIG_TAG_RUNNING, BRIG_TLV_U32, 1, 1, 4},
+    {BRIG_TAG_WAIT_STATUS, BRIG_TLV_U32, 0, 1, 4},
+    {BRIG_TAG_EXIT_TIME, BRIG_TLV_U64, 0, 1, 8},
+};
+
 static const struct brig_field_spec error_reply_fields[] = {
     {BRIG_TAG_ERROR_MESSAGE, BRIG_TLV_STRING, 0, 1, BRIG_HELPER_MAX_ERROR_MESSAGE},
 };
@@ -207,6 +235,41 @@ static const struct brig_cmd_spec cmd_table[] = {
         .name = "POD_FILES",
         .request_fields = pod_files_request,
         .n_request_fields = ARRAY_SIZE(pod_files_request),
+    },
+    {
+        .command = BRIG_CMD_CTR_CREATE,
+        .name = "CTR_CREATE",
+        .request_fields = ctr_create_request,
+        .n_request_fields = ARRAY_SIZE(ctr_create_request),
+        .reply_fields = ctr_pid_reply,
+        .n_reply_fields = ARRAY_SIZE(ctr_pid_reply),
+        .max_request_fds = 1,
+    },
+    {
+        .command = BRIG_CMD_CTR_START,
+        .name = "CTR_START",
+        .request_fields = ctr_id_request,
+        .n_request_fields = ARRAY_SIZE(ctr_id_request),
+    },
+    {
+        .command = BRIG_CMD_CTR_KILL,
+        .name = "CTR_KILL",
+        .request_fields = ctr_kill_request,
+        .n_request_fields = ARRAY_SIZE(ctr_kill_request),
+    },
+    {
+        .command = BRIG_CMD_CTR_DELETE,
+        .name = "CTR_DELETE",
+        .request_fields = ctr_id_request,
+        .n_request_fields = ARRAY_SIZE(ctr_id_request),
+    },
+    {
+        .command = BRIG_CMD_CTR_STATUS,
+        .name = "CTR_STATUS",
+        .request_fields = ctr_id_request,
+        .n_request_fields = ARRAY_SIZE(ctr_id_request),
+        .reply_fields = ctr_status_reply,
+        .n_reply_fields = ARRAY_SIZE(ctr_status_reply),
     },
 };
 

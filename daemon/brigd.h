@@ -9,12 +9,14 @@
 struct helper_client;
 struct images;
 struct pods;
+struct containers;
 
 struct brigd {
         struct brig_config config;
         /* NULL when brigd runs without brig-helper (development only). */
         struct helper_client *helper;
-        struct images *images; /* the image store and puller */
-        struct pods *pods;     /* the pod sandboxes */
+        struct images *images;         /* the image store and puller */
+        struct pods *pods;             /* the pod sandboxes */
+        struct containers *containers; /* the containers in them */
         struct timespec started;
 };

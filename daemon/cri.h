@@ -25,6 +25,15 @@ void cri_pod_sandbox_status(struct rpc_call *call, const ProtobufCMessage *reque
 void cri_list_pod_sandbox(struct rpc_call *call, const ProtobufCMessage *request);
 void cri_stream_pod_sandboxes(struct rpc_call *call, const ProtobufCMessage *request);
 
+/* The container handlers (cri_container.c). */
+void cri_create_container(struct rpc_call *call, const ProtobufCMessage *request);
+void cri_start_container(struct rpc_call *call, const ProtobufCMessage *request);
+void cri_stop_container(struct rpc_call *call, const ProtobufCMessage *request);
+void cri_remove_container(struct rpc_call *call, const ProtobufCMessage *request);
+void cri_list_containers(struct rpc_call *call, const ProtobufCMessage *request);
+void cri_stream_containers(struct rpc_call *call, const ProtobufCMessage *request);
+void cri_container_status(struct rpc_call *call, const ProtobufCMessage *request);
+
 /* brig.debug.v1.Debug: test-only, served when debug_rpcs is set. */
 extern const struct rpc_method debug_methods[];
 extern const size_t debug_n_methods;

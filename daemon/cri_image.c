@@ -13,6 +13,7 @@
 
 #include "api.pb-c.h"
 #include "brigd.h"
+#include "containers.h"
 #include "images.h"
 #include "log.h"
 #include "util.h"
@@ -305,6 +306,28 @@ void cri_image_status(struct rpc_call *call, const ProtobufCMessage *request)
         store_image_free(img);
 }
 
+/* Removes the image unless a container uses it (-EBUSY naming one): by its
+ * id, with creations held off, so the check and the removal see the same
+ * image and no container starts using it in between. */
+static int remove_unused(struct rpc_call *call, const char *image, char *err, size_t err_size)
+{
+        struct brigd *d = app(call);
+        struct store_image *img = NULL;
+        int r = images_find(d->images, image, &img, err, err_size);
+
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        r = containers_image_lock(d->containers, img->id, err, err_size);
+        if (r == 0) {
+                r = images_remove(d->images, img->id, rpc_call_id(call), err, err_size);
+                containers_image_unlock(d->containers);
+        }
+        store_image_free(img);
+        return r;
+}
+
 void cri_remove_image(struct rpc_call *call, const ProtobufCMessage *request)
 {
         const Runtime__V1__RemoveImageRequest *req = (const void *)request;
@@ -317,7 +340,7 @@ void cri_remove_image(struct rpc_call *call, const ProtobufCMessage *request)
                 rpc_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "RemoveImage: image.image is empty");
                 return;
         }
-        r = images_remove(app(call)->images, image, rpc_call_id(call), err, sizeof(err));
+        r = remove_unused(call, image, err, sizeof(err));
         if (r < 0) {
                 fail_with(call, r, "RemoveImage", err);
                 return;

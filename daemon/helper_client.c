@@ -4,12 +4,14 @@
 #include "helper_client.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -714,4 +716,154 @@ int helper_client_pod_files(struct helper_client *hc, uint64_t call_id, const ch
         if (r == 0)
                 reply_release(&reply);
         return r;
+}
+
+/* The spec in a memfd sealed against every change, so the helper reads
+ * exactly what brigd wrote however long it keeps the fd. */
+static int sealed_memfd(const uint8_t *buf, size_t len, char *reason, size_t reason_size)
+{
+        _cleanup_close_ int fd = memfd_create("brig-ctrspec", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        int r;
+
+        if (fd < 0) {
+                r = negative_errno();
+                snprintf(reason, reason_size, "cannot create a memfd for the container request: %s",
+                         strerror(-r));
+                return r;
+        }
+        for (size_t off = 0; off < len;) {
+                ssize_t n = write(fd, buf + off, len - off);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        r = n < 0 ? negative_errno() : -EIO;
+                        snprintf(reason, reason_size,
+                                 "cannot write the container request to its memfd: %s",
+                                 strerror(-r));
+                        return r;
+                }
+                off += (size_t)n;
+        }
+        if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+                r = negative_errno();
+                snprintf(reason, reason_size, "cannot seal the container request's memfd: %s",
+                         strerror(-r));
+                return r;
+        }
+        return TAKE_FD(fd);
+}
+
+int helper_client_ctr_create(struct helper_client *hc, uint64_t call_id,
+                             const struct helper_ctr_create *req, uint32_t *ret_pid, char *reason,
+                             size_t reason_size)
+{
+        uint8_t
+            payload[BRIG_TLV_HDR_SIZE * 4 + 2 * BRIG_HELPER_MAX_POD_ID + 4 + BRIG_HELPER_MAX_NAME];
+        _cleanup_close_ int fd = -1;
+        struct tlv_writer w;
+        struct reply reply;
+        uint32_t pid = 0;
+        size_t len;
+        int r;
+
+        tlv_writer_init(&w, payload, sizeof(payload));
+        tlv_put_string(&w, BRIG_TAG_POD_ID, req->pod_id);
+        tlv_put_string(&w, BRIG_TAG_CTR_ID, req->ctr_id);
+        tlv_put_fd(&w, BRIG_TAG_CTR_SPEC_FD, 0);
+        if (req->runtime_handler && req->runtime_handler[0])
+                tlv_put_string(&w, BRIG_TAG_RUNTIME_HANDLER, req->runtime_handler);
+        r = tlv_writer_finish(&w, &len);
+        if (r < 0) {
+                snprintf(reason, reason_size, "CTR_CREATE request does not fit its buffer");
+                return r;
+        }
+        fd = sealed_memfd(req->spec, req->spec_len, reason, reason_size);
+        if (fd < 0)
+                return fd;
+        r = call(hc, call_id, BRIG_CMD_CTR_CREATE, payload, len, &fd, 1,
+                 HELPER_CLIENT_CTR_TIMEOUT_MS, &reply, reason, reason_size);
+        if (r < 0)
+                return r;
+        /* the schema makes PID present */
+        (void)tlv_get_u32(&reply.msg.fields, BRIG_TAG_PID, &pid);
+        reply_release(&reply);
+        *ret_pid = pid;
+        return 0;
+}
+
+/* CTR_START, CTR_DELETE, CTR_STATUS and CTR_KILL: the container id, and a
+ * signal for CTR_KILL (0: none). A NULL reply: nothing in it is wanted. */
+static int ctr_call(struct helper_client *hc, uint64_t call_id, uint16_t command,
+                    const char *ctr_id, int signal, unsigned timeout_ms, struct reply *reply,
+                    char *reason, size_t reason_size)
+{
+        uint8_t payload[BRIG_TLV_HDR_SIZE * 2 + BRIG_HELPER_MAX_POD_ID + 4];
+        struct tlv_writer w;
+        struct reply own;
+        size_t len;
+        int r;
+
+        tlv_writer_init(&w, payload, sizeof(payload));
+        tlv_put_string(&w, BRIG_TAG_CTR_ID, ctr_id);
+        if (signal)
+                tlv_put_u32(&w, BRIG_TAG_SIGNAL, (uint32_t)signal);
+        r = tlv_writer_finish(&w, &len);
+        if (r < 0) {
+                snprintf(reason, reason_size, "a container id does not fit its request");
+                return r;
+        }
+        r = call(hc, call_id, command, payload, len, NULL, 0, timeout_ms, reply ? reply : &own,
+                 reason, reason_size);
+        if (r == 0 && !reply)
+                reply_release(&own);
+        return r;
+}
+
+int helper_client_ctr_start(struct helper_client *hc, uint64_t call_id, const char *ctr_id,
+                            char *reason, size_t reason_size)
+{
+        return ctr_call(hc, call_id, BRIG_CMD_CTR_START, ctr_id, 0, HELPER_CLIENT_CTR_TIMEOUT_MS,
+                        NULL, reason, reason_size);
+}
+
+int helper_client_ctr_kill(struct helper_client *hc, uint64_t call_id, const char *ctr_id,
+                           int signal, char *reason, size_t reason_size)
+{
+        if (signal < 1 || signal > BRIG_HELPER_MAX_SIGNAL) {
+                snprintf(reason, reason_size, "signal %d is not one of 1..%d", signal,
+                         BRIG_HELPER_MAX_SIGNAL);
+                return -EINVAL;
+        }
+        return ctr_call(hc, call_id, BRIG_CMD_CTR_KILL, ctr_id, signal, HELPER_CLIENT_TIMEOUT_MS,
+                        NULL, reason, reason_size);
+}
+
+int helper_client_ctr_delete(struct helper_client *hc, uint64_t call_id, const char *ctr_id,
+                             char *reason, size_t reason_size)
+{
+        return ctr_call(hc, call_id, BRIG_CMD_CTR_DELETE, ctr_id, 0, HELPER_CLIENT_CTR_TIMEOUT_MS,
+                        NULL, reason, reason_size);
+}
+
+int helper_client_ctr_status(struct helper_client *hc, uint64_t call_id, const char *ctr_id,
+                             struct helper_ctr_status *ret, char *reason, size_t reason_size)
+{
+        struct reply reply;
+        uint32_t running = 0;
+        int r = ctr_call(hc, call_id, BRIG_CMD_CTR_STATUS, ctr_id, 0, HELPER_CLIENT_TIMEOUT_MS,
+                         &reply, reason, reason_size);
+
+        if (r < 0)
+                return r;
+        *ret = (struct helper_ctr_status){0};
+        ret->has_pid = tlv_get_u32(&reply.msg.fields, BRIG_TAG_PID, &ret->pid) == 0;
+        /* the schema makes RUNNING present */
+        (void)tlv_get_u32(&reply.msg.fields, BRIG_TAG_RUNNING, &running);
+        ret->running = running != 0;
+        ret->exited = tlv_get_u32(&reply.msg.fields, BRIG_TAG_WAIT_STATUS, &ret->wait_status) == 0;
+        if (ret->exited)
+                (void)tlv_get_u64(&reply.msg.fields, BRIG_TAG_EXIT_TIME, &ret->exit_time);
+        reply_release(&reply);
+        return 0;
 }

@@ -151,3 +151,53 @@ int helper_client_pod_files(struct helper_client *hc, uint64_t call_id, const ch
 /* Has the helper remove the layer chain_id (absent is no error). */
 int helper_client_remove_layer(struct helper_client *hc, uint64_t call_id, const char *chain_id,
                                char *reason, size_t reason_size);
+
+/* CTR_CREATE, CTR_START and CTR_DELETE run the OCI runtime (and mount or
+ * unmount a rootfs): they wait this long. */
+#define HELPER_CLIENT_CTR_TIMEOUT_MS (2 * 60 * 1000)
+
+/* What CTR_CREATE asks for: the container's ids, its request as
+ * ctrspec_encode() made it, and the pod's runtime handler (NULL or "":
+ * the default). */
+struct helper_ctr_create {
+        const char *pod_id; /* 64 lowercase hex */
+        const char *ctr_id; /* 64 lowercase hex */
+        const uint8_t *spec;
+        size_t spec_len;
+        const char *runtime_handler;
+};
+
+/* Has the helper create the container; the spec travels in a sealed memfd.
+ * The container's pid is in *ret_pid. Refusals: EINVAL and EPERM for what
+ * the request asked, EEXIST for a container id in use, ENOENT for a pod
+ * the helper has not created. */
+int helper_client_ctr_create(struct helper_client *hc, uint64_t call_id,
+                             const struct helper_ctr_create *req, uint32_t *ret_pid, char *reason,
+                             size_t reason_size);
+
+/* The runtime's start of a created container. */
+int helper_client_ctr_start(struct helper_client *hc, uint64_t call_id, const char *ctr_id,
+                            char *reason, size_t reason_size);
+
+/* Sends signal (1..BRIG_HELPER_MAX_SIGNAL) to the container's init. */
+int helper_client_ctr_kill(struct helper_client *hc, uint64_t call_id, const char *ctr_id,
+                           int signal, char *reason, size_t reason_size);
+
+/* Deletes the container, killing it if it runs (absent is no error). */
+int helper_client_ctr_delete(struct helper_client *hc, uint64_t call_id, const char *ctr_id,
+                             char *reason, size_t reason_size);
+
+/* What CTR_STATUS tells of a container. exited: the monitor recorded its
+ * exit, wait_status and exit_time are set. */
+struct helper_ctr_status {
+        bool has_pid;
+        uint32_t pid;
+        bool running;
+        bool exited;
+        uint32_t wait_status; /* as waitpid(2) gives it */
+        uint64_t exit_time;   /* ns since the epoch */
+};
+
+/* CTR_STATUS: -ENOENT for a container the helper does not know. */
+int helper_client_ctr_status(struct helper_client *hc, uint64_t call_id, const char *ctr_id,
+                             struct helper_ctr_status *ret, char *reason, size_t reason_size);

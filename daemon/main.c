@@ -13,6 +13,7 @@
 
 #include "brigd.h"
 #include "cmdline.h"
+#include "containers.h"
 #include "cri.h"
 #include "helper_client.h"
 #include "images.h"
@@ -224,9 +225,17 @@ int main(int argc, char **argv)
                         log_error_errno(r, "cannot open the pod records", "reason=\"%s\"", err);
                         goto out;
                 }
+                r = containers_open(&d.config, d.helper, d.pods, &d.containers, err, sizeof(err));
+                if (r < 0) {
+                        log_error_errno(r, "cannot open the container records", "reason=\"%s\"",
+                                        err);
+                        goto out;
+                }
+                pods_set_containers_hook(d.pods, containers_pod_hook, d.containers);
         }
         r = serve(&d, cmdline_extra(&cl, "debug-rpcs") != NULL);
 out:
+        containers_close(d.containers);
         pods_close(d.pods);
         images_close(d.images);
         helper_client_free(d.helper);

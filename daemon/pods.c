@@ -41,6 +41,8 @@ struct pods {
         /* One stop or remove at a time, so a record never comes back after
          * its pod was removed. Pods are few and these calls short. */
         pthread_mutex_t op_lock;
+        pods_containers_hook_fn containers_hook; /* NULL: no containers */
+        void *containers_arg;
 };
 
 static void pod_free(struct pod *pod)
@@ -64,6 +66,12 @@ void pod_unref(struct pods *p, struct pod *pod)
         pthread_mutex_unlock(&p->lock);
         if (last)
                 pod_free(pod);
+}
+
+void pods_set_containers_hook(struct pods *p, pods_containers_hook_fn fn, void *arg)
+{
+        p->containers_hook = fn;
+        p->containers_arg = arg;
 }
 
 enum pod_state pod_state(struct pods *p, const struct pod *pod)
@@ -705,7 +713,11 @@ static int stop_locked(struct pods *p, uint64_t call_id, struct pod *pod, char *
                         return errbuf_fail(err, err_size, r, "pod %s: cannot write its record: %s",
                                            pod->id, strerror(-r));
         }
-        if (p->helper)
+        /* After the record: a container created from now on finds the pod
+         * not ready. */
+        if (p->containers_hook)
+                r = p->containers_hook(p->containers_arg, call_id, pod->id, false, err, err_size);
+        if (r == 0 && p->helper)
                 r = net_del(p, call_id, pod, err, err_size);
         if (r == 0 && was_ready)
                 log_info("pod sandbox stopped", "call=%" PRIu64 " pod=%s", call_id, pod->id);
@@ -783,6 +795,8 @@ int pods_remove(struct pods *p, uint64_t call_id, const char *ref, char *err, si
         r = p->helper ? stop_locked(p, call_id, pod, err, err_size)
                       : errbuf_fail(err, err_size, -ENOTCONN,
                                     "brigd runs without brig-helper: pods cannot be removed");
+        if (r == 0 && p->containers_hook)
+                r = p->containers_hook(p->containers_arg, call_id, pod->id, true, err, err_size);
         if (r == 0)
                 r = helper_client_pod_remove(p->helper, call_id, pod->id, err, err_size);
         if (r == 0) {

@@ -97,6 +97,16 @@ int pods_stop(struct pods *p, uint64_t call_id, const char *ref, char *err, size
  * deletes its record. An unknown pod is no error. */
 int pods_remove(struct pods *p, uint64_t call_id, const char *ref, char *err, size_t err_size);
 
+/* What a pod's containers need done before the pod goes: called by a stop
+ * (remove false) once the pod is recorded not ready and before its network
+ * goes, and by a removal (remove true) before its namespaces go. A failure
+ * fails the stop or removal, which kubelet retries. */
+typedef int (*pods_containers_hook_fn)(void *arg, uint64_t call_id, const char *pod_id, bool remove,
+                                       char *err, size_t err_size);
+
+/* Sets the hook (containers_pod_hook()); before any RPC is served. */
+void pods_set_containers_hook(struct pods *p, pods_containers_hook_fn fn, void *arg);
+
 enum pod_state pod_state(struct pods *p, const struct pod *pod);
 void pod_unref(struct pods *p, struct pod *pod);
 

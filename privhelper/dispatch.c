@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "containers.h"
 #include "hproto.h"
 #include "layers.h"
 #include "log.h"
@@ -279,6 +280,11 @@ static const struct handler handlers[] = {
     {BRIG_CMD_NET_CHECK, PERMIT_AFTER_HELLO | PERMIT_DEFERRED, network_handle_check},
     {BRIG_CMD_NET_STATUS, PERMIT_AFTER_HELLO, network_handle_status},
     {BRIG_CMD_POD_FILES, PERMIT_AFTER_HELLO, pods_handle_files},
+    {BRIG_CMD_CTR_CREATE, PERMIT_AFTER_HELLO | PERMIT_DEFERRED, ctr_handle_create},
+    {BRIG_CMD_CTR_START, PERMIT_AFTER_HELLO | PERMIT_DEFERRED, ctr_handle_start},
+    {BRIG_CMD_CTR_KILL, PERMIT_AFTER_HELLO | PERMIT_DEFERRED, ctr_handle_kill},
+    {BRIG_CMD_CTR_DELETE, PERMIT_AFTER_HELLO | PERMIT_DEFERRED, ctr_handle_delete},
+    {BRIG_CMD_CTR_STATUS, PERMIT_AFTER_HELLO, ctr_handle_status},
 };
 
 static const struct handler *find_handler(uint16_t command)

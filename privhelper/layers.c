@@ -99,6 +99,16 @@ static bool layer_present(const char *hex)
         return fstatat(layers_fd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 }
 
+int layers_dir_fd(void)
+{
+        return layers_fd;
+}
+
+bool layers_present(const char *chain_id)
+{
+        return valid_id(chain_id) && layer_present(chain_id + strlen("sha256:"));
+}
+
 int layers_init(const char *root, const char *unpack)
 {
         root_fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -12,6 +12,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "dispatch.h"
@@ -36,4 +37,11 @@ int layers_handle_remove(struct helper_conn *c, const struct brig_msg *msg, int 
                          struct tlv_writer *reply, char *reason, size_t reason_size);
 
 /* Closes what layers_init() opened. */
+/* The directory fd of <root>/layers: layer <hex>'s tree is <hex>/diff
+ * below it. -1 before layers_init(). */
+int layers_dir_fd(void);
+
+/* Whether layer chain_id ("sha256:" + 64 hex) is unpacked. */
+bool layers_present(const char *chain_id);
+
 void layers_free(void);

@@ -8,13 +8,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroups.h"
 #include "cmdline.h"
 #include "config.h"
+#include "containers.h"
 #include "dirs.h"
 #include "layers.h"
+#include "monitors.h"
 #include "network.h"
-#include "pods.h"
 #include "log.h"
+#include "pods.h"
 #include "privdrop.h"
 #include "supervisor.h"
 #include "util.h"
@@ -37,6 +40,7 @@ static void usage(FILE *f)
                 "  --brigd PATH           brigd binary (default: beside brig-helper)\n"
                 "  --unpack PATH          brig-unpack binary (default: beside brig-helper)\n"
                 "  --cni PATH             brig-cni binary (default: beside brig-helper)\n"
+                "  --monitor PATH         brig-monitor binary (default: beside brig-helper)\n"
                 "  --debug-socket PATH    for tests: a root-only socket speaking the helper\n"
                 "                         protocol; brigd also serves its test-only RPCs\n"
                 "  -h, --help             show this help\n"
@@ -78,10 +82,12 @@ static int run(const struct cmdline *cl, const struct brig_config *config)
             .config = config,
             .debug_socket = cmdline_extra(cl, "debug-socket"),
         };
-        _cleanup_free_ char *brigd_path = NULL, *unpack_path = NULL, *cni_path = NULL;
+        _cleanup_free_ char *brigd_path = NULL, *unpack_path = NULL, *cni_path = NULL,
+                            *monitor_path = NULL;
         const char *brigd = cmdline_extra(cl, "brigd");
         const char *unpack = cmdline_extra(cl, "unpack");
         const char *cni = cmdline_extra(cl, "cni");
+        const char *monitor = cmdline_extra(cl, "monitor");
         int r;
 
         if (geteuid() != 0)
@@ -111,6 +117,13 @@ static int run(const struct cmdline *cl, const struct brig_config *config)
                         return log_error_errno(r, "cannot find brig-cni beside brig-helper", NULL);
                 cni = cni_path;
         }
+        if (!monitor) {
+                r = beside_helper("brig-monitor", &monitor_path);
+                if (r < 0)
+                        return log_error_errno(r, "cannot find brig-monitor beside brig-helper",
+                                               NULL);
+                monitor = monitor_path;
+        }
 
         /* sd_booted(3)'s test: the systemd driver needs systemd as init. */
         if (config->cgroup_manager == CGROUP_MANAGER_SYSTEMD &&
@@ -134,7 +147,16 @@ static int run(const struct cmdline *cl, const struct brig_config *config)
                 r = pods_init(config->run_root);
         if (r == 0)
                 r = network_init(config, cni);
+        if (r == 0)
+                r = cgroups_init();
+        if (r == 0)
+                r = monitors_init(config->run_root, monitor);
+        if (r == 0)
+                r = containers_init(config);
         if (r < 0) {
+                containers_free();
+                monitors_free();
+                cgroups_free();
                 network_free();
                 pods_free();
                 layers_free();
@@ -143,6 +165,9 @@ static int run(const struct cmdline *cl, const struct brig_config *config)
         log_info("brig-helper starting", "version=%s listen=%s user=%s", BRIG_VERSION,
                  config->listen, config->user);
         r = supervisor_run(&opts);
+        containers_free();
+        monitors_free();
+        cgroups_free();
         network_free();
         pods_free();
         layers_free();
@@ -152,10 +177,8 @@ static int run(const struct cmdline *cl, const struct brig_config *config)
 int main(int argc, char **argv)
 {
         static const struct cmdline_option options[] = {
-            {"debug-socket", true},
-            {"brigd", true},
-            {"unpack", true},
-            {"cni", true},
+            {"debug-socket", true}, {"brigd", true},   {"unpack", true},
+            {"cni", true},          {"monitor", true},
         };
         _cleanup_(cmdline_free) struct cmdline cl = {0};
         _cleanup_(config_free) struct brig_config config = {0};

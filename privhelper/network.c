@@ -909,7 +909,7 @@ static int net_start(struct helper_conn *c, const struct brig_msg *msg, enum cni
                 r = read_add_fields(msg, j, reason, reason_size);
         /* A pod without its own pinned network namespace has nothing to
          * attach; a DEL after the pins are gone runs with no CNI_NETNS. */
-        if (r == 0 && pods_netns_path(j->id, j->netns, sizeof(j->netns)) < 0 &&
+        if (r == 0 && pods_ns_path(j->id, "net", j->netns, sizeof(j->netns)) < 0 &&
             cni != CNI_CMD_DEL) {
                 j->netns[0] = '\0';
                 snprintf(reason, reason_size,

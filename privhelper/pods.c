@@ -28,6 +28,7 @@
 #include "hproto.h"
 #include "jobs.h"
 #include "log.h"
+#include "monitors.h"
 #include "netlink.h"
 #include "network.h"
 #include "podcheck.h"
@@ -467,6 +468,7 @@ int pods_handle_remove(struct helper_conn *c, const struct brig_msg *msg, int *f
         r = remove_pod(id, reason, reason_size);
         if (r == 0) {
                 network_forget(id);
+                monitors_shutdown(id);
                 log_info("pod namespaces removed", "conn=%s pod=%s", c->label, id);
         }
         return r;
@@ -482,16 +484,33 @@ static bool pinned(int pod_fd, const char *name)
         return fd >= 0 && fstatfs(fd, &sfs) == 0 && sfs.f_type == NSFS_MAGIC;
 }
 
-int pods_netns_path(const char *id, char *buf, size_t size)
+int pods_ns_path(const char *id, const char *name, char *buf, size_t size)
 {
         _cleanup_close_ int pod_fd =
             openat_beneath(ns_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
 
         buf[0] = '\0';
-        if (pod_fd < 0 || !pinned(pod_fd, "net"))
+        if (pod_fd < 0 || !pinned(pod_fd, name))
                 return -ENOENT;
-        snprintf(buf, size, "%s/%s/net", ns_path, id);
+        snprintf(buf, size, "%s/%s/%s", ns_path, id, name);
         return 0;
+}
+
+bool pods_exists(const char *id)
+{
+        struct stat st;
+
+        return fstatat(ns_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+int pods_file_path(const char *id, const char *name, char *buf, size_t size)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(pod_files); i++)
+                if (strcmp(pod_files[i], name) == 0) {
+                        snprintf(buf, size, "%s/%s/%s", ns_path, id, name);
+                        return 0;
+                }
+        return -EINVAL;
 }
 
 int pods_handle_status(struct helper_conn *c, const struct brig_msg *msg, int *fds,

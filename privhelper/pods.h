@@ -17,6 +17,7 @@
 #pragma once
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 #include "dispatch.h"
 
@@ -52,10 +53,18 @@ int pods_handle_status(struct helper_conn *c, const struct brig_msg *msg, int *f
 int pods_handle_files(struct helper_conn *c, const struct brig_msg *msg, int *fds,
                       struct tlv_writer *reply, char *reason, size_t reason_size);
 
-/* Writes the path of pod id's network namespace pin into buf if the pin
- * holds a namespace; else returns -ENOENT and buf is "". The path is for
- * CNI plugins, which take CNI_NETNS as a path. */
-int pods_netns_path(const char *id, char *buf, size_t size);
+/* Writes the path of pod id's namespace pin name ("net", "ipc", "uts")
+ * into buf if the pin holds a namespace; else returns -ENOENT and buf is
+ * "". The path is for CNI plugins, which take CNI_NETNS as a path, and for
+ * a container's config.json, which joins the pod's namespaces by path. */
+int pods_ns_path(const char *id, const char *name, char *buf, size_t size);
+
+/* Whether pod id has been created (its directory exists). */
+bool pods_exists(const char *id);
+
+/* The path of pod id's file name ("resolv.conf", "hostname", "hosts"), for
+ * a container's bind mount; -EINVAL for another name. */
+int pods_file_path(const char *id, const char *name, char *buf, size_t size);
 
 /* Writes "pod <id>: " and the message fmt makes into buf: how the
  * children that work on a pod word their failures. */

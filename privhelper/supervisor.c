@@ -26,6 +26,7 @@
 
 #include "dispatch.h"
 #include "jobs.h"
+#include "monitors.h"
 #include "layers.h"
 #include "log.h"
 #include "notify.h"
@@ -428,7 +429,8 @@ enum {
         POLL_DEBUG_LISTEN,
         POLL_DEBUG_CONNS,
         POLL_JOBS = POLL_DEBUG_CONNS + MAX_DEBUG_CONNS,
-        POLL_COUNT = POLL_JOBS + JOBS_MAX,
+        POLL_MONITORS = POLL_JOBS + JOBS_MAX,
+        POLL_COUNT = POLL_MONITORS + MONITORS_MAX,
 };
 
 static struct pollfd conn_pollfd(const struct helper_conn *c)
@@ -443,7 +445,7 @@ static struct pollfd conn_pollfd(const struct helper_conn *c)
 static int poll_loop(struct supervisor *s)
 {
         struct pollfd pfd[POLL_COUNT];
-        size_t n_jobs;
+        size_t n_jobs, n_monitors;
 
         layers_cleanup_leftovers();
         while (!(s->stopping && s->brigd_pid == 0)) {
@@ -454,8 +456,10 @@ static int poll_loop(struct supervisor *s)
                 for (size_t i = 0; i < MAX_DEBUG_CONNS; i++)
                         pfd[POLL_DEBUG_CONNS + i] = conn_pollfd(&s->debug_conns[i]);
                 n_jobs = jobs_fill_pollfds(pfd + POLL_JOBS, JOBS_MAX);
+                /* Monitors after the jobs, packed behind them. */
+                n_monitors = monitors_fill_pollfds(pfd + POLL_JOBS + n_jobs, MONITORS_MAX);
 
-                if (poll(pfd, POLL_JOBS + n_jobs, -1) < 0) {
+                if (poll(pfd, POLL_JOBS + n_jobs + n_monitors, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         int r = log_error_errno(negative_errno(),
@@ -475,6 +479,7 @@ static int poll_loop(struct supervisor *s)
                 /* Jobs before connections: a finished job's reply goes out
                  * before the next request is read. */
                 jobs_handle(pfd + POLL_JOBS, n_jobs);
+                monitors_handle(pfd + POLL_JOBS + n_jobs, n_monitors);
                 /* POLLHUP with data still queued: serve first, the read sees EOF after. */
                 if (pfd[POLL_BRIGD].revents && s->brigd_conn.fd == pfd[POLL_BRIGD].fd)
                         serve_conn(s, &s->brigd_conn, pfd[POLL_BRIGD].revents);

@@ -176,6 +176,31 @@ enum brig_cmd {
          * copied), written to a temporary name and renamed into place. The
          * pod must have been created (ENOENT). */
         BRIG_CMD_POD_FILES = 13,
+        /* Creates container <ctr id> in pod <pod id> from the typed request
+         * in CTR_SPEC_FD (common/ctrspec.h, read once into the helper's
+         * memory, then checked): mounts an overlay of the image's layers
+         * (from <root>/layers, by chain id) with the container's own upper
+         * dir under <root>/containers/<ctr id>, resolves the user against
+         * the container's own /etc/passwd and /etc/group, refuses uid 0 when
+         * the request says run as non-root, writes config.json there
+         * itself, opens the log below pod_log_root, and has the pod's
+         * brig-monitor (started now if the pod has none) run the runtime's
+         * create. The reply carries the container's pid. A container id in
+         * use is refused (EEXIST); a pod not created, ENOENT. */
+        BRIG_CMD_CTR_CREATE = 14,
+        /* The runtime's start of a created container. */
+        BRIG_CMD_CTR_START = 15,
+        /* The runtime's kill of the container's init with SIGNAL (1..64). */
+        BRIG_CMD_CTR_KILL = 16,
+        /* Deletes container <ctr id>: the runtime's delete --force (which
+         * kills it if it still runs), the monitor forgets it, the rootfs is
+         * unmounted and its directory removed. Idempotent. */
+        BRIG_CMD_CTR_DELETE = 17,
+        /* What the helper knows of container <ctr id>: its pid, whether that
+         * process still runs in the container's root, and its exit (wait
+         * status and time) once the monitor recorded one. Safe: it only
+         * looks. An unknown container is ENOENT. */
+        BRIG_CMD_CTR_STATUS = 18,
 };
 
 /* Tags: one global list for the whole protocol, each with exactly one type
@@ -255,6 +280,23 @@ enum brig_tag {
         BRIG_TAG_CNI_CONF_NAME = 31,
         /* [STRING] why no CNI configuration can be used */
         BRIG_TAG_CNI_PROBLEM = 32,
+        /* [STRING] a container id: 64 lowercase hex */
+        BRIG_TAG_CTR_ID = 33,
+        /* [FD] a memfd (or any regular file) holding the container request
+         * as common/ctrspec.h encodes it, at most CTRSPEC_MAX_SIZE bytes */
+        BRIG_TAG_CTR_SPEC_FD = 34,
+        /* [STRING] the pod's runtime handler; absent or "" is the default */
+        BRIG_TAG_RUNTIME_HANDLER = 35,
+        /* [U32] a process id, as the node's PID namespace sees it */
+        BRIG_TAG_PID = 36,
+        /* [U32] a signal number, 1..64 */
+        BRIG_TAG_SIGNAL = 37,
+        /* [U32] a wait status as waitpid(2) gives it */
+        BRIG_TAG_WAIT_STATUS = 38,
+        /* [U64] when the container exited, ns since the epoch */
+        BRIG_TAG_EXIT_TIME = 39,
+        /* [U32] 1 while the container's init runs (CTR_STATUS) */
+        BRIG_TAG_RUNNING = 40,
         /* [STRING] why a request was refused or failed; allowed in every
          * reply. Kept at the top of the range, apart from command fields. */
         BRIG_TAG_ERROR_MESSAGE = 0x7fff,
@@ -288,6 +330,9 @@ enum brig_tag {
 #define BRIG_HELPER_MAX_POD_IPS 8
 /* A file name (NAME_MAX 255) + NUL */
 #define BRIG_HELPER_MAX_FILE_NAME 256
+
+/* Highest signal CTR_KILL accepts (SIGRTMAX on Linux) */
+#define BRIG_HELPER_MAX_SIGNAL 64
 
 /* NS_FLAGS bits */
 #define BRIG_POD_NS_NET 0x1u

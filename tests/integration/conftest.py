@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from helperproto import TAG_VERSION, Conn
+from helperproto import TAG_VERSION, Conn, parse_tlvs
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("BRIG_BUILD", REPO / "build"))
@@ -176,7 +177,10 @@ class Brig:
         conf = json.loads(DEFAULT_CONFLIST.read_text())
         conf["plugins"][0]["ipam"]["dataDir"] = str(self.cni_ipam_dir)
         self.write_conflist("10-brig.conflist", conf)
-        self.config.write_text(f'cni_conf_dir = "{self.cni_conf_dir}"\n')
+        self.pod_log_root = base / "logs"
+        self.pod_log_root.mkdir(exist_ok=True)
+        self.config.write_text(f'cni_conf_dir = "{self.cni_conf_dir}"\n'
+                               f'pod_log_root = "{self.pod_log_root}"\n')
 
     def write_conflist(self, name, conf):
         """Writes a CNI network configuration file into the conf dir."""
@@ -263,6 +267,51 @@ class Brig:
         self.proc.kill()
         self.proc.wait(timeout=STOP_TIMEOUT)
 
+    def remove_containers(self):
+        """What containers leave when a test ends without removing them:
+        the runtime's containers, the pods' monitors (which outlive the
+        helper by design; each is found by the pid it announces on its own
+        socket) and every mount below this instance's directory."""
+        runc_root = self.run_root / "runc"
+        if runc_root.is_dir():
+            ids = subprocess.run(["runc", "--root", str(runc_root), "list", "-q"],
+                                 capture_output=True, text=True).stdout.split()
+            for cid in ids:
+                subprocess.run(["runc", "--root", str(runc_root), "delete", "--force", cid],
+                               capture_output=True)
+        mon = self.run_root / "mon"
+        if mon.is_dir():
+            for name in os.listdir(mon):
+                pid = monitor_pid(mon / name)
+                if pid:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+        unmount_below(self.base)
+
+
+def monitor_pid(path):
+    """The pid a brig-monitor announces in its READY message, or None."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.settimeout(2)
+    try:
+        s.connect(str(path))
+        fields = parse_tlvs(s.recv(65536))
+        return struct.unpack("<I", fields[11][0])[0] if 11 in fields else None
+    except OSError:
+        return None
+    finally:
+        s.close()
+
+
+def unmount_below(base):
+    prefix = str(base) + "/"
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f if line.split()[4].startswith(prefix)]
+    for point in sorted(points, key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], capture_output=True)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def cni_bridge_removed():
@@ -270,6 +319,12 @@ def cni_bridge_removed():
     tests' pods went before it."""
     yield
     subprocess.run(["ip", "link", "del", CNI_BRIDGE], capture_output=True)
+    # the default parent of containers and monitors without a pod cgroup
+    for h in os.listdir("/sys/fs/cgroup"):
+        try:
+            os.rmdir(f"/sys/fs/cgroup/{h}/brig")
+        except OSError:
+            pass
 
 
 @pytest.fixture
@@ -301,6 +356,7 @@ def brig(brig_dir, request):
         if rep is not None and rep.failed:
             sys.stderr.write("--- brig log ---\n" + b.log_text())
         b.kill_everything()
+        b.remove_containers()
         if b.log is not None:
             b.log.close()
 

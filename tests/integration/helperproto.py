@@ -2,6 +2,7 @@
 connection to brig-helper's root-only debug socket (docs/helper-protocol.md).
 """
 import array
+import os
 import socket
 import struct
 
@@ -10,6 +11,7 @@ VERSION = 1
 REPLY = 0x8000
 HELLO, PING, UNPACK, READY, REMOVE_LAYER, POD_CREATE, POD_REMOVE, POD_STATUS = range(1, 9)
 NET_ADD, NET_DEL, NET_CHECK, NET_STATUS, POD_FILES = range(9, 14)
+CTR_CREATE, CTR_START, CTR_KILL, CTR_DELETE, CTR_STATUS = range(14, 19)
 U32, U64, STRING, BYTES, FD = 1, 2, 3, 4, 5
 TAG_MIN_VERSION, TAG_MAX_VERSION, TAG_PEER_NAME = 1, 2, 3
 TAG_VERSION, TAG_HELPER_VERSION, TAG_PING_DATA = 4, 5, 6
@@ -20,6 +22,8 @@ TAG_K8S_NAMESPACE, TAG_K8S_NAME, TAG_K8S_UID, TAG_PORT_MAPPINGS = 21, 22, 23, 24
 TAG_INGRESS_RATE, TAG_EGRESS_RATE = 25, 26
 TAG_DNS_SERVERS, TAG_DNS_SEARCHES, TAG_DNS_OPTIONS = 27, 28, 29
 TAG_POD_IP, TAG_CNI_CONF_NAME, TAG_CNI_PROBLEM = 30, 31, 32
+TAG_CTR_ID, TAG_CTR_SPEC_FD, TAG_RUNTIME_HANDLER, TAG_PID, TAG_SIGNAL = 33, 34, 35, 36, 37
+TAG_WAIT_STATUS, TAG_EXIT_TIME, TAG_RUNNING = 38, 39, 40
 NS_NET, NS_IPC, NS_UTS = 1, 2, 4
 TAG_ERROR_MESSAGE = 0x7FFF
 MAX_PAYLOAD = 65536
@@ -124,3 +128,57 @@ def u64_value(raw):
 
 def u32_value(raw):
     return struct.unpack("<I", raw)[0]
+
+
+# The container request of CTR_CREATE (common/ctrspec.h): its own tag numbers.
+CTR = dict(ARG=1, ENV=2, CWD=3, FLAGS=4, RUN_AS_USER=5, RUN_AS_USERNAME=6, RUN_AS_GROUP=7,
+           IMAGE_USER=8, SUPPLEMENTAL_GROUP=9, PID_MODE=10, PID_TARGET=11, LAYER=12, MOUNT=13,
+           VOLUME=14, DEVICE=15, LOG_DIRECTORY=16, LOG_PATH=17, CGROUP_PARENT=18, CPU_PERIOD=19,
+           CPU_QUOTA=20, CPU_SHARES=21, MEMORY_LIMIT=22, MEMORY_SWAP=23, OOM_SCORE_ADJ=24,
+           CPUSET_CPUS=25, CPUSET_MEMS=26, PIDS_LIMIT=27, HUGEPAGE=28, UNIFIED=29, CAP_ADD=30,
+           CAP_DROP=31, HOSTNAME=32, M_DESTINATION=64, M_SOURCE=65, M_FLAGS=66, M_KIND=67,
+           D_CONTAINER_PATH=80, D_HOST_PATH=81, D_PERMISSIONS=82)
+CTR_F_TTY, CTR_F_STDIN, CTR_F_STDIN_ONCE, CTR_F_READONLY_ROOTFS = 0x01, 0x02, 0x04, 0x08
+CTR_F_RUN_AS_NON_ROOT, CTR_F_ALLOW_PRIV_ESC, CTR_F_PRIVILEGED = 0x10, 0x20, 0x40
+CTR_M_READONLY = 0x01
+MOUNT_BIND, MOUNT_POD_HOSTS, MOUNT_POD_RESOLV, MOUNT_POD_HOSTNAME, MOUNT_POD_SHM = range(5)
+INT_FIELDS = {"FLAGS": U32, "PID_MODE": U32, "M_FLAGS": U32, "M_KIND": U32}
+
+
+def ctr_spec(args, layers, env=(), mounts=(), devices=(), **fields):
+    """Encodes a container request. mounts: dicts of destination, source,
+    flags, kind; devices: (container path, host path, permissions); other
+    fields by their CTR name in lower case: strings, or ints (U64 unless the
+    header says U32; negative ones as two's complement)."""
+    out = b"".join(string(CTR["ARG"], a) for a in args)
+    out += b"".join(string(CTR["ENV"], e) for e in env)
+    out += b"".join(string(CTR["LAYER"], l) for l in layers)
+    for m in mounts:
+        inner = string(CTR["M_DESTINATION"], m["destination"])
+        if "source" in m:
+            inner += string(CTR["M_SOURCE"], m["source"])
+        if "flags" in m:
+            inner += u32(CTR["M_FLAGS"], m["flags"])
+        if "kind" in m:
+            inner += u32(CTR["M_KIND"], m["kind"])
+        out += tlv(CTR["MOUNT"], BYTES, inner)
+    for cpath, hpath, perms in devices:
+        out += tlv(CTR["DEVICE"], BYTES, string(CTR["D_CONTAINER_PATH"], cpath)
+                   + string(CTR["D_HOST_PATH"], hpath) + string(CTR["D_PERMISSIONS"], perms))
+    for name, value in fields.items():
+        key = name.upper()
+        values = value if isinstance(value, (list, tuple)) else [value]
+        for v in values:
+            if isinstance(v, str):
+                out += string(CTR[key], v)
+            elif INT_FIELDS.get(key) == U32:
+                out += u32(CTR[key], v)
+            else:
+                out += u64(CTR[key], v & (2**64 - 1))
+    return out
+
+
+def memfd_with(data):
+    fd = os.memfd_create("ctr-spec", os.MFD_CLOEXEC)
+    os.write(fd, data)
+    return fd

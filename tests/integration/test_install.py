@@ -19,6 +19,7 @@ def test_install_and_uninstall(tmp_path):
     assert r.returncode == 0, r.stderr
     for path, mode in [("usr/sbin/brig-helper", 0o755), ("usr/sbin/brigd", 0o755),
                        ("usr/sbin/brig-unpack", 0o755), ("usr/sbin/brig-cni", 0o755),
+                       ("usr/sbin/brig-monitor", 0o755),
                        ("etc/cni/net.d/10-brig.conflist", 0o644),
                        ("usr/share/man/man8/brig-helper.8", 0o644),
                        ("usr/share/man/man8/brigd.8", 0o644),

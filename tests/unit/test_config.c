@@ -41,6 +41,7 @@ static void assert_config_equal(const struct brig_config *a, const struct brig_c
         for (size_t i = 0; i < a->cni_plugin_dirs.n; i++)
                 assert_string_equal(a->cni_plugin_dirs.items[i], b->cni_plugin_dirs.items[i]);
         assert_int_equal(a->cni_plugin_timeout, b->cni_plugin_timeout);
+        assert_string_equal(a->pod_log_root, b->pod_log_root);
 }
 
 static char *to_string(const struct brig_config *c)
@@ -491,11 +492,12 @@ static void test_print_format(void **state)
             "cni_conf_dir",
             "cni_plugin_dirs",
             "cni_plugin_timeout",
+            "pod_log_root",
         };
         static const enum toml_type types[] = {
             TOML_STRING, TOML_STRING, TOML_STRING, TOML_STRING,  TOML_STRING,
             TOML_STRING, TOML_STRING, TOML_STRING, TOML_STRING,  TOML_INTEGER,
-            TOML_ARRAY,  TOML_STRING, TOML_ARRAY,  TOML_INTEGER,
+            TOML_ARRAY,  TOML_STRING, TOML_ARRAY,  TOML_INTEGER, TOML_STRING,
         };
         struct brig_config c;
         struct toml_node *root = NULL;

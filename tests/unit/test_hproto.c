@@ -289,7 +289,7 @@ static void test_table_sane(void **state)
         const struct brig_cmd_spec *t = brig_cmd_table(&n);
         const struct brig_field_spec *err = brig_error_reply_fields(&n_err);
 
-        assert_int_equal(n, 13);
+        assert_int_equal(n, 18);
         assert_int_equal(t[0].command, BRIG_CMD_HELLO);
         assert_string_equal(t[0].name, "HELLO");
         assert_int_equal(t[1].command, BRIG_CMD_PING);
@@ -321,6 +321,18 @@ static void test_table_sane(void **state)
         assert_int_equal(t[11].n_request_fields, 0);
         assert_int_equal(t[12].command, BRIG_CMD_POD_FILES);
         assert_string_equal(t[12].name, "POD_FILES");
+        assert_int_equal(t[13].command, BRIG_CMD_CTR_CREATE);
+        assert_string_equal(t[13].name, "CTR_CREATE");
+        assert_int_equal(t[13].max_request_fds, 1);
+        assert_int_equal(t[13].max_reply_fds, 0);
+        assert_int_equal(t[14].command, BRIG_CMD_CTR_START);
+        assert_string_equal(t[14].name, "CTR_START");
+        assert_int_equal(t[15].command, BRIG_CMD_CTR_KILL);
+        assert_string_equal(t[15].name, "CTR_KILL");
+        assert_int_equal(t[16].command, BRIG_CMD_CTR_DELETE);
+        assert_string_equal(t[16].name, "CTR_DELETE");
+        assert_int_equal(t[17].command, BRIG_CMD_CTR_STATUS);
+        assert_string_equal(t[17].name, "CTR_STATUS");
         assert_int_equal(n_err, 1);
         assert_int_equal(err[0].tag, BRIG_TAG_ERROR_MESSAGE);
         assert_int_equal(err[0].tag, 0x7fff);

@@ -1,0 +1,1195 @@
+/* containers.c: owns brigd's containers: the table, ids, the record of each
+ * container (root/pods/<id>.ctr: state, times, exit, image, log path, stop
+ * signal and the ContainerConfig as kubelet sent it, packed), the create /
+ * start / stop / remove steps and their order against the helper and the
+ * records, learning exits from CTR_STATUS, and the clean-up at start of
+ * what a crash left half-created. */
+#include "containers.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "digest.h"
+#include "errbuf.h"
+#include "fsutil.h"
+#include "log.h"
+#include "recfile.h"
+#include "util.h"
+
+#define RECORD_SUFFIX ".ctr"
+/* How often a stop asks the helper whether the container has exited. */
+#define POLL_MS 100
+/* How long a SIGKILLed container may take to be reaped and recorded. */
+#define KILL_WAIT_MS 10000
+/* The exit code of a container whose exit nobody saw (the helper no longer
+ * knows it), as runtimes report an unknown exit. */
+#define EXIT_UNKNOWN 255
+
+/* A container and what only this file sees of it. */
+struct entry {
+        struct container pub;
+        /* guarded by the table's lock */
+        struct ctr_status status;
+        bool creating; /* not listed until created */
+        bool removed;  /* out of the table: no record is written any more */
+        unsigned refs;
+        /* One start, stop or remove of the container at a time. */
+        pthread_mutex_t op_lock;
+        /* One record write at a time, each of the newest status, and none
+         * once the record is deleted. */
+        pthread_mutex_t rec_lock;
+};
+
+struct containers {
+        struct helper_client *helper;
+        struct pods *pods;
+        int dir_fd;
+        pthread_mutex_t lock; /* the table, and every entry's guarded fields */
+        struct entry **v;
+        size_t n, cap;
+        /* Shared by creations and starts, exclusive for a pod's stop or
+         * removal and an image's removal (containers_create_begin()). */
+        pthread_rwlock_t create_lock;
+};
+
+static struct entry *entry_of(struct container *ctr)
+{
+        return container_of(ctr, struct entry, pub);
+}
+
+static void entry_free(struct entry *e)
+{
+        if (!e)
+                return;
+        if (e->pub.config)
+                runtime__v1__container_config__free_unpacked(e->pub.config, NULL);
+        free(e->pub.image_id);
+        free(e->pub.image_ref);
+        free(e->pub.log_path);
+        free(e->pub.runtime_handler);
+        pthread_mutex_destroy(&e->op_lock);
+        pthread_mutex_destroy(&e->rec_lock);
+        free(e);
+}
+
+static struct entry *entry_new(void)
+{
+        struct entry *e = calloc(1, sizeof(*e));
+
+        if (!e)
+                return NULL;
+        pthread_mutex_init(&e->op_lock, NULL);
+        pthread_mutex_init(&e->rec_lock, NULL);
+        return e;
+}
+
+void container_unref(struct containers *c, struct container *ctr)
+{
+        struct entry *e;
+        bool last;
+
+        if (!ctr)
+                return;
+        e = entry_of(ctr);
+        pthread_mutex_lock(&c->lock);
+        last = --e->refs == 0;
+        pthread_mutex_unlock(&c->lock);
+        if (last)
+                entry_free(e);
+}
+
+static int64_t now_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static bool valid_id(const char *id)
+{
+        size_t n = strspn(id, "0123456789abcdef");
+
+        return n == CTR_ID_LEN && id[n] == '\0';
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+static const char *state_name(enum ctr_state s)
+{
+        switch (s) {
+        case CTR_CREATED:
+                return "created";
+        case CTR_RUNNING:
+                return "running";
+        default:
+                return "exited";
+        }
+}
+
+static void record_name(const char *id, char *buf, size_t size)
+{
+        snprintf(buf, size, "%s" RECORD_SUFFIX, id);
+}
+
+/* The config packed and hex-encoded, as the record keeps it. */
+static char *config_hex(const Runtime__V1__ContainerConfig *config)
+{
+        size_t len = protobuf_c_message_get_packed_size(&config->base);
+        _cleanup_free_ uint8_t *packed = malloc(len ? len : 1);
+        char *hex = malloc(2 * len + 1);
+
+        if (!packed || !hex) {
+                free(hex);
+                return NULL;
+        }
+        protobuf_c_message_pack(&config->base, packed);
+        digest_hex_encode(packed, len, hex);
+        return hex;
+}
+
+static json_t *record_json(const struct entry *e, const struct ctr_status *s, const char *state)
+{
+        const struct container *ctr = &e->pub;
+        _cleanup_free_ char *hex = config_hex(ctr->config);
+
+        if (!hex)
+                return NULL;
+        return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:i, s:I, s:s, s:s, s:s, s:s, s:s, s:s, "
+                         "s:i, s:s}",
+                         "id", ctr->id, "podId", ctr->pod_id, "state", state, "createdAt",
+                         (json_int_t)ctr->created_at, "startedAt", (json_int_t)s->started_at,
+                         "finishedAt", (json_int_t)s->finished_at, "exitCode", (int)s->exit_code,
+                         "pid", (json_int_t)s->pid, "reason", s->reason, "message", s->message,
+                         "imageId", ctr->image_id, "imageRef", ctr->image_ref, "logPath",
+                         ctr->log_path, "runtimeHandler", ctr->runtime_handler, "stopSignal",
+                         ctr->stop_signal, "config", hex);
+}
+
+/* Writes e's record from its newest status; state, when not NULL, is
+ * written instead of the status' own (a record that runs ahead of a
+ * helper call). Nothing is written for a removed container. */
+static int record_write(struct containers *c, struct entry *e, const char *state)
+{
+        _cleanup_free_ char *text = NULL;
+        struct ctr_status s;
+        char name[CTR_ID_LEN + 16];
+        bool removed, creating;
+        json_t *o;
+        int r;
+
+        pthread_mutex_lock(&e->rec_lock);
+        pthread_mutex_lock(&c->lock);
+        s = e->status;
+        removed = e->removed;
+        creating = e->creating;
+        pthread_mutex_unlock(&c->lock);
+        if (removed) {
+                pthread_mutex_unlock(&e->rec_lock);
+                return 0;
+        }
+        o = record_json(e, &s, state ? state : creating ? "creating" : state_name(s.state));
+        text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+        record_name(e->pub.id, name, sizeof(name));
+        r = text ? recfile_write(c->dir_fd, name, text, strlen(text)) : -ENOMEM;
+        pthread_mutex_unlock(&e->rec_lock);
+        return r;
+}
+
+static int hex_value(char ch)
+{
+        if (ch >= '0' && ch <= '9')
+                return ch - '0';
+        if (ch >= 'a' && ch <= 'f')
+                return ch - 'a' + 10;
+        return -1;
+}
+
+/* The config back from the record's hex; NULL when it does not decode. */
+static Runtime__V1__ContainerConfig *config_unhex(const char *hex)
+{
+        size_t n = strlen(hex);
+        _cleanup_free_ uint8_t *packed = malloc(n / 2 + 1);
+
+        if (!packed || n % 2)
+                return NULL;
+        for (size_t i = 0; i < n / 2; i++) {
+                int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+
+                if (hi < 0 || lo < 0)
+                        return NULL;
+                packed[i] = (uint8_t)(hi << 4 | lo);
+        }
+        return runtime__v1__container_config__unpack(NULL, n / 2, packed);
+}
+
+static int state_parse(const char *s, enum ctr_state *ret, bool *creating)
+{
+        static const struct {
+                const char *name;
+                enum ctr_state state;
+        } states[] = {{"creating", CTR_CREATED},
+                      {"created", CTR_CREATED},
+                      {"running", CTR_RUNNING},
+                      {"exited", CTR_EXITED}};
+
+        for (size_t i = 0; i < ARRAY_SIZE(states); i++)
+                if (strcmp(s, states[i].name) == 0) {
+                        *ret = states[i].state;
+                        *creating = i == 0;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+/* Parses one record into an entry (not in the table). */
+static int record_parse(const char *text, size_t len, const char *name, struct entry **ret,
+                        char *err, size_t err_size)
+{
+        json_error_t jerr;
+        json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+        const char *id, *pod_id, *state, *reason, *message, *image_id, *image_ref, *log_path,
+            *handler, *hex;
+        json_int_t created_at, started_at, finished_at, pid;
+        int exit_code, stop_signal, r = -EINVAL;
+        char expected[CTR_ID_LEN + 16];
+        struct entry *e = NULL;
+
+        if (!o)
+                return errbuf_fail(err, err_size, -EINVAL, "not JSON: %s", jerr.text);
+        if (json_unpack_ex(o, &jerr, JSON_STRICT,
+                           "{s:s, s:s, s:s, s:I, s:I, s:I, s:i, s:I, s:s, s:s, s:s, s:s, s:s, "
+                           "s:s, s:i, s:s}",
+                           "id", &id, "podId", &pod_id, "state", &state, "createdAt", &created_at,
+                           "startedAt", &started_at, "finishedAt", &finished_at, "exitCode",
+                           &exit_code, "pid", &pid, "reason", &reason, "message", &message,
+                           "imageId", &image_id, "imageRef", &image_ref, "logPath", &log_path,
+                           "runtimeHandler", &handler, "stopSignal", &stop_signal, "config",
+                           &hex) < 0) {
+                errbuf_fail(err, err_size, -EINVAL, "%s", jerr.text);
+                goto out;
+        }
+        record_name(id, expected, sizeof(expected));
+        if (!valid_id(id) || strcmp(expected, name) != 0 || !valid_id(pod_id)) {
+                errbuf_fail(err, err_size, -EINVAL,
+                            "holds container \"%.80s\" of pod \"%.80s\" under another name", id,
+                            pod_id);
+                goto out;
+        }
+        e = entry_new();
+        if (!e) {
+                r = errbuf_fail(err, err_size, -ENOMEM, "out of memory");
+                goto out;
+        }
+        if (state_parse(state, &e->status.state, &e->creating) < 0 || pid < 0 || pid > UINT32_MAX ||
+            stop_signal < 1 || stop_signal > BRIG_HELPER_MAX_SIGNAL) {
+                errbuf_fail(err, err_size, -EINVAL, "bad state, pid or stopSignal");
+                goto out;
+        }
+        snprintf(e->pub.id, sizeof(e->pub.id), "%s", id);
+        snprintf(e->pub.pod_id, sizeof(e->pub.pod_id), "%s", pod_id);
+        e->pub.created_at = created_at;
+        e->pub.stop_signal = stop_signal;
+        e->status.started_at = started_at;
+        e->status.finished_at = finished_at;
+        e->status.exit_code = exit_code;
+        e->status.pid = (uint32_t)pid;
+        snprintf(e->status.reason, sizeof(e->status.reason), "%s", reason);
+        snprintf(e->status.message, sizeof(e->status.message), "%s", message);
+        e->pub.image_id = strdup(image_id);
+        e->pub.image_ref = strdup(image_ref);
+        e->pub.log_path = strdup(log_path);
+        e->pub.runtime_handler = strdup(handler);
+        e->pub.config = config_unhex(hex);
+        if (!e->pub.image_id || !e->pub.image_ref || !e->pub.log_path || !e->pub.runtime_handler ||
+            !e->pub.config || !e->pub.config->metadata) {
+                errbuf_fail(err, err_size, -EINVAL, "the config does not decode");
+                goto out;
+        }
+        *ret = TAKE_PTR(e);
+        r = 0;
+out:
+        entry_free(e);
+        json_decref(o);
+        return r;
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+/* Adds e with the table's reference; the caller holds the lock. */
+static int table_add(struct containers *c, struct entry *e)
+{
+        if (c->n == c->cap) {
+                size_t cap = c->cap ? 2 * c->cap : 16;
+                struct entry **v = realloc(c->v, cap * sizeof(*v));
+
+                if (!v)
+                        return -ENOMEM;
+                c->v = v;
+                c->cap = cap;
+        }
+        e->refs++;
+        c->v[c->n++] = e;
+        return 0;
+}
+
+/* Takes e out of the table (marked removed) and drops the table's
+ * reference; the caller holds a reference of its own. */
+static void table_drop(struct containers *c, struct entry *e)
+{
+        pthread_mutex_lock(&c->lock);
+        for (size_t i = 0; i < c->n; i++)
+                if (c->v[i] == e) {
+                        c->v[i] = c->v[--c->n];
+                        e->removed = true;
+                        e->refs--;
+                        break;
+                }
+        pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- exits -------------------------------------------------------------- */
+
+static int32_t exit_code_of(uint32_t wait_status)
+{
+        int ws = (int)wait_status;
+
+        if (WIFEXITED(ws))
+                return WEXITSTATUS(ws);
+        if (WIFSIGNALED(ws))
+                return 128 + WTERMSIG(ws);
+        return EXIT_UNKNOWN;
+}
+
+/* Makes a running e exited (recorded) with code at finished_at. */
+static void apply_exit(struct containers *c, struct entry *e, int32_t code, int64_t finished_at,
+                       const char *message)
+{
+        bool was_running;
+        int r;
+
+        pthread_mutex_lock(&c->lock);
+        was_running = e->status.state == CTR_RUNNING;
+        if (was_running) {
+                e->status.state = CTR_EXITED;
+                e->status.exit_code = code;
+                e->status.finished_at = finished_at;
+                snprintf(e->status.reason, sizeof(e->status.reason), "%s",
+                         code == 0 ? "Completed" : "Error");
+                snprintf(e->status.message, sizeof(e->status.message), "%s", message);
+        }
+        pthread_mutex_unlock(&c->lock);
+        if (!was_running)
+                return;
+        log_info("container exited", "ctr=%s pod=%s exit_code=%" PRId32, e->pub.id, e->pub.pod_id,
+                 code);
+        r = record_write(c, e, NULL);
+        if (r < 0)
+                log_error_errno(r,
+                                "cannot record a container's exit; it is seen again at the "
+                                "next start",
+                                "ctr=%s", e->pub.id);
+}
+
+/* Asks the helper about a container believed running and records its
+ * exit once the monitor has seen one. A helper that no longer knows the
+ * container (the node restarted) means it is gone, with an unknown exit. */
+static void refresh(struct containers *c, uint64_t call_id, struct entry *e)
+{
+        struct helper_ctr_status st;
+        char why[512];
+        bool running;
+        int r;
+
+        pthread_mutex_lock(&c->lock);
+        running = e->status.state == CTR_RUNNING;
+        pthread_mutex_unlock(&c->lock);
+        if (!running || !c->helper)
+                return;
+        r = helper_client_ctr_status(c->helper, call_id, e->pub.id, &st, why, sizeof(why));
+        if (r == -ENOENT) {
+                apply_exit(c, e, EXIT_UNKNOWN, now_ns(),
+                           "brig-helper no longer knows the container (did the node restart?)");
+                return;
+        }
+        if (r < 0) {
+                log_warn("cannot ask brig-helper for a container's state; it keeps the one it "
+                         "had",
+                         "call=%" PRIu64 " ctr=%s reason=\"%s\"", call_id, e->pub.id, why);
+                return;
+        }
+        if (st.has_pid) {
+                pthread_mutex_lock(&c->lock);
+                e->status.pid = st.pid;
+                pthread_mutex_unlock(&c->lock);
+        }
+        /* Not running but no exit recorded yet: the monitor reaps it soon. */
+        if (st.exited)
+                apply_exit(c, e, exit_code_of(st.wait_status),
+                           st.exit_time ? (int64_t)st.exit_time : now_ns(), "");
+}
+
+void containers_status(struct containers *c, uint64_t call_id, struct container *ctr,
+                       struct ctr_status *ret)
+{
+        struct entry *e = entry_of(ctr);
+
+        refresh(c, call_id, e);
+        pthread_mutex_lock(&c->lock);
+        *ret = e->status;
+        pthread_mutex_unlock(&c->lock);
+}
+
+static enum ctr_state state_of(struct containers *c, struct entry *e)
+{
+        enum ctr_state s;
+
+        pthread_mutex_lock(&c->lock);
+        s = e->status.state;
+        pthread_mutex_unlock(&c->lock);
+        return s;
+}
+
+/* ---- open and close ----------------------------------------------------- */
+
+static void set_aside(struct containers *c, const char *name, const char *why)
+{
+        char corrupt[512];
+
+        snprintf(corrupt, sizeof(corrupt), "%s.corrupt", name);
+        log_error("a container record cannot be read; it is set aside",
+                  "file=%s reason=\"%s\" renamed_to=%s", name, why, corrupt);
+        renameat(c->dir_fd, name, c->dir_fd, corrupt);
+}
+
+/* Deletes a container a crash left half-created: kubelet never got its
+ * id, so it is nobody's. */
+static void undo_crashed_create(struct containers *c, struct entry *e, const char *name)
+{
+        char why[512] = "";
+        int r = c->helper ? helper_client_ctr_delete(c->helper, 0, e->pub.id, why, sizeof(why))
+                          : -ENOTCONN;
+
+        if (r == 0)
+                r = recfile_delete(c->dir_fd, name);
+        if (r < 0)
+                log_error_errno(r,
+                                "cannot clean up a container left half-created; retried at the "
+                                "next start",
+                                "ctr=%s reason=\"%s\"", e->pub.id, why);
+        else
+                log_info("removed a container left half-created by a crash", "ctr=%s", e->pub.id);
+}
+
+static void load_record(struct containers *c, const char *name)
+{
+        _cleanup_free_ char *text = NULL;
+        struct entry *e = NULL;
+        char err[512] = "";
+        size_t len = 0;
+        int r = recfile_read(c->dir_fd, name, CTR_RECORD_MAX, &text, &len, err, sizeof(err));
+
+        if (r == 0)
+                r = record_parse(text, len, name, &e, err, sizeof(err));
+        if (r < 0)
+                return set_aside(c, name, err);
+        if (e->creating) {
+                undo_crashed_create(c, e, name);
+                entry_free(e);
+                return;
+        }
+        if (table_add(c, e) < 0) {
+                log_error("out of memory loading container records", "ctr=%s", e->pub.id);
+                entry_free(e);
+        }
+}
+
+static bool is_record(const char *name)
+{
+        size_t n = strlen(name), s = strlen(RECORD_SUFFIX);
+
+        return n > s && strcmp(name + n - s, RECORD_SUFFIX) == 0;
+}
+
+int containers_open(const struct brig_config *config, struct helper_client *helper,
+                    struct pods *pods, struct containers **ret, char *err, size_t err_size)
+{
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_closedir_ DIR *d = NULL;
+        struct containers *c = calloc(1, sizeof(*c));
+        struct dirent *de;
+        size_t running = 0;
+
+        if (!c)
+                return -ENOMEM;
+        c->helper = helper;
+        c->pods = pods;
+        c->dir_fd = -1;
+        pthread_mutex_init(&c->lock, NULL);
+        pthread_rwlock_init(&c->create_lock, NULL);
+        if (asprintf(&dir, "%s/" PODS_DIR, config->root) < 0) {
+                dir = NULL;
+                containers_close(c);
+                return -ENOMEM;
+        }
+        c->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        d = c->dir_fd >= 0 ? opendir_at(c->dir_fd) : NULL;
+        if (!d) {
+                int r = errbuf_fail(err, err_size, negative_errno(),
+                                    "cannot open the container records directory %s: %m", dir);
+                containers_close(c);
+                return r;
+        }
+        while ((de = readdir(d)))
+                if (!recfile_is_temp(de->d_name) && is_record(de->d_name))
+                        load_record(c, de->d_name);
+        /* One at a time: nothing else runs yet. */
+        for (size_t i = 0; i < c->n; i++) {
+                refresh(c, 0, c->v[i]);
+                running += c->v[i]->status.state == CTR_RUNNING;
+        }
+        log_info("container records loaded", "dir=%s containers=%zu running=%zu", dir, c->n,
+                 running);
+        *ret = c;
+        return 0;
+}
+
+void containers_close(struct containers *c)
+{
+        if (!c)
+                return;
+        for (size_t i = 0; i < c->n; i++)
+                if (--c->v[i]->refs == 0)
+                        entry_free(c->v[i]);
+        free(c->v);
+        safe_close(c->dir_fd);
+        pthread_rwlock_destroy(&c->create_lock);
+        pthread_mutex_destroy(&c->lock);
+        free(c);
+}
+
+/* ---- finding ------------------------------------------------------------ */
+
+int containers_get(struct containers *c, const char *ref, struct container **ret, char *err,
+                   size_t err_size)
+{
+        size_t len = strlen(ref), matches = 0;
+        struct entry *found = NULL;
+
+        if (len == 0)
+                return errbuf_fail(err, err_size, -ENOENT, "no container id given");
+        pthread_mutex_lock(&c->lock);
+        for (size_t i = 0; i < c->n; i++) {
+                struct entry *e = c->v[i];
+
+                if (e->creating || strncmp(e->pub.id, ref, len) != 0)
+                        continue;
+                found = e;
+                if (len == CTR_ID_LEN) {
+                        matches = 1;
+                        break;
+                }
+                matches++;
+        }
+        if (matches == 1)
+                found->refs++;
+        pthread_mutex_unlock(&c->lock);
+        if (matches == 0)
+                return errbuf_fail(err, err_size, -ENOENT, "container %.80s not found", ref);
+        if (matches > 1)
+                return errbuf_fail(err, err_size, -EINVAL,
+                                   "container id prefix %.80s matches %zu containers", ref,
+                                   matches);
+        *ret = &found->pub;
+        return 0;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+        const struct container *x = *(struct container *const *)a;
+        const struct container *y = *(struct container *const *)b;
+
+        return x->created_at < y->created_at ? 1 : x->created_at > y->created_at ? -1 : 0;
+}
+
+int containers_list(struct containers *c, struct container ***ret, size_t *ret_n)
+{
+        struct container **v;
+        size_t n = 0;
+
+        pthread_mutex_lock(&c->lock);
+        v = calloc(c->n ? c->n : 1, sizeof(*v));
+        for (size_t i = 0; v && i < c->n; i++)
+                if (!c->v[i]->creating) {
+                        c->v[i]->refs++;
+                        v[n++] = &c->v[i]->pub;
+                }
+        pthread_mutex_unlock(&c->lock);
+        if (!v)
+                return -ENOMEM;
+        qsort(v, n, sizeof(*v), newest_first);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+void containers_list_free(struct containers *c, struct container **v, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                container_unref(c, v[i]);
+        free(v);
+}
+
+/* The pod's listed containers, referenced. */
+static int pod_entries(struct containers *c, const char *pod_id, struct entry ***ret, size_t *ret_n)
+{
+        struct entry **v;
+        size_t n = 0;
+
+        pthread_mutex_lock(&c->lock);
+        v = calloc(c->n ? c->n : 1, sizeof(*v));
+        for (size_t i = 0; v && i < c->n; i++)
+                if (!c->v[i]->creating && strcmp(c->v[i]->pub.pod_id, pod_id) == 0) {
+                        c->v[i]->refs++;
+                        v[n++] = c->v[i];
+                }
+        pthread_mutex_unlock(&c->lock);
+        if (!v)
+                return -ENOMEM;
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+/* ---- create ------------------------------------------------------------- */
+
+void containers_create_begin(struct containers *c)
+{
+        pthread_rwlock_rdlock(&c->create_lock);
+}
+
+void containers_create_end(struct containers *c)
+{
+        pthread_rwlock_unlock(&c->create_lock);
+}
+
+static bool same_name(const Runtime__V1__ContainerMetadata *a,
+                      const Runtime__V1__ContainerMetadata *b)
+{
+        return strcmp(a->name, b->name) == 0 && a->attempt == b->attempt;
+}
+
+/* The container in pod_id named as m, or NULL; the caller holds the lock. */
+static struct entry *find_name(struct containers *c, const char *pod_id,
+                               const Runtime__V1__ContainerMetadata *m)
+{
+        for (size_t i = 0; i < c->n; i++)
+                if (strcmp(c->v[i]->pub.pod_id, pod_id) == 0 &&
+                    same_name(c->v[i]->pub.config->metadata, m))
+                        return c->v[i];
+        return NULL;
+}
+
+static int name_taken(const char *pod_id, const Runtime__V1__ContainerMetadata *m,
+                      const struct entry *e, char *err, size_t err_size)
+{
+        return errbuf_fail(err, err_size, -EEXIST,
+                           "container %s (attempt %" PRIu32 ") exists already in pod %s as %s",
+                           m->name, m->attempt, pod_id, e->pub.id);
+}
+
+int containers_name_check(struct containers *c, const char *pod_id,
+                          const Runtime__V1__ContainerMetadata *m, char *err, size_t err_size)
+{
+        int r = 0;
+
+        pthread_mutex_lock(&c->lock);
+        struct entry *e = find_name(c, pod_id, m);
+        if (e)
+                r = name_taken(pod_id, m, e, err, err_size);
+        pthread_mutex_unlock(&c->lock);
+        return r;
+}
+
+static int new_id(char id[static CTR_ID_LEN + 1])
+{
+        uint8_t raw[CTR_ID_LEN / 2];
+
+        if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+                return -EIO;
+        digest_hex_encode(raw, sizeof(raw), id);
+        return 0;
+}
+
+/* An entry of our own for the request, not yet in the table. */
+static int entry_make(const struct pod *pod, const struct ctr_create *req, struct entry **ret)
+{
+        size_t len = protobuf_c_message_get_packed_size(&req->config->base);
+        _cleanup_free_ uint8_t *packed = malloc(len ? len : 1);
+        struct entry *e = entry_new();
+
+        if (!packed || !e) {
+                entry_free(e);
+                return -ENOMEM;
+        }
+        protobuf_c_message_pack(&req->config->base, packed);
+        e->pub.config = runtime__v1__container_config__unpack(NULL, len, packed);
+        e->pub.image_id = strdup(req->image_id);
+        e->pub.image_ref = strdup(req->image_ref);
+        e->pub.log_path = strdup(req->log_path);
+        e->pub.runtime_handler = strdup(pod->runtime_handler);
+        if (!e->pub.config || !e->pub.image_id || !e->pub.image_ref || !e->pub.log_path ||
+            !e->pub.runtime_handler || new_id(e->pub.id) < 0) {
+                entry_free(e);
+                return -ENOMEM;
+        }
+        memcpy(e->pub.pod_id, pod->id, sizeof(e->pub.pod_id));
+        e->pub.created_at = now_ns();
+        e->pub.stop_signal = req->stop_signal;
+        e->status.state = CTR_CREATED;
+        e->creating = true;
+        *ret = e;
+        return 0;
+}
+
+/* Puts e in the table unless its name is taken in its pod. */
+static int reserve(struct containers *c, struct entry *e, char *err, size_t err_size)
+{
+        const Runtime__V1__ContainerMetadata *m = e->pub.config->metadata;
+        struct entry *other;
+        int r = 0;
+
+        pthread_mutex_lock(&c->lock);
+        other = find_name(c, e->pub.pod_id, m);
+        if (other)
+                r = name_taken(e->pub.pod_id, m, other, err, err_size);
+        else if (c->n >= CONTAINERS_MAX)
+                r = errbuf_fail(err, err_size, -ENOSPC, "brigd holds %d containers already",
+                                CONTAINERS_MAX);
+        else
+                r = table_add(c, e);
+        pthread_mutex_unlock(&c->lock);
+        return r;
+}
+
+/* Undoes a failed create: the helper's container (if any), the record,
+ * the table's entry. */
+static void undo_create(struct containers *c, uint64_t call_id, struct entry *e)
+{
+        char why[512] = "", name[CTR_ID_LEN + 16];
+        int r = helper_client_ctr_delete(c->helper, call_id, e->pub.id, why, sizeof(why));
+
+        record_name(e->pub.id, name, sizeof(name));
+        if (r == 0) {
+                r = recfile_delete(c->dir_fd, name);
+                snprintf(why, sizeof(why), "cannot delete its record");
+        }
+        if (r < 0)
+                log_error_errno(r, "cannot undo a failed CreateContainer; the next start retries",
+                                "call=%" PRIu64 " ctr=%s reason=\"%s\"", call_id, e->pub.id, why);
+        table_drop(c, e);
+}
+
+int containers_create(struct containers *c, uint64_t call_id, struct pod *pod,
+                      const struct ctr_create *req, char id[static CTR_ID_LEN + 1], char *err,
+                      size_t err_size)
+{
+        struct entry *e = NULL;
+        uint32_t pid = 0;
+        int r;
+
+        if (!c->helper)
+                return errbuf_fail(err, err_size, -ENOTCONN,
+                                   "brigd runs without brig-helper: containers cannot be created");
+        if (pod_state(c->pods, pod) != POD_READY)
+                return errbuf_fail(err, err_size, -EBUSY, "pod sandbox %s is not ready", pod->id);
+        r = entry_make(pod, req, &e);
+        if (r < 0)
+                return errbuf_fail(err, err_size, r, "out of memory");
+        r = reserve(c, e, err, err_size);
+        if (r < 0) {
+                entry_free(e);
+                return r;
+        }
+        /* The table holds e now; this reference is ours until the end. */
+        pthread_mutex_lock(&c->lock);
+        e->refs++;
+        pthread_mutex_unlock(&c->lock);
+        r = record_write(c, e, NULL);
+        if (r < 0) {
+                errbuf_fail(err, err_size, r, "container %s: cannot write its record: %s",
+                            e->pub.id, strerror(-r));
+                table_drop(c, e);
+                goto out;
+        }
+        struct helper_ctr_create hreq = {
+            .pod_id = pod->id,
+            .ctr_id = e->pub.id,
+            .spec = req->spec,
+            .spec_len = req->spec_len,
+            .runtime_handler = pod->runtime_handler,
+        };
+        r = helper_client_ctr_create(c->helper, call_id, &hreq, &pid, err, err_size);
+        if (r == 0) {
+                pthread_mutex_lock(&c->lock);
+                e->status.pid = pid;
+                pthread_mutex_unlock(&c->lock);
+                r = record_write(c, e, "created");
+                if (r < 0)
+                        errbuf_fail(err, err_size, r, "container %s: cannot write its record: %s",
+                                    e->pub.id, strerror(-r));
+        }
+        if (r < 0) {
+                undo_create(c, call_id, e);
+                goto out;
+        }
+        pthread_mutex_lock(&c->lock);
+        e->creating = false;
+        pthread_mutex_unlock(&c->lock);
+        memcpy(id, e->pub.id, CTR_ID_LEN + 1);
+        log_info("container created", "call=%" PRIu64 " ctr=%s pod=%s name=%s pid=%" PRIu32,
+                 call_id, e->pub.id, pod->id, req->config->metadata->name, pid);
+out:
+        container_unref(c, &e->pub);
+        return r;
+}
+
+/* ---- start, stop, remove ------------------------------------------------ */
+
+/* Finds ref and takes its op_lock. Returns 1 with the entry referenced and
+ * locked, 0 for a container not there (any more), or a negative errno. */
+static int op_begin(struct containers *c, const char *ref, struct entry **ret, char *err,
+                    size_t err_size)
+{
+        struct container *ctr = NULL;
+        struct entry *e;
+        bool gone;
+        int r;
+
+        if (!c->helper)
+                return errbuf_fail(err, err_size, -ENOTCONN,
+                                   "brigd runs without brig-helper: containers cannot be changed");
+        r = containers_get(c, ref, &ctr, err, err_size);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        e = entry_of(ctr);
+        pthread_mutex_lock(&e->op_lock);
+        pthread_mutex_lock(&c->lock);
+        gone = e->removed;
+        pthread_mutex_unlock(&c->lock);
+        if (gone) {
+                pthread_mutex_unlock(&e->op_lock);
+                container_unref(c, ctr);
+                return 0;
+        }
+        *ret = e;
+        return 1;
+}
+
+static void op_end(struct containers *c, struct entry *e)
+{
+        pthread_mutex_unlock(&e->op_lock);
+        container_unref(c, &e->pub);
+}
+
+static bool pod_ready(struct containers *c, const char *pod_id)
+{
+        struct pod *pod = NULL;
+        char why[256];
+        bool ready;
+
+        if (pods_get(c->pods, pod_id, &pod, why, sizeof(why)) < 0)
+                return false;
+        ready = pod_state(c->pods, pod) == POD_READY;
+        pod_unref(c->pods, pod);
+        return ready;
+}
+
+static int start_locked(struct containers *c, uint64_t call_id, struct entry *e, char *err,
+                        size_t err_size)
+{
+        enum ctr_state s = state_of(c, e);
+        int r;
+
+        if (s != CTR_CREATED)
+                return errbuf_fail(err, err_size, -EBUSY,
+                                   "container %s is %s; only a created container starts", e->pub.id,
+                                   state_name(s));
+        if (!pod_ready(c, e->pub.pod_id))
+                return errbuf_fail(err, err_size, -EBUSY,
+                                   "container %s: its pod sandbox %s is not ready", e->pub.id,
+                                   e->pub.pod_id);
+        pthread_mutex_lock(&c->lock);
+        e->status.started_at = now_ns();
+        pthread_mutex_unlock(&c->lock);
+        /* Recorded running first: a crash during CTR_START must not leave a
+         * started container that brigd believes never ran. */
+        r = record_write(c, e, "running");
+        if (r < 0)
+                return errbuf_fail(err, err_size, r, "container %s: cannot write its record: %s",
+                                   e->pub.id, strerror(-r));
+        r = helper_client_ctr_start(c->helper, call_id, e->pub.id, err, err_size);
+        pthread_mutex_lock(&c->lock);
+        if (r == 0)
+                e->status.state = CTR_RUNNING;
+        else
+                e->status.started_at = 0;
+        pthread_mutex_unlock(&c->lock);
+        int w = record_write(c, e, NULL);
+        if (w < 0)
+                log_error_errno(w, "cannot record a container's start; its record says running",
+                                "call=%" PRIu64 " ctr=%s", call_id, e->pub.id);
+        if (r == 0)
+                log_info("container started", "call=%" PRIu64 " ctr=%s", call_id, e->pub.id);
+        return r;
+}
+
+int containers_start(struct containers *c, uint64_t call_id, const char *ref, char *err,
+                     size_t err_size)
+{
+        struct entry *e = NULL;
+        int r;
+
+        /* Shared with creations: a pod's stop waits for a start in flight. */
+        containers_create_begin(c);
+        r = op_begin(c, ref, &e, err, err_size);
+        if (r == 0)
+                r = errbuf_fail(err, err_size, -ENOENT, "container %.80s not found", ref);
+        if (r > 0) {
+                r = start_locked(c, call_id, e, err, err_size);
+                op_end(c, e);
+        }
+        containers_create_end(c);
+        return r;
+}
+
+static void sleep_ms(unsigned ms)
+{
+        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+/* Polls until e is no longer running or ms have passed; true when it
+ * exited. */
+static bool wait_exit(struct containers *c, uint64_t call_id, struct entry *e, int64_t ms)
+{
+        struct timespec start, now;
+
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        for (;;) {
+                refresh(c, call_id, e);
+                if (state_of(c, e) != CTR_RUNNING)
+                        return true;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >=
+                    ms)
+                        return false;
+                sleep_ms(POLL_MS);
+        }
+}
+
+/* Sends signal; a container that exited meanwhile is no error. */
+static int kill_running(struct containers *c, uint64_t call_id, struct entry *e, int signal,
+                        char *err, size_t err_size)
+{
+        int r = helper_client_ctr_kill(c->helper, call_id, e->pub.id, signal, err, err_size);
+
+        if (r < 0) {
+                refresh(c, call_id, e);
+                if (state_of(c, e) != CTR_RUNNING)
+                        return 0;
+        }
+        return r;
+}
+
+static int stop_locked(struct containers *c, uint64_t call_id, struct entry *e, int64_t timeout_s,
+                       char *err, size_t err_size)
+{
+        int signal = timeout_s > 0 ? e->pub.stop_signal : SIGKILL;
+        int r;
+
+        refresh(c, call_id, e);
+        if (state_of(c, e) != CTR_RUNNING)
+                return 0;
+        r = kill_running(c, call_id, e, signal, err, err_size);
+        if (r < 0)
+                return r;
+        if (signal != SIGKILL) {
+                if (wait_exit(c, call_id, e, timeout_s * 1000))
+                        goto stopped;
+                log_info("container still runs after its stop timeout; killing it",
+                         "call=%" PRIu64 " ctr=%s timeout_s=%" PRId64, call_id, e->pub.id,
+                         timeout_s);
+                r = kill_running(c, call_id, e, SIGKILL, err, err_size);
+                if (r < 0)
+                        return r;
+        }
+        if (!wait_exit(c, call_id, e, KILL_WAIT_MS))
+                return errbuf_fail(err, err_size, -ETIMEDOUT,
+                                   "container %s still runs %d ms after SIGKILL", e->pub.id,
+                                   KILL_WAIT_MS);
+stopped:
+        log_info("container stopped", "call=%" PRIu64 " ctr=%s", call_id, e->pub.id);
+        return 0;
+}
+
+int containers_stop(struct containers *c, uint64_t call_id, const char *ref, int64_t timeout_s,
+                    char *err, size_t err_size)
+{
+        struct entry *e = NULL;
+        int r = op_begin(c, ref, &e, err, err_size);
+
+        if (r == 0)
+                return errbuf_fail(err, err_size, -ENOENT, "container %.80s not found", ref);
+        if (r < 0)
+                return r;
+        r = stop_locked(c, call_id, e, timeout_s, err, err_size);
+        op_end(c, e);
+        return r;
+}
+
+/* The helper's delete first, then the record: a crash between them leaves
+ * a record whose container the helper no longer knows, which reads as
+ * exited and is removed again. */
+static int remove_locked(struct containers *c, uint64_t call_id, struct entry *e, char *err,
+                         size_t err_size)
+{
+        char name[CTR_ID_LEN + 16], why[256];
+        int r;
+
+        if (state_of(c, e) == CTR_RUNNING &&
+            helper_client_ctr_kill(c->helper, call_id, e->pub.id, SIGKILL, why, sizeof(why)) < 0)
+                log_debug("SIGKILL before a removal failed; the delete kills it",
+                          "call=%" PRIu64 " ctr=%s reason=\"%s\"", call_id, e->pub.id, why);
+        r = helper_client_ctr_delete(c->helper, call_id, e->pub.id, err, err_size);
+        if (r < 0)
+                return r;
+        record_name(e->pub.id, name, sizeof(name));
+        pthread_mutex_lock(&e->rec_lock);
+        r = recfile_delete(c->dir_fd, name);
+        if (r == 0)
+                table_drop(c, e);
+        pthread_mutex_unlock(&e->rec_lock);
+        if (r < 0)
+                return errbuf_fail(err, err_size, r, "container %s: cannot delete its record: %s",
+                                   e->pub.id, strerror(-r));
+        log_info("container removed", "call=%" PRIu64 " ctr=%s", call_id, e->pub.id);
+        return 0;
+}
+
+int containers_remove(struct containers *c, uint64_t call_id, const char *ref, char *err,
+                      size_t err_size)
+{
+        struct entry *e = NULL;
+        int r = op_begin(c, ref, &e, err, err_size);
+
+        if (r <= 0)
+                return r;
+        r = remove_locked(c, call_id, e, err, err_size);
+        op_end(c, e);
+        return r;
+}
+
+/* ---- pods and images ---------------------------------------------------- */
+
+int containers_pod_hook(void *arg, uint64_t call_id, const char *pod_id, bool remove, char *err,
+                        size_t err_size)
+{
+        struct containers *c = arg;
+        struct entry **v = NULL;
+        size_t n = 0;
+        int r = 0;
+
+        /* Every creation or start that saw the pod ready ends first; later
+         * ones find it not ready. */
+        pthread_rwlock_wrlock(&c->create_lock);
+        pthread_rwlock_unlock(&c->create_lock);
+        if (pod_entries(c, pod_id, &v, &n) < 0)
+                return errbuf_fail(err, err_size, -ENOMEM, "out of memory");
+        if (n > 0 && !c->helper)
+                r = errbuf_fail(err, err_size, -ENOTCONN,
+                                "brigd runs without brig-helper: containers cannot be changed");
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                struct entry *e = v[i];
+                bool gone;
+
+                pthread_mutex_lock(&e->op_lock);
+                pthread_mutex_lock(&c->lock);
+                gone = e->removed;
+                pthread_mutex_unlock(&c->lock);
+                if (!gone)
+                        r = remove ? remove_locked(c, call_id, e, err, err_size)
+                                   : stop_locked(c, call_id, e, 0, err, err_size);
+                pthread_mutex_unlock(&e->op_lock);
+        }
+        for (size_t i = 0; i < n; i++)
+                container_unref(c, &v[i]->pub);
+        free(v);
+        return r;
+}
+
+int containers_image_lock(struct containers *c, const char *image_id, char *err, size_t err_size)
+{
+        int r = 0;
+
+        pthread_rwlock_wrlock(&c->create_lock);
+        pthread_mutex_lock(&c->lock);
+        for (size_t i = 0; i < c->n && r == 0; i++)
+                if (strcmp(c->v[i]->pub.image_id, image_id) == 0)
+                        r = errbuf_fail(err, err_size, -EBUSY,
+                                        "image %s is in use by container %s (%s)", image_id,
+                                        c->v[i]->pub.id, c->v[i]->pub.config->metadata->name);
+        pthread_mutex_unlock(&c->lock);
+        if (r < 0)
+                pthread_rwlock_unlock(&c->create_lock);
+        return r;
+}
+
+void containers_image_unlock(struct containers *c)
+{
+        pthread_rwlock_unlock(&c->create_lock);
+}
+
+grpc_status_code containers_grpc_code(int error)
+{
+        switch (error) {
+        case -EINVAL:
+        case -EPERM:
+        case -EMSGSIZE:
+        case -E2BIG:
+                return GRPC_STATUS_INVALID_ARGUMENT;
+        case -ENOENT:
+                return GRPC_STATUS_NOT_FOUND;
+        case -EEXIST:
+                return GRPC_STATUS_ALREADY_EXISTS;
+        case -EBUSY:
+                return GRPC_STATUS_FAILED_PRECONDITION;
+        case -ENOSPC:
+        case -ENOMEM:
+                return GRPC_STATUS_RESOURCE_EXHAUSTED;
+        case -ETIMEDOUT:
+                return GRPC_STATUS_DEADLINE_EXCEEDED;
+        case -ENOTCONN:
+        case -ENETDOWN:
+                return GRPC_STATUS_UNAVAILABLE;
+        default:
+                return GRPC_STATUS_INTERNAL;
+        }
+}

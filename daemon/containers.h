@@ -1,0 +1,162 @@
+/* containers.h: brigd's containers behind the CRI container RPCs: the table
+ * of containers, their crash-safe records (<root>/pods/<id>.ctr, beside the
+ * pod records in the directory brig-helper made for brigd), the helper
+ * calls that create, start, signal, inspect and delete them, and the state
+ * machine CRI shows: CREATED -> RUNNING -> EXITED.
+ *
+ * A container is created in steps, recorded before and after: a record in
+ * state "creating", the helper's CTR_CREATE, the record in state
+ * "created". Start writes the record "running" before CTR_START (and back
+ * to "created" when the start fails), so a crash never leaves a started
+ * container recorded as never started. containers_open() deletes (with the
+ * idempotent CTR_DELETE) whatever a crash left "creating" and asks the
+ * helper (CTR_STATUS) about every container recorded "running". Until the
+ * monitor's exit events reach brigd, a running container's exit is learnt
+ * by asking CTR_STATUS whenever its state is wanted; the exit is recorded
+ * as soon as it is seen.
+ *
+ * Every function is safe from many gRPC worker threads at once. Errors are
+ * a negative errno with a message naming the container (or pod, image);
+ * containers_grpc_code() maps the errno to the status code kubelet
+ * expects.
+ */
+#pragma once
+
+#include <grpc/status.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api.pb-c.h"
+#include "config.h"
+#include "helper_client.h"
+#include "pods.h"
+
+#define CTR_ID_LEN     64
+#define CONTAINERS_MAX 16384
+#define CTR_RECORD_MAX (4 * 1024 * 1024)
+/* CRI's reason for an exit (OOMKilled comes with the monitor's events). */
+#define CTR_REASON_MAX  32
+#define CTR_MESSAGE_MAX 256
+
+struct containers;
+
+enum ctr_state {
+        CTR_CREATED = RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED,
+        CTR_RUNNING = RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING,
+        CTR_EXITED = RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED,
+};
+
+/* A container's changing part: state and what its start and exit left. */
+struct ctr_status {
+        enum ctr_state state;
+        int64_t started_at;  /* ns since the epoch; 0 before the start */
+        int64_t finished_at; /* ns since the epoch; 0 before the exit */
+        int32_t exit_code;   /* 128 + the signal for a signalled exit */
+        uint32_t pid;        /* as the helper reported it; 0 unknown */
+        char reason[CTR_REASON_MAX];
+        char message[CTR_MESSAGE_MAX];
+};
+
+/* A container as the RPCs see it. Everything but the status is fixed once
+ * it is listed; read the status with containers_status(). Held by a
+ * reference (container_unref). */
+struct container {
+        char id[CTR_ID_LEN + 1];
+        char pod_id[POD_ID_LEN + 1];
+        int64_t created_at;                   /* ns since the epoch */
+        Runtime__V1__ContainerConfig *config; /* as CreateContainer gave it */
+        char *image_id;                       /* "sha256:...", the image's config digest */
+        char *image_ref;                      /* a repo digest of it, else image_id */
+        char *log_path;                       /* log_directory/log_path; "" for none */
+        char *runtime_handler;                /* the pod's */
+        int stop_signal;                      /* StopContainer's first signal */
+};
+
+/* Opens the container records in <root>/pods, deletes what a crash left
+ * half-created and asks the helper about the running ones. pods is the pod
+ * table the containers live in (it must outlive this). helper may be NULL
+ * (development only: then every container operation fails). Returns 0 or
+ * a negative errno with a message. */
+int containers_open(const struct brig_config *config, struct helper_client *helper,
+                    struct pods *pods, struct containers **ret, char *err, size_t err_size);
+void containers_close(struct containers *c);
+
+/* CreateContainer holds this shared lock from its first check of the pod
+ * and image to the end of containers_create(): a pod's stop or removal and
+ * an image's removal wait for creations in flight, so a container never
+ * appears in a pod being stopped or uses an image being removed. */
+void containers_create_begin(struct containers *c);
+void containers_create_end(struct containers *c);
+
+/* -EEXIST naming the container that has metadata's name and attempt in the
+ * pod, else 0. containers_create() checks it again, atomically. */
+int containers_name_check(struct containers *c, const char *pod_id,
+                          const Runtime__V1__ContainerMetadata *m, char *err, size_t err_size);
+
+/* What containers_create() needs beside the pod: the config (checked by
+ * the caller), its image, the joined log path, the first stop signal and
+ * the request for the helper as ctrspec_encode() made it. */
+struct ctr_create {
+        const Runtime__V1__ContainerConfig *config;
+        const char *image_id;
+        const char *image_ref;
+        const char *log_path;
+        int stop_signal;
+        const uint8_t *spec;
+        size_t spec_len;
+};
+
+/* Creates a container in pod, which must be ready (-EBUSY otherwise). On
+ * success the new id is in id and the container is CREATED. */
+int containers_create(struct containers *c, uint64_t call_id, struct pod *pod,
+                      const struct ctr_create *req, char id[static CTR_ID_LEN + 1], char *err,
+                      size_t err_size);
+
+/* Starts a CREATED container (-EBUSY for one in another state or in a pod
+ * not ready). */
+int containers_start(struct containers *c, uint64_t call_id, const char *ref, char *err,
+                     size_t err_size);
+
+/* Stops a running container: its stop signal, then SIGKILL when it still
+ * runs after timeout_s seconds (at once for 0). Waits for the exit. An
+ * exited or created container is no error; an unknown one is -ENOENT. */
+int containers_stop(struct containers *c, uint64_t call_id, const char *ref, int64_t timeout_s,
+                    char *err, size_t err_size);
+
+/* Deletes the container (killing it if it runs) and its record. An unknown
+ * container is no error. */
+int containers_remove(struct containers *c, uint64_t call_id, const char *ref, char *err,
+                      size_t err_size);
+
+/* Finds the container whose id is ref or starts with ref (a unique
+ * prefix). Returns 0 with a reference in *ret, -ENOENT, or -EINVAL when
+ * the prefix is ambiguous (err names it). */
+int containers_get(struct containers *c, const char *ref, struct container **ret, char *err,
+                   size_t err_size);
+
+/* Every listed container, each referenced, newest first. */
+int containers_list(struct containers *c, struct container ***ret, size_t *ret_n);
+void containers_list_free(struct containers *c, struct container **v, size_t n);
+
+/* The container's status, asking the helper first when it is believed
+ * running (a seen exit is recorded). */
+void containers_status(struct containers *c, uint64_t call_id, struct container *ctr,
+                       struct ctr_status *ret);
+
+void container_unref(struct containers *c, struct container *ctr);
+
+/* The pods' hook (pods_set_containers_hook()) before a pod's stop
+ * (remove false: SIGKILL to its running containers, waiting for their
+ * exits) and before its removal (remove true: every container of the pod
+ * deleted). arg is the struct containers. */
+int containers_pod_hook(void *arg, uint64_t call_id, const char *pod_id, bool remove, char *err,
+                        size_t err_size);
+
+/* Taken around an image's removal: 0 with the exclusive side of the
+ * creation lock held (release with containers_image_unlock()), or -EBUSY
+ * naming a container that uses image_id (nothing held). */
+int containers_image_lock(struct containers *c, const char *image_id, char *err, size_t err_size);
+void containers_image_unlock(struct containers *c);
+
+grpc_status_code containers_grpc_code(int error);

@@ -1,0 +1,630 @@
+/* cri_container.c: the CRI container RPCs (CreateContainer, StartContainer,
+ * StopContainer, RemoveContainer, ListContainers, StreamContainers,
+ * ContainerStatus): the checks on what kubelet sends, the image and pod a
+ * container needs, the stop signal, the translation between CRI messages
+ * and the container table (containers.h), and the gRPC status of every
+ * failure. What root may do with the request is checked again by
+ * brig-helper. */
+#include "cri.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.pb-c.h"
+#include "brigd.h"
+#include "containers.h"
+#include "ctr_request.h"
+#include "ctrspec.h"
+#include "errbuf.h"
+#include "image_config.h"
+#include "images.h"
+#include "log.h"
+#include "pods.h"
+#include "util.h"
+
+#define ERR_SIZE     1024
+#define STREAM_BATCH 256
+/* Real-time signals as a container's libc numbers them (glibc keeps the
+ * kernel's first two for itself), which is what image StopSignal names
+ * like "SIGRTMIN+3" mean. */
+#define SIG_RTMIN 34
+#define SIG_RTMAX 64
+
+static struct containers *app_containers(struct rpc_call *call)
+{
+        return ((struct brigd *)rpc_call_app(call))->containers;
+}
+
+static void fail_with(struct rpc_call *call, int r, const char *err)
+{
+        log_warn("container request failed", "call=%" PRIu64 " method=%s errno=%d reason=\"%s\"",
+                 rpc_call_id(call), rpc_call_method(call), -r, err);
+        rpc_fail(call, containers_grpc_code(r), "%s: %s", rpc_call_method(call),
+                 err[0] ? err : strerror(-r));
+}
+
+/* ---- signals ------------------------------------------------------------ */
+
+/* "RTMIN", "RTMIN+n" (or CRI's "RTMINPLUSn"), "RTMAX", "RTMAX-n" ("RTMAXMINUSn"). */
+static int parse_rt_signal(const char *s)
+{
+        static const struct {
+                const char *prefix;
+                int base, sign;
+        } forms[] = {{"RTMINPLUS", SIG_RTMIN, 1},
+                     {"RTMIN+", SIG_RTMIN, 1},
+                     {"RTMAXMINUS", SIG_RTMAX, -1},
+                     {"RTMAX-", SIG_RTMAX, -1}};
+
+        if (strcmp(s, "RTMIN") == 0)
+                return SIG_RTMIN;
+        if (strcmp(s, "RTMAX") == 0)
+                return SIG_RTMAX;
+        for (size_t i = 0; i < ARRAY_SIZE(forms); i++) {
+                size_t n = strlen(forms[i].prefix);
+                char *end;
+                long v;
+
+                if (strncmp(s, forms[i].prefix, n) != 0 || !isdigit((unsigned char)s[n]))
+                        continue;
+                v = strtol(s + n, &end, 10);
+                if (*end || v > SIG_RTMAX - SIG_RTMIN)
+                        return -EINVAL;
+                return forms[i].base + forms[i].sign * (int)v;
+        }
+        return -EINVAL;
+}
+
+/* A signal as an image's StopSignal or a CRI Signal name gives it: a
+ * number, or a name with or without "SIG", in any case. Returns 1..64 or
+ * -EINVAL. */
+static int parse_signal(const char *s)
+{
+        static const struct {
+                const char *name;
+                int sig;
+        } aliases[] = {{"IOT", SIGIOT}, {"CLD", SIGCHLD}, {"POLL", SIGPOLL}};
+        char up[32];
+        size_t n = strlen(s);
+
+        if (n == 0 || n >= sizeof(up))
+                return -EINVAL;
+        if (strspn(s, "0123456789") == n) {
+                long v = strtol(s, NULL, 10);
+
+                return v >= 1 && v <= SIG_RTMAX ? (int)v : -EINVAL;
+        }
+        for (size_t i = 0; i <= n; i++)
+                up[i] = (char)toupper((unsigned char)s[i]);
+        const char *name = strncmp(up, "SIG", 3) == 0 ? up + 3 : up;
+        for (int sig = 1; sig < SIG_RTMIN - 2; sig++) {
+                const char *abbrev = sigabbrev_np(sig);
+
+                if (abbrev && strcmp(abbrev, name) == 0)
+                        return sig;
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(aliases); i++)
+                if (strcmp(aliases[i].name, name) == 0)
+                        return aliases[i].sig;
+        return parse_rt_signal(name);
+}
+
+/* The CRI Signal value naming sig (RUNTIME_DEFAULT when none does). */
+static Runtime__V1__Signal signal_enum_of(int sig)
+{
+        const ProtobufCEnumDescriptor *d = &runtime__v1__signal__descriptor;
+
+        for (unsigned i = 0; i < d->n_values; i++)
+                if (d->values[i].value != RUNTIME__V1__SIGNAL__RUNTIME_DEFAULT &&
+                    parse_signal(d->values[i].name) == sig)
+                        return (Runtime__V1__Signal)d->values[i].value;
+        return RUNTIME__V1__SIGNAL__RUNTIME_DEFAULT;
+}
+
+/* StopContainer's first signal: the config's stop_signal, else the
+ * image's StopSignal, else SIGTERM. */
+static int stop_signal_of(const Runtime__V1__ContainerConfig *cfg, const struct image_config *img,
+                          char *err, size_t err_size)
+{
+        int sig;
+
+        if (cfg->stop_signal != RUNTIME__V1__SIGNAL__RUNTIME_DEFAULT) {
+                const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+                    &runtime__v1__signal__descriptor, cfg->stop_signal);
+
+                sig = v ? parse_signal(v->name) : -EINVAL;
+                if (sig < 0)
+                        return errbuf_fail(err, err_size, -EINVAL,
+                                           "container %s: stop_signal %d is not a signal brig "
+                                           "knows",
+                                           cfg->metadata->name, (int)cfg->stop_signal);
+                return sig;
+        }
+        if (!img->stop_signal || !img->stop_signal[0])
+                return SIGTERM;
+        sig = parse_signal(img->stop_signal);
+        if (sig < 0)
+                return errbuf_fail(err, err_size, -EINVAL,
+                                   "container %s: the image's StopSignal \"%.32s\" is not a signal",
+                                   cfg->metadata->name, img->stop_signal);
+        return sig;
+}
+
+/* ---- CreateContainer ---------------------------------------------------- */
+
+/* What a creation holds, released in one place. */
+struct creation {
+        struct pod *pod;
+        struct store_image *image;
+        char *image_config_text;
+        struct image_config *image_config;
+        const char **chain_ids;
+        struct ctr_request request;
+        bool has_request;
+        uint8_t *spec;
+        size_t spec_len;
+        char *log_path;
+};
+
+static void creation_done(struct rpc_call *call, struct creation *cr)
+{
+        struct brigd *d = rpc_call_app(call);
+
+        if (cr->pod)
+                pod_unref(d->pods, cr->pod);
+        if (cr->image)
+                store_image_free(cr->image);
+        free(cr->image_config_text);
+        if (cr->image_config)
+                image_config_free(cr->image_config);
+        free(cr->chain_ids);
+        if (cr->has_request)
+                ctr_request_free(&cr->request);
+        free(cr->spec);
+        free(cr->log_path);
+}
+
+/* The pod, ready, and the container's name free in it. */
+static int check_pod(struct rpc_call *call, const Runtime__V1__CreateContainerRequest *req,
+                     struct creation *cr, char *err, size_t err_size)
+{
+        struct brigd *d = rpc_call_app(call);
+        int r = pods_get(d->pods, req->pod_sandbox_id, &cr->pod, err, err_size);
+
+        if (r < 0)
+                return r;
+        if (pod_state(d->pods, cr->pod) != POD_READY)
+                return errbuf_fail(err, err_size, -EBUSY,
+                                   "pod sandbox %s is not ready: containers start only in a "
+                                   "ready pod",
+                                   cr->pod->id);
+        return containers_name_check(d->containers, cr->pod->id, req->config->metadata, err,
+                                     err_size);
+}
+
+/* The image, its parsed config and its layer chain, lowest first. */
+static int load_image(struct rpc_call *call, const char *name, struct creation *cr, char *err,
+                      size_t err_size)
+{
+        struct images *im = ((struct brigd *)rpc_call_app(call))->images;
+        size_t len = 0;
+        int r = images_find(im, name, &cr->image, err, err_size);
+
+        if (r == -ENOENT)
+                return errbuf_fail(err, err_size, -ENOENT, "image \"%.256s\" is not present", name);
+        if (r < 0)
+                return r;
+        r = images_read_config(im, cr->image, &cr->image_config_text, &len, err, err_size);
+        if (r == 0)
+                r = image_config_parse(cr->image_config_text, len, &cr->image_config, err,
+                                       err_size);
+        /* The store verified the blob at pull: a failure here is the node's. */
+        if (r < 0)
+                return errbuf_fail(err, err_size, r == -ENOMEM ? r : -EIO,
+                                   "image %s: cannot use its stored config", cr->image->id);
+        cr->chain_ids =
+            calloc(cr->image->n_layers ? cr->image->n_layers : 1, sizeof(*cr->chain_ids));
+        if (!cr->chain_ids)
+                return errbuf_fail(err, err_size, -ENOMEM, "out of memory");
+        for (size_t i = 0; i < cr->image->n_layers; i++)
+                cr->chain_ids[i] = cr->image->layers[i].chain_id;
+        return 0;
+}
+
+/* log_directory/log_path, as ContainerStatus reports it; "" for none. */
+static int join_log_path(const Runtime__V1__PodSandboxConfig *pod,
+                         const Runtime__V1__ContainerConfig *cfg, char **ret)
+{
+        int n = pod->log_directory[0] && cfg->log_path[0]
+                    ? asprintf(ret, "%s/%s", pod->log_directory, cfg->log_path)
+                    : asprintf(ret, "%s", "");
+
+        if (n < 0) {
+                *ret = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int create(struct rpc_call *call, const Runtime__V1__CreateContainerRequest *req,
+                  struct creation *cr, char id[static CTR_ID_LEN + 1], char *err, size_t err_size)
+{
+        const Runtime__V1__ContainerConfig *cfg = req->config;
+        int stop_signal, r = check_pod(call, req, cr, err, err_size);
+
+        if (r == 0)
+                r = load_image(call, cfg->image->image, cr, err, err_size);
+        if (r < 0)
+                return r;
+        stop_signal = stop_signal_of(cfg, cr->image_config, err, err_size);
+        if (stop_signal < 0)
+                return stop_signal;
+        r = ctr_request_build(cfg, cr->pod->config, cr->image_config, cr->chain_ids,
+                              cr->image->n_layers, &cr->request, err, err_size);
+        if (r < 0)
+                return r;
+        cr->has_request = true;
+        r = ctrspec_encode(&cr->request.spec, &cr->spec, &cr->spec_len, err, err_size);
+        if (r == 0)
+                r = join_log_path(cr->pod->config, cfg, &cr->log_path);
+        if (r < 0)
+                return r;
+        struct ctr_create create = {
+            .config = cfg,
+            .image_id = cr->image->id,
+            .image_ref = cr->image->n_repo_digests ? cr->image->repo_digests[0] : cr->image->id,
+            .log_path = cr->log_path,
+            .stop_signal = stop_signal,
+            .spec = cr->spec,
+            .spec_len = cr->spec_len,
+        };
+        return containers_create(app_containers(call), rpc_call_id(call), cr->pod, &create, id, err,
+                                 err_size);
+}
+
+void cri_create_container(struct rpc_call *call, const ProtobufCMessage *request)
+{
+        const Runtime__V1__CreateContainerRequest *req = (const void *)request;
+        Runtime__V1__CreateContainerResponse resp = RUNTIME__V1__CREATE_CONTAINER_RESPONSE__INIT;
+        struct containers *c = app_containers(call);
+        struct creation cr = {0};
+        char err[ERR_SIZE] = "", id[CTR_ID_LEN + 1];
+        int r;
+
+        if (!req->pod_sandbox_id[0])
+                return fail_with(call, -EINVAL, "pod_sandbox_id is empty");
+        if (!req->config || !req->config->metadata || !req->config->metadata->name[0])
+                return fail_with(call, -EINVAL, "config.metadata.name is missing");
+        if (!req->config->image || !req->config->image->image[0])
+                return fail_with(call, -EINVAL, "config.image.image is empty");
+        containers_create_begin(c);
+        r = create(call, req, &cr, id, err, sizeof(err));
+        containers_create_end(c);
+        creation_done(call, &cr);
+        if (r < 0)
+                return fail_with(call, r, err);
+        resp.container_id = id;
+        rpc_reply(call, &resp.base);
+}
+
+/* ---- StartContainer, StopContainer, RemoveContainer ---------------------- */
+
+void cri_start_container(struct rpc_call *call, const ProtobufCMessage *request)
+{
+        const Runtime__V1__StartContainerRequest *req = (const void *)request;
+        Runtime__V1__StartContainerResponse resp = RUNTIME__V1__START_CONTAINER_RESPONSE__INIT;
+        char err[ERR_SIZE] = "";
+        int r;
+
+        if (!req->container_id[0])
+                return fail_with(call, -EINVAL, "container_id is empty");
+        r = containers_start(app_containers(call), rpc_call_id(call), req->container_id, err,
+                             sizeof(err));
+        if (r < 0)
+                return fail_with(call, r, err);
+        rpc_reply(call, &resp.base);
+}
+
+void cri_stop_container(struct rpc_call *call, const ProtobufCMessage *request)
+{
+        const Runtime__V1__StopContainerRequest *req = (const void *)request;
+        Runtime__V1__StopContainerResponse resp = RUNTIME__V1__STOP_CONTAINER_RESPONSE__INIT;
+        char err[ERR_SIZE] = "";
+        int r;
+
+        if (!req->container_id[0])
+                return fail_with(call, -EINVAL, "container_id is empty");
+        r = containers_stop(app_containers(call), rpc_call_id(call), req->container_id,
+                            req->timeout > 0 ? req->timeout : 0, err, sizeof(err));
+        if (r < 0)
+                return fail_with(call, r, err);
+        rpc_reply(call, &resp.base);
+}
+
+void cri_remove_container(struct rpc_call *call, const ProtobufCMessage *request)
+{
+        const Runtime__V1__RemoveContainerRequest *req = (const void *)request;
+        Runtime__V1__RemoveContainerResponse resp = RUNTIME__V1__REMOVE_CONTAINER_RESPONSE__INIT;
+        char err[ERR_SIZE] = "";
+        int r;
+
+        if (!req->container_id[0])
+                return fail_with(call, -EINVAL, "container_id is empty");
+        r = containers_remove(app_containers(call), rpc_call_id(call), req->container_id, err,
+                              sizeof(err));
+        if (r < 0)
+                return fail_with(call, r, err);
+        rpc_reply(call, &resp.base);
+}
+
+/* ---- ListContainers, StreamContainers, ContainerStatus ------------------- */
+
+/* Every CRI string map entry has this layout; only the descriptor differs,
+ * so one copy routine serves them all. */
+struct map_entry {
+        ProtobufCMessage base;
+        char *key;
+        char *value;
+};
+
+struct map_copy {
+        struct map_entry *entries;
+        struct map_entry **ptrs;
+        size_t n;
+};
+
+/* Points a response's map (of descriptor desc) at the strings of src. */
+static int map_copy_make(struct map_copy *m, const ProtobufCMessageDescriptor *desc,
+                         void *const *src, size_t n)
+{
+        m->n = n;
+        m->entries = calloc(n ? n : 1, sizeof(*m->entries));
+        m->ptrs = calloc(n ? n : 1, sizeof(*m->ptrs));
+        if (!m->entries || !m->ptrs)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const struct map_entry *s = src[i];
+
+                protobuf_c_message_init(desc, &m->entries[i]);
+                m->entries[i].key = s->key;
+                m->entries[i].value = s->value;
+                m->ptrs[i] = &m->entries[i];
+        }
+        return 0;
+}
+
+static void map_copy_free(struct map_copy *m)
+{
+        free(m->entries);
+        free(m->ptrs);
+}
+
+static bool has_label(const Runtime__V1__ContainerConfig *c, const char *key, const char *value)
+{
+        for (size_t i = 0; i < c->n_labels; i++)
+                if (strcmp(c->labels[i]->key, key) == 0 && strcmp(c->labels[i]->value, value) == 0)
+                        return true;
+        return false;
+}
+
+/* The filter's id, pod and labels; the state is compared after the
+ * container's state is refreshed, for only the containers that pass. */
+static bool matches_fixed(const struct container *ctr, const Runtime__V1__ContainerFilter *f)
+{
+        if (!f)
+                return true;
+        if (f->id[0] && strncmp(ctr->id, f->id, strlen(f->id)) != 0)
+                return false;
+        if (f->pod_sandbox_id[0] &&
+            strncmp(ctr->pod_id, f->pod_sandbox_id, strlen(f->pod_sandbox_id)) != 0)
+                return false;
+        for (size_t i = 0; i < f->n_label_selector; i++)
+                if (!has_label(ctr->config, f->label_selector[i]->key, f->label_selector[i]->value))
+                        return false;
+        return true;
+}
+
+/* One ListContainers item. */
+struct cri_item {
+        Runtime__V1__Container item;
+        struct map_copy labels, annotations;
+};
+
+static int item_fill(struct cri_item *out, struct container *ctr, enum ctr_state state)
+{
+        const Runtime__V1__ContainerConfig *c = ctr->config;
+
+        runtime__v1__container__init(&out->item);
+        out->item.id = ctr->id;
+        out->item.pod_sandbox_id = ctr->pod_id;
+        out->item.metadata = c->metadata;
+        out->item.image = c->image;
+        out->item.image_ref = ctr->image_ref;
+        out->item.image_id = ctr->image_id;
+        out->item.state = (Runtime__V1__ContainerState)state;
+        out->item.created_at = ctr->created_at;
+        if (map_copy_make(&out->labels, &runtime__v1__container__labels_entry__descriptor,
+                          (void *const *)c->labels, c->n_labels) < 0 ||
+            map_copy_make(&out->annotations, &runtime__v1__container__annotations_entry__descriptor,
+                          (void *const *)c->annotations, c->n_annotations) < 0)
+                return -ENOMEM;
+        out->item.labels = (Runtime__V1__Container__LabelsEntry **)out->labels.ptrs;
+        out->item.n_labels = c->n_labels;
+        out->item.annotations = (Runtime__V1__Container__AnnotationsEntry **)out->annotations.ptrs;
+        out->item.n_annotations = c->n_annotations;
+        return 0;
+}
+
+struct listing {
+        struct container **ctrs;
+        size_t n_ctrs;
+        struct cri_item *items;
+        Runtime__V1__Container **ptrs;
+        size_t n;
+};
+
+static void listing_done(struct containers *c, struct listing *l)
+{
+        for (size_t i = 0; i < l->n; i++) {
+                map_copy_free(&l->items[i].labels);
+                map_copy_free(&l->items[i].annotations);
+        }
+        free(l->items);
+        free(l->ptrs);
+        containers_list_free(c, l->ctrs, l->n_ctrs);
+}
+
+static int listing_make(struct rpc_call *call, const Runtime__V1__ContainerFilter *f,
+                        struct listing *l)
+{
+        struct containers *c = app_containers(call);
+        int r = containers_list(c, &l->ctrs, &l->n_ctrs);
+
+        if (r == 0) {
+                l->items = calloc(l->n_ctrs ? l->n_ctrs : 1, sizeof(*l->items));
+                l->ptrs = calloc(l->n_ctrs ? l->n_ctrs : 1, sizeof(*l->ptrs));
+                if (!l->items || !l->ptrs)
+                        r = -ENOMEM;
+        }
+        for (size_t i = 0; r == 0 && i < l->n_ctrs; i++) {
+                struct ctr_status s;
+
+                if (!matches_fixed(l->ctrs[i], f))
+                        continue;
+                containers_status(c, rpc_call_id(call), l->ctrs[i], &s);
+                if (f && f->state && (int)s.state != (int)f->state->state)
+                        continue;
+                r = item_fill(&l->items[l->n], l->ctrs[i], s.state);
+                l->ptrs[l->n] = &l->items[l->n].item;
+                l->n++;
+        }
+        if (r < 0) {
+                listing_done(c, l);
+                rpc_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "%s: out of memory",
+                         rpc_call_method(call));
+        }
+        return r;
+}
+
+void cri_list_containers(struct rpc_call *call, const ProtobufCMessage *request)
+{
+        const Runtime__V1__ListContainersRequest *req = (const void *)request;
+        Runtime__V1__ListContainersResponse resp = RUNTIME__V1__LIST_CONTAINERS_RESPONSE__INIT;
+        struct listing l = {0};
+
+        if (listing_make(call, req->filter, &l) < 0)
+                return;
+        resp.containers = l.ptrs;
+        resp.n_containers = l.n;
+        rpc_reply(call, &resp.base);
+        listing_done(app_containers(call), &l);
+}
+
+void cri_stream_containers(struct rpc_call *call, const ProtobufCMessage *request)
+{
+        const Runtime__V1__StreamContainersRequest *req = (const void *)request;
+        struct listing l = {0};
+
+        if (listing_make(call, req->filter, &l) < 0)
+                return;
+        for (size_t off = 0; off < l.n; off += STREAM_BATCH) {
+                Runtime__V1__StreamContainersResponse msg =
+                    RUNTIME__V1__STREAM_CONTAINERS_RESPONSE__INIT;
+
+                msg.containers = l.ptrs + off;
+                msg.n_containers = l.n - off < STREAM_BATCH ? l.n - off : STREAM_BATCH;
+                if (rpc_send(call, &msg.base) < 0)
+                        break;
+        }
+        listing_done(app_containers(call), &l);
+        rpc_reply(call, NULL);
+}
+
+/* ContainerStatus' verbose "info": what brig knows of the container that
+ * CRI has no field for, as JSON. */
+static char *verbose_info(const struct container *ctr, const struct ctr_status *s)
+{
+        json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:i}", "id", ctr->id, "sandboxId",
+                              ctr->pod_id, "pid", (json_int_t)s->pid, "runtimeType", "oci",
+                              "runtimeHandler", ctr->runtime_handler, "imageId", ctr->image_id,
+                              "stopSignal", ctr->stop_signal);
+        char *text = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+        json_decref(o);
+        return text;
+}
+
+void cri_container_status(struct rpc_call *call, const ProtobufCMessage *request)
+{
+        const Runtime__V1__ContainerStatusRequest *req = (const void *)request;
+        Runtime__V1__ContainerStatusResponse resp = RUNTIME__V1__CONTAINER_STATUS_RESPONSE__INIT;
+        Runtime__V1__ContainerStatus status = RUNTIME__V1__CONTAINER_STATUS__INIT;
+        Runtime__V1__ContainerStatusResponse__InfoEntry info =
+            RUNTIME__V1__CONTAINER_STATUS_RESPONSE__INFO_ENTRY__INIT;
+        Runtime__V1__ContainerStatusResponse__InfoEntry *info_ptrs[] = {&info};
+        struct containers *c = app_containers(call);
+        struct map_copy labels = {0}, annotations = {0};
+        _cleanup_free_ char *info_text = NULL;
+        char err[ERR_SIZE] = "";
+        struct container *ctr = NULL;
+        const Runtime__V1__ContainerConfig *cfg;
+        struct ctr_status s;
+        int r;
+
+        if (!req->container_id[0])
+                return fail_with(call, -EINVAL, "container_id is empty");
+        r = containers_get(c, req->container_id, &ctr, err, sizeof(err));
+        if (r < 0)
+                return fail_with(call, r, err);
+        containers_status(c, rpc_call_id(call), ctr, &s);
+        cfg = ctr->config;
+        status.id = ctr->id;
+        status.metadata = cfg->metadata;
+        status.state = (Runtime__V1__ContainerState)s.state;
+        status.created_at = ctr->created_at;
+        status.started_at = s.started_at;
+        status.finished_at = s.finished_at;
+        status.exit_code = s.exit_code;
+        status.image = cfg->image;
+        status.image_ref = ctr->image_ref;
+        status.image_id = ctr->image_id;
+        status.reason = s.reason;
+        status.message = s.message;
+        status.mounts = cfg->mounts;
+        status.n_mounts = cfg->n_mounts;
+        status.log_path = ctr->log_path;
+        status.stop_signal = signal_enum_of(ctr->stop_signal);
+        if (map_copy_make(&labels, &runtime__v1__container_status__labels_entry__descriptor,
+                          (void *const *)cfg->labels, cfg->n_labels) < 0 ||
+            map_copy_make(&annotations,
+                          &runtime__v1__container_status__annotations_entry__descriptor,
+                          (void *const *)cfg->annotations, cfg->n_annotations) < 0) {
+                rpc_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "ContainerStatus: out of memory");
+                goto out;
+        }
+        status.labels = (Runtime__V1__ContainerStatus__LabelsEntry **)labels.ptrs;
+        status.n_labels = cfg->n_labels;
+        status.annotations = (Runtime__V1__ContainerStatus__AnnotationsEntry **)annotations.ptrs;
+        status.n_annotations = cfg->n_annotations;
+        resp.status = &status;
+        if (req->verbose) {
+                info_text = verbose_info(ctr, &s);
+                if (info_text) {
+                        info.key = "info";
+                        info.value = info_text;
+                        resp.info = info_ptrs;
+                        resp.n_info = 1;
+                }
+        }
+        rpc_reply(call, &resp.base);
+out:
+        map_copy_free(&labels);
+        map_copy_free(&annotations);
+        container_unref(c, ctr);
+}

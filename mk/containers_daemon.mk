@@ -1,0 +1,5 @@
+# brigd's container side that runs without brigd: the container spec built
+# from a CreateContainer request (daemon/ctr_request.c), and its unit test.
+$(BUILD)/tests/test_ctr_request: $(BUILD)/obj/daemon/ctr_request.o $(BUILD)/obj/daemon/errbuf.o \
+                                 $(GEN_OBJ) | $(GEN_H)
+LIBS_test_ctr_request := -lprotobuf-c

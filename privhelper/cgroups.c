@@ -1,0 +1,135 @@
+/* cgroups.c: owns the list of the node's cgroup hierarchies (from
+ * mountinfo) and moving a process into, and removing, one cgroup path in
+ * all of them. */
+#include "cgroups.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+#define MAX_HIERARCHIES 32
+#define MONITOR_LEAF    "brig-monitor"
+#define DEFAULT_PARENT  "/brig"
+
+static char *hierarchies[MAX_HIERARCHIES];
+static size_t n_hierarchies;
+
+/* A hierarchy mounted twice is moved into once. */
+static bool seen(const char *point)
+{
+        for (size_t i = 0; i < n_hierarchies; i++)
+                if (strcmp(hierarchies[i], point) == 0)
+                        return true;
+        return false;
+}
+
+int cgroups_init(void)
+{
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+        _cleanup_free_ char *line = NULL;
+        size_t cap = 0;
+
+        if (!f)
+                return log_error_errno(negative_errno(), "cannot read /proc/self/mountinfo", NULL);
+        while (getline(&line, &cap, f) > 0) {
+                char point[PATH_MAX], fstype[64];
+                const char *sep = strstr(line, " - ");
+
+                if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1 ||
+                    sscanf(sep + 3, "%63s", fstype) != 1)
+                        continue;
+                if (strcmp(fstype, "cgroup") != 0 && strcmp(fstype, "cgroup2") != 0)
+                        continue;
+                /* mountinfo escapes blanks as \040: such a path is not a
+                 * node's cgroup mount; leave it out rather than misread it */
+                if (strchr(point, '\\') || seen(point) || n_hierarchies == MAX_HIERARCHIES)
+                        continue;
+                hierarchies[n_hierarchies] = strdup(point);
+                if (!hierarchies[n_hierarchies])
+                        return -ENOMEM;
+                n_hierarchies++;
+        }
+        if (n_hierarchies == 0)
+                log_warn("no cgroup hierarchy is mounted; monitors stay in the helper's cgroup",
+                         NULL);
+        return 0;
+}
+
+void cgroups_monitor_path(const char *parent, char *buf, size_t size)
+{
+        if (!parent || parent[0] != '/')
+                parent = DEFAULT_PARENT;
+        snprintf(buf, size, "%s/%s", strcmp(parent, "/") == 0 ? "" : parent, MONITOR_LEAF);
+}
+
+/* mkdir -p of path below the hierarchy mounted at base. */
+static int make_path(const char *base, const char *path)
+{
+        char buf[PATH_MAX];
+        int n = snprintf(buf, sizeof(buf), "%s%s", base, path);
+
+        if (n < 0 || (size_t)n >= sizeof(buf))
+                return -ENAMETOOLONG;
+        for (char *p = buf + strlen(base) + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+                        return negative_errno();
+                *p = '/';
+        }
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+                return negative_errno();
+        return 0;
+}
+
+int cgroups_enter(const char *path, pid_t pid)
+{
+        char procs[PATH_MAX], num[32];
+        int first = 0;
+
+        snprintf(num, sizeof(num), "%d", pid > 0 ? (int)pid : (int)getpid());
+        for (size_t i = 0; i < n_hierarchies; i++) {
+                int r = make_path(hierarchies[i], path);
+                if (r == 0) {
+                        snprintf(procs, sizeof(procs), "%s%s/cgroup.procs", hierarchies[i], path);
+                        _cleanup_close_ int fd = open(procs, O_WRONLY | O_CLOEXEC);
+                        if (fd < 0 || write(fd, num, strlen(num)) < 0)
+                                r = negative_errno();
+                }
+                if (r < 0 && first == 0)
+                        first = r;
+        }
+        return first;
+}
+
+int cgroups_remove(const char *path)
+{
+        char dir[PATH_MAX];
+        int left = 0;
+
+        for (size_t i = 0; i < n_hierarchies; i++) {
+                snprintf(dir, sizeof(dir), "%s%s", hierarchies[i], path);
+                if (rmdir(dir) < 0 && errno != ENOENT)
+                        left++;
+        }
+        return left;
+}
+
+void cgroups_free(void)
+{
+        for (size_t i = 0; i < n_hierarchies; i++) {
+                free(hierarchies[i]);
+                hierarchies[i] = NULL;
+        }
+        n_hierarchies = 0;
+}

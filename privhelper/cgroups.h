@@ -1,0 +1,40 @@
+/* cgroups.h: placing the helper's long-lived children (the pods' monitors)
+ * in cgroups of their own, outside the helper's.
+ *
+ * The helper's systemd unit has KillMode=mixed: on stop or restart, systemd
+ * SIGKILLs every process left in the unit's cgroup. A monitor left there
+ * would die with the helper, and its containers' stdio and exit records
+ * with it. So each monitor is moved, before it executes, into the cgroup
+ * <parent>/brig-monitor of every hierarchy the node mounts (the v1
+ * controllers and name=systemd, and the v2 tree, unified or not), parent
+ * being the pod's cgroup parent under the cgroupfs driver, or "/brig".
+ * The leaf is the monitor's alone: under cgroup v2 a cgroup whose children
+ * have controllers cannot hold processes itself.
+ */
+#pragma once
+
+#include <sys/types.h>
+
+/* Scans /proc/self/mountinfo for the cgroup hierarchies, once, at start.
+ * Returns 0 or a negative errno, logged. */
+int cgroups_init(void);
+
+/* The monitor cgroup path for a pod's cgroup parent (NULL or "" for none)
+ * into buf: "<parent>/brig-monitor". parent must have been checked by
+ * ctrcheck (an absolute normalised path); a systemd slice name is not a
+ * path and gives "/brig/brig-monitor" until the systemd driver lands. */
+void cgroups_monitor_path(const char *parent, char *buf, size_t size);
+
+/* Makes path in every hierarchy (mkdir -p, 0755) and moves pid into it.
+ * Meant for a freshly forked child moving itself (pid 0 means the caller).
+ * Returns 0 or the first negative errno; later hierarchies are still
+ * tried. */
+int cgroups_enter(const char *path, pid_t pid);
+
+/* Removes path's leaf directory from every hierarchy where it is empty
+ * (no process left); a busy or absent one is skipped. Returns the number of
+ * hierarchies where it is still there. */
+int cgroups_remove(const char *path);
+
+/* Forgets the hierarchies. */
+void cgroups_free(void);

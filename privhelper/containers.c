@@ -1,0 +1,1138 @@
+/* containers.c: owns <root>/containers on the root side: the CTR_* commands,
+ * the checks of a container request, the child that mounts a container's
+ * rootfs and writes its config.json, the runtime's start, kill and delete
+ * (as job children), and a container's status from its bundle. The pod's
+ * brig-monitor runs the runtime's create (monitors.h). */
+#include "containers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cap-ng.h>
+#include <linux/capability.h>
+
+#include "ctrcheck.h"
+#include "ctrspec.h"
+#include "dirs.h"
+#include "fsutil.h"
+#include "hproto.h"
+#include "jobs.h"
+#include "layers.h"
+#include "log.h"
+#include "monitor/channel.h"
+#include "monitors.h"
+#include "ocispec.h"
+#include "pods.h"
+#include "rmtree.h"
+#include "tlv.h"
+#include "userdb.h"
+#include "util.h"
+
+#define CONTAINERS_DIR  "containers"
+#define RUNC_PATH       "/usr/sbin/runc"
+#define RUNC_DIR        "runc"
+#define BUNDLE_FILE_MAX 128
+/* mount(2) takes its data in one page: the overlay's options must fit. */
+#define OVERLAY_OPTIONS_MAX 4000
+
+/* Docker's and CRI-O's default set, before the request's add and drop. */
+static const char *const default_caps[] = {
+    "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER", "CAP_SETGID",
+    "CAP_SETUID", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_KILL",
+};
+
+static int containers_fd = -1;
+static int log_root_fd = -1;
+static int runc_exe = -1;
+static char *root_path; /* <root>/containers */
+static char *runc_root; /* <run_root>/runc */
+static char *log_root;  /* pod_log_root */
+static char *denied[3]; /* host paths no bind mount may reach */
+static bool systemd_cgroups;
+
+/* A container a job works on: no second create, delete or start of it
+ * runs at the same time. */
+struct busy {
+        struct busy *next;
+        char id[BRIG_HELPER_MAX_POD_ID];
+};
+static struct busy *busy_list;
+
+static bool is_busy(const char *id)
+{
+        for (struct busy *b = busy_list; b; b = b->next)
+                if (strcmp(b->id, id) == 0)
+                        return true;
+        return false;
+}
+
+static int mark_busy(const char *id)
+{
+        struct busy *b = calloc(1, sizeof(*b));
+
+        if (!b)
+                return -ENOMEM;
+        snprintf(b->id, sizeof(b->id), "%s", id);
+        b->next = busy_list;
+        busy_list = b;
+        return 0;
+}
+
+static void unmark_busy(const char *id)
+{
+        for (struct busy **bp = &busy_list; *bp; bp = &(*bp)->next)
+                if (strcmp((*bp)->id, id) == 0) {
+                        struct busy *b = *bp;
+                        *bp = b->next;
+                        free(b);
+                        return;
+                }
+}
+
+int containers_init(const struct brig_config *config)
+{
+        _cleanup_close_ int root_fd =
+            open(config->root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int run_fd =
+            open(config->run_root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int r;
+
+        if (root_fd < 0 || run_fd < 0)
+                return log_error_errno(negative_errno(), "cannot open root or run_root",
+                                       "root=%s run_root=%s", config->root, config->run_root);
+        containers_fd = dirs_open_private(root_fd, config->root, CONTAINERS_DIR);
+        if (containers_fd < 0)
+                return containers_fd;
+        r = dirs_open_private(run_fd, config->run_root, RUNC_DIR);
+        if (r < 0)
+                return r;
+        safe_close(r);
+        if (mkdir(config->pod_log_root, 0755) < 0 && errno != EEXIST)
+                return log_error_errno(negative_errno(), "cannot create pod_log_root", "path=%s",
+                                       config->pod_log_root);
+        log_root_fd = open(config->pod_log_root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (log_root_fd < 0)
+                return log_error_errno(negative_errno(), "cannot open pod_log_root", "path=%s",
+                                       config->pod_log_root);
+        runc_exe = open(RUNC_PATH, O_PATH | O_CLOEXEC);
+        if (runc_exe < 0)
+                log_warn_errno(negative_errno(),
+                               "cannot open the OCI runtime; containers cannot run", "path=%s",
+                               RUNC_PATH);
+        if (asprintf(&root_path, "%s/%s", config->root, CONTAINERS_DIR) < 0 ||
+            asprintf(&runc_root, "%s/%s", config->run_root, RUNC_DIR) < 0 ||
+            !(log_root = strdup(config->pod_log_root)) || !(denied[0] = strdup(config->root)) ||
+            !(denied[1] = strdup(config->run_root)) || !(denied[2] = strdup("/etc/brig")))
+                return -ENOMEM;
+        systemd_cgroups = config->cgroup_manager == CGROUP_MANAGER_SYSTEMD;
+        return 0;
+}
+
+void containers_free(void)
+{
+        containers_fd = safe_close(containers_fd);
+        log_root_fd = safe_close(log_root_fd);
+        runc_exe = safe_close(runc_exe);
+        free(root_path);
+        free(runc_root);
+        free(log_root);
+        root_path = runc_root = log_root = NULL;
+        for (size_t i = 0; i < ARRAY_SIZE(denied); i++) {
+                free(denied[i]);
+                denied[i] = NULL;
+        }
+        while (busy_list)
+                unmark_busy(busy_list->id);
+}
+
+/* The request's id field tag, checked: 64 lowercase hex. */
+static int id_of(const struct brig_msg *msg, uint16_t tag, const char *what, const char **ret,
+                 char *reason, size_t reason_size)
+{
+        if (tlv_get_string(&msg->fields, tag, ret) < 0 || !ctrcheck_id(*ret)) {
+                snprintf(reason, reason_size, "%s: %s id is not 64 lowercase hex", msg->spec->name,
+                         what);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static bool container_exists(const char *id)
+{
+        struct stat st;
+
+        return fstatat(containers_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Reads the whole request from fd (a memfd brigd filled) into a buffer of
+ * the helper's own, so nothing brigd changes later reaches the checks. */
+static int read_spec(int fd, uint8_t **ret, size_t *ret_len, char *reason, size_t reason_size)
+{
+        struct stat st;
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t off = 0;
+
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+            (uint64_t)st.st_size > CTRSPEC_MAX_SIZE) {
+                snprintf(reason, reason_size,
+                         "CTR_CREATE: the request fd is not a regular file of 1 to %u bytes",
+                         CTRSPEC_MAX_SIZE);
+                return -EINVAL;
+        }
+        buf = malloc((size_t)st.st_size);
+        if (!buf)
+                return -ENOMEM;
+        while (off < (size_t)st.st_size) {
+                ssize_t n = pread(fd, buf + off, (size_t)st.st_size - off, (off_t)off);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        snprintf(reason, reason_size, "CTR_CREATE: cannot read the request fd");
+                        return n < 0 ? negative_errno() : -EINVAL;
+                }
+                off += (size_t)n;
+        }
+        *ret = TAKE_PTR(buf);
+        *ret_len = off;
+        return 0;
+}
+
+/* Makes each missing directory of the relative path dir below dirfd
+ * (0755, root's) and returns the last one's fd. No symlink is followed. */
+static int mkdirs_beneath(int dirfd, const char *dir)
+{
+        _cleanup_free_ char *copy = strdup(dir);
+        _cleanup_close_ int cur = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+        char *save = NULL;
+
+        if (!copy || cur < 0)
+                return copy ? negative_errno() : -ENOMEM;
+        for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+                if (mkdirat(cur, c, 0755) < 0 && errno != EEXIST)
+                        return negative_errno();
+                int next = openat_beneath(cur, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+                if (next < 0)
+                        return next;
+                safe_close(cur);
+                cur = next;
+        }
+        return TAKE_FD(cur);
+}
+
+/* Opens the container's log, log_directory/log_path, below pod_log_root
+ * (ctrcheck_spec() made sure log_directory is below it), creating missing
+ * directories. Returns the fd (O_WRONLY|O_APPEND) or a negative errno. */
+static int open_log(const struct ctr_spec *spec, char *reason, size_t reason_size)
+{
+        const char *rel = spec->log_directory + strlen(log_root) + 1;
+        _cleanup_free_ char *full = NULL, *parent = NULL;
+        _cleanup_close_ int dir = -1;
+        const char *slash;
+        int fd;
+
+        if (asprintf(&full, "%s/%s", rel, spec->log_path) < 0)
+                return -ENOMEM;
+        slash = strrchr(full, '/');
+        parent = strndup(full, (size_t)(slash - full));
+        if (!parent)
+                return -ENOMEM;
+        dir = mkdirs_beneath(log_root_fd, parent);
+        if (dir < 0) {
+                snprintf(reason, reason_size,
+                         "CTR_CREATE: cannot make the log directory below %s: %s", log_root,
+                         strerror(-dir));
+                return dir;
+        }
+        fd = openat_beneath(dir, slash + 1, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY,
+                            0640);
+        if (fd < 0)
+                snprintf(reason, reason_size, "CTR_CREATE: cannot open the log below %s: %s",
+                         log_root, strerror(-fd));
+        return fd;
+}
+
+/* What a create child leaves for the loop: it lives in a shared mapping. */
+struct create_result {
+        int error;
+        char err[BRIG_HELPER_MAX_ERROR_MESSAGE];
+};
+
+/* One CTR_CREATE from its checks to its reply. */
+struct create_job {
+        struct helper_conn *conn;
+        uint64_t serial;
+        uint32_t request_id;
+        char pod[BRIG_HELPER_MAX_POD_ID];
+        char id[BRIG_HELPER_MAX_POD_ID];
+        struct ctr_spec spec;
+        int log_fd;
+        struct create_result *res;
+};
+
+static void create_job_free(struct create_job *j)
+{
+        if (!j)
+                return;
+        ctrspec_free(&j->spec);
+        safe_close(j->log_fd);
+        if (j->res)
+                munmap(j->res, sizeof(*j->res));
+        free(j);
+}
+
+static int fail(char *err, size_t size, int r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t size, int r, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(err, size, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+/* Mounts the overlay of the image's layers on <dfd>/rootfs. Runs in the
+ * create child, whose working directory it may change. */
+static int mount_rootfs(int dfd, const struct ctr_spec *spec, char *err, size_t size)
+{
+        char opts[OVERLAY_OPTIONS_MAX + 1], target[64];
+        size_t len = 0;
+        int n;
+
+        if (mkdirat(dfd, "upper", 0755) < 0 || mkdirat(dfd, "work", 0700) < 0 ||
+            mkdirat(dfd, "rootfs", 0755) < 0)
+                return fail(err, size, negative_errno(), "cannot make the rootfs directories: %m");
+        /* Layer paths relative to the layers directory keep the options
+         * short: mount(2) takes one page. The top layer comes first. */
+        if (fchdir(layers_dir_fd()) < 0)
+                return fail(err, size, negative_errno(), "cannot enter the layers directory: %m");
+        n = snprintf(opts, sizeof(opts), "lowerdir=");
+        len = (size_t)n;
+        for (size_t i = spec->n_layers; i-- > 0;) {
+                n = snprintf(opts + len, sizeof(opts) - len, "%s%s/diff",
+                             i + 1 == spec->n_layers ? "" : ":",
+                             spec->layers[i] + strlen("sha256:"));
+                if (n < 0 || (size_t)n >= sizeof(opts) - len)
+                        goto too_many;
+                len += (size_t)n;
+        }
+        n = snprintf(opts + len, sizeof(opts) - len,
+                     ",upperdir=/proc/self/fd/%d/upper,workdir=/proc/self/fd/%d/work", dfd, dfd);
+        if (n < 0 || (size_t)n >= sizeof(opts) - len)
+                goto too_many;
+        snprintf(target, sizeof(target), "/proc/self/fd/%d/rootfs", dfd);
+        if (mount("overlay", target, "overlay", MS_NODEV, opts) < 0)
+                return fail(err, size, negative_errno(), "cannot mount the rootfs overlay: %m");
+        return 0;
+too_many:
+        return fail(err, size, -E2BIG,
+                    "the image's %zu layers do not fit one overlay mount's options",
+                    spec->n_layers);
+}
+
+/* The bind mounts of config.json: the CRI mounts and the pod's files, each
+ * source checked to exist. opts has room for 3 options per mount. */
+static int resolve_mounts(const struct create_job *j, struct oci_mount *out,
+                          char (*paths)[PATH_MAX], const char *(*opts)[3], size_t *ret_n,
+                          const char **ret_shm, char *err, size_t size)
+{
+        static const char *const pod_file[] = {
+            [CTR_MOUNT_POD_HOSTS] = "hosts",
+            [CTR_MOUNT_POD_RESOLV] = "resolv.conf",
+            [CTR_MOUNT_POD_HOSTNAME] = "hostname",
+        };
+        size_t n = 0;
+
+        *ret_shm = NULL;
+        for (size_t i = 0; i < j->spec.n_mounts; i++) {
+                const struct ctr_mount *m = &j->spec.mounts[i];
+                struct stat st;
+                size_t k = 0;
+
+                if (m->kind == CTR_MOUNT_POD_SHM)
+                        continue; /* a tmpfs of the container's own until pods share one */
+                if (m->kind == CTR_MOUNT_BIND) {
+                        if (stat(m->source, &st) < 0)
+                                return fail(err, size, negative_errno(),
+                                            "mount %zu: source %.200s: %m", i, m->source);
+                        snprintf(paths[n], PATH_MAX, "%s", m->source);
+                } else if (pods_file_path(j->pod, pod_file[m->kind], paths[n], PATH_MAX) < 0 ||
+                           stat(paths[n], &st) < 0) {
+                        /* a pod without its files (POD_FILES not run) */
+                        continue;
+                }
+                opts[n][k++] = "rbind";
+                if (m->flags & CTR_M_RECURSIVE_READONLY)
+                        opts[n][k++] = "rro";
+                else if (m->flags & CTR_M_READONLY)
+                        opts[n][k++] = "ro";
+                opts[n][k++] = m->flags & CTR_M_PROPAGATION_RSHARED  ? "rshared"
+                               : m->flags & CTR_M_PROPAGATION_RSLAVE ? "rslave"
+                                                                     : "rprivate";
+                out[n] = (struct oci_mount){.destination = m->destination,
+                                            .type = "bind",
+                                            .source = paths[n],
+                                            .options = opts[n],
+                                            .n_options = k};
+                n++;
+        }
+        *ret_n = n;
+        return 0;
+}
+
+static int resolve_devices(const struct ctr_spec *spec, struct oci_device *out, char *err,
+                           size_t size)
+{
+        for (size_t i = 0; i < spec->n_devices; i++) {
+                const struct ctr_device *d = &spec->devices[i];
+                struct stat st;
+
+                if (stat(d->host_path, &st) < 0)
+                        return fail(err, size, negative_errno(), "device %zu: %.200s: %m", i,
+                                    d->host_path);
+                if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+                        return fail(err, size, -EINVAL,
+                                    "device %zu: %.200s is not a character or block device", i,
+                                    d->host_path);
+                out[i] = (struct oci_device){
+                    .path = d->container_path,
+                    .type = S_ISCHR(st.st_mode) ? 'c' : 'b',
+                    .major = major(st.st_rdev),
+                    .minor = minor(st.st_rdev),
+                    .file_mode = st.st_mode & 07777,
+                    .access = d->permissions,
+                };
+        }
+        return 0;
+}
+
+/* The capability number of a request's name ("CAP_NET_ADMIN", "net_admin"),
+ * or -1. */
+static int cap_number(const char *name)
+{
+        if (strncasecmp(name, "CAP_", 4) == 0)
+                name += 4;
+        return capng_name_to_capability(name);
+}
+
+/* The container's capabilities: the default set (every one for a
+ * privileged container), the request's add and drop, and only those the
+ * helper holds in its own bounding set: a runtime asked for more fails. */
+static int resolve_caps(const struct ctr_spec *spec, char (*names)[40], const char **out,
+                        size_t *ret_n, char *err, size_t size)
+{
+        bool want[CAP_LAST_CAP + 1] = {0};
+        int last = (int)CAP_LAST_CAP;
+        size_t n = 0;
+
+        for (size_t i = 0; i < ARRAY_SIZE(default_caps); i++)
+                want[cap_number(default_caps[i])] = true;
+        for (size_t i = 0; i < spec->n_cap_add; i++)
+                if (strcasecmp(spec->cap_add[i], "ALL") == 0 || (spec->flags & CTR_F_PRIVILEGED))
+                        memset(want, 1, sizeof(want));
+        for (size_t i = 0; i < spec->n_cap_drop; i++)
+                if (strcasecmp(spec->cap_drop[i], "ALL") == 0)
+                        memset(want, 0, sizeof(want));
+        if (spec->flags & CTR_F_PRIVILEGED)
+                memset(want, 1, sizeof(want));
+        for (size_t i = 0; i < spec->n_cap_add; i++) {
+                int c = cap_number(spec->cap_add[i]);
+                if (strcasecmp(spec->cap_add[i], "ALL") == 0)
+                        continue;
+                if (c < 0 || c > last)
+                        return fail(err, size, -EINVAL, "capability %.40s is not known here",
+                                    spec->cap_add[i]);
+                want[c] = true;
+        }
+        for (size_t i = 0; i < spec->n_cap_drop; i++) {
+                int c = cap_number(spec->cap_drop[i]);
+                if (strcasecmp(spec->cap_drop[i], "ALL") == 0)
+                        continue;
+                if (c < 0 || c > last)
+                        return fail(err, size, -EINVAL, "capability %.40s is not known here",
+                                    spec->cap_drop[i]);
+                want[c] = false;
+        }
+        for (int c = 0; c <= last; c++) {
+                const char *name = capng_capability_to_name((unsigned)c);
+                if (!want[c] || prctl(PR_CAPBSET_READ, c, 0, 0, 0) != 1 || !name)
+                        continue;
+                snprintf(names[n], sizeof(names[n]), "CAP_%s", name);
+                for (char *p = names[n]; *p; p++)
+                        *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+                out[n] = names[n];
+                n++;
+        }
+        *ret_n = n;
+        return 0;
+}
+
+/* A namespace of the pod: joined by its pin when the pod has its own, the
+ * node's otherwise. */
+static struct oci_namespace pod_ns(const char *pod, const char *name, char *buf, size_t size)
+{
+        if (pods_ns_path(pod, name, buf, size) == 0)
+                return (struct oci_namespace){.mode = OCI_NS_JOIN, .path = buf};
+        return (struct oci_namespace){.mode = OCI_NS_NODE};
+}
+
+/* linux.cgroupsPath: below the pod's parent, named after the container. The
+ * systemd driver's form is "slice:prefix:name". */
+static void cgroups_path(const struct create_job *j, char *buf, size_t size)
+{
+        const char *parent = j->spec.cgroup_parent;
+
+        if (systemd_cgroups)
+                snprintf(buf, size, "%s:brig:%s", parent && *parent ? parent : "system.slice",
+                         j->id);
+        else
+                snprintf(buf, size, "%s/brig-%s", parent && *parent ? parent : "/brig", j->id);
+}
+
+static int write_config(int dfd, const char *json, size_t len, char *err, size_t size)
+{
+        _cleanup_close_ int fd = openat(
+            dfd, "config.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        size_t off = 0;
+
+        if (fd < 0)
+                return fail(err, size, negative_errno(), "cannot write config.json: %m");
+        while (off < len) {
+                ssize_t n = write(fd, json + off, len - off);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return fail(err, size, n < 0 ? negative_errno() : -EIO,
+                                    "cannot write config.json: %m");
+                off += (size_t)n;
+        }
+        if (fsync(fd) < 0 || renameat(dfd, "config.json.tmp", dfd, "config.json") < 0)
+                return fail(err, size, negative_errno(), "cannot write config.json: %m");
+        return 0;
+}
+
+/* The create child's work: everything from the rootfs to config.json. */
+static int make_bundle(struct create_job *j, char *err, size_t size)
+{
+        const struct ctr_spec *spec = &j->spec;
+        _cleanup_close_ int dfd = -1, rootfs = -1;
+        _cleanup_(userdb_user_free) struct resolved_user user = {0};
+        _cleanup_free_ struct oci_mount *mounts = calloc(spec->n_mounts + 1, sizeof(*mounts));
+        _cleanup_free_ char(*paths)[PATH_MAX] = calloc(spec->n_mounts + 1, PATH_MAX);
+        _cleanup_free_ const char *(*opts)[3] = calloc(spec->n_mounts + 1, sizeof(*opts));
+        _cleanup_free_ struct oci_device *devices = calloc(spec->n_devices + 1, sizeof(*devices));
+        _cleanup_free_ char *json = NULL;
+        char cap_names[CAP_LAST_CAP + 1][40], net[PATH_MAX], ipc[PATH_MAX], uts[PATH_MAX];
+        char cgroups[PATH_MAX];
+        const char *caps[CAP_LAST_CAP + 1];
+        size_t n_mounts = 0, n_caps = 0, len = 0;
+        const char *shm = NULL;
+        int r;
+
+        if (!mounts || !paths || !opts || !devices)
+                return fail(err, size, -ENOMEM, "out of memory");
+        dfd = openat_beneath(containers_fd, j->id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        if (dfd < 0)
+                return fail(err, size, dfd, "cannot open the container's directory");
+        r = mount_rootfs(dfd, spec, err, size);
+        if (r < 0)
+                return r;
+        rootfs = openat_beneath(dfd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        if (rootfs < 0)
+                return fail(err, size, rootfs, "cannot open the mounted rootfs");
+        r = userdb_resolve(rootfs, spec, &user, err, size);
+        if (r == 0)
+                r = userdb_check_non_root(&user, spec->flags & CTR_F_RUN_AS_NON_ROOT, err, size);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < spec->n_volumes; i++) {
+                /* CRI-O's "mkdir" image volumes: the directory, in the
+                 * container's own upper layer. */
+                int v = mkdirs_beneath(rootfs, spec->volumes[i] + 1);
+                if (v < 0)
+                        log_warn_errno(v, "cannot make an image volume's directory",
+                                       "container=%s volume=%s", j->id, spec->volumes[i]);
+                safe_close(v);
+        }
+        r = resolve_mounts(j, mounts, paths, opts, &n_mounts, &shm, err, size);
+        if (r == 0)
+                r = resolve_devices(spec, devices, err, size);
+        if (r == 0)
+                r = resolve_caps(spec, cap_names, caps, &n_caps, err, size);
+        if (r < 0)
+                return r;
+        cgroups_path(j, cgroups, sizeof(cgroups));
+        /* Raising a hard limit needs CAP_SYS_RESOURCE, which root lacks on
+         * some nodes: the container gets at most the helper's own. */
+        struct rlimit nofile = {0};
+        getrlimit(RLIMIT_NOFILE, &nofile);
+        if (nofile.rlim_max > OCISPEC_DEFAULT_NOFILE)
+                nofile.rlim_max = OCISPEC_DEFAULT_NOFILE;
+        const struct oci_rlimit rlimits[] = {
+            {.type = "RLIMIT_NOFILE", .soft = nofile.rlim_max, .hard = nofile.rlim_max}};
+        struct oci_config_input in = {
+            .spec = spec,
+            .user = {.uid = user.uid,
+                     .gid = user.gid,
+                     .additional_gids = user.additional_gids,
+                     .n_additional_gids = user.n_additional_gids},
+            .rootfs = "rootfs",
+            .pid = {.mode = spec->pid_mode == CTR_PID_NODE ? OCI_NS_NODE : OCI_NS_NEW},
+            .net = pod_ns(j->pod, "net", net, sizeof(net)),
+            .ipc = pod_ns(j->pod, "ipc", ipc, sizeof(ipc)),
+            .uts = pod_ns(j->pod, "uts", uts, sizeof(uts)),
+            .cgroups_path = cgroups,
+            .shm_source = shm,
+            .mounts = mounts,
+            .n_mounts = n_mounts,
+            .devices = devices,
+            .n_devices = spec->n_devices,
+            .caps = caps,
+            .n_caps = n_caps,
+            .rlimits = rlimits,
+            .n_rlimits = ARRAY_SIZE(rlimits),
+        };
+        r = ocispec_write(&in, &json, &len, err, size);
+        if (r < 0)
+                return r;
+        return write_config(dfd, json, len, err, size);
+}
+
+static int create_child(void *arg)
+{
+        struct create_job *j = arg;
+        char err[BRIG_HELPER_MAX_ERROR_MESSAGE] = "";
+        int r = make_bundle(j, err, sizeof(err));
+
+        j->res->error = r;
+        if (r < 0)
+                snprintf(j->res->err, sizeof(j->res->err), "container %s: %s", j->id,
+                         err[0] ? err : strerror(-r));
+        return r < 0;
+}
+
+/* A deferred request waiting on a job: where its reply goes. */
+struct pending_reply {
+        struct helper_conn *conn;
+        uint64_t serial;
+        uint16_t command;
+        uint32_t request_id;
+        char id[BRIG_HELPER_MAX_POD_ID];
+        char pod[BRIG_HELPER_MAX_POD_ID];
+        /* a failed create being undone: its error, sent when the removal ends */
+        int error;
+        char err[BRIG_HELPER_MAX_ERROR_MESSAGE];
+};
+
+static void finish(const struct pending_reply *p, int status, const char *message,
+                   const void *payload, size_t len)
+{
+        if (p->conn)
+                helper_conn_finish(p->conn, p->serial, p->command, p->request_id, status, message,
+                                   payload, len, NULL, 0);
+}
+
+/* Runs the runtime with argv in a child of the calling child and waits. */
+static int run_runtime_sync(char *const argv[])
+{
+        char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+        int status;
+        pid_t pid = fork();
+
+        if (pid < 0)
+                return negative_errno();
+        if (pid == 0) {
+                int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (devnull < 0 ||
+                    !job_child_place_fds((const struct job_fd[]){{devnull, 0}, {2, 1}}, 2))
+                        _exit(127);
+                syscall(SYS_execveat, runc_exe, "", argv, envp, AT_EMPTY_PATH);
+                _exit(127);
+        }
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return negative_errno();
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+/* The removal child: the runtime's delete (which kills what still runs),
+ * the rootfs unmounted, the directory gone. */
+static int remove_child(void *arg)
+{
+        struct pending_reply *p = arg;
+        char *argv[] = {"runc", "--root", runc_root, "delete", "--force", p->id, NULL};
+        _cleanup_close_ int dfd =
+            openat_beneath(containers_fd, p->id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        char target[64];
+
+        if (dfd < 0)
+                return dfd == -ENOENT ? 0 : 1;
+        /* A container never created by the runtime makes it complain; what
+         * counts is that nothing of it is left. */
+        if (faccessat(dfd, "pid", F_OK, AT_SYMLINK_NOFOLLOW) == 0 && runc_exe >= 0)
+                (void)run_runtime_sync(argv);
+        snprintf(target, sizeof(target), "/proc/self/fd/%d/rootfs", dfd);
+        for (int i = 0; i < 4 && umount2(target, MNT_DETACH | UMOUNT_NOFOLLOW) == 0; i++)
+                ;
+        dfd = safe_close(dfd);
+        return rmtree_at(containers_fd, p->id) < 0;
+}
+
+static void remove_done(void *data, int status)
+{
+        struct pending_reply *p = data;
+
+        unmark_busy(p->id);
+        if (p->pod[0])
+                monitors_forget(p->pod, p->id);
+        if (p->error < 0) {
+                if (status != 0)
+                        log_warn("cannot clean up after a failed CTR_CREATE", "container=%s",
+                                 p->id);
+                finish(p, p->error, p->err, NULL, 0);
+        } else if (status != 0) {
+                char msg[BRIG_HELPER_MAX_ERROR_MESSAGE];
+                snprintf(msg, sizeof(msg),
+                         "container %s: cannot remove it (see brig-helper's log); retry", p->id);
+                finish(p, -EIO, msg, NULL, 0);
+        } else {
+                log_info("container removed", "container=%s", p->id);
+                finish(p, 0, NULL, NULL, 0);
+        }
+        free(p);
+}
+
+/* Starts the removal of container p->id (p taken; p->id marked busy here
+ * unless it is already). On failure p's reply is sent at once. */
+static void start_remove(struct pending_reply *p)
+{
+        int r;
+
+        if (!is_busy(p->id) && mark_busy(p->id) < 0) {
+                finish(p, -ENOMEM, NULL, NULL, 0);
+                free(p);
+                return;
+        }
+        r = job_spawn_fn("ctr-remove", remove_child, p, remove_done, p);
+        if (r < 0) {
+                unmark_busy(p->id);
+                finish(p, p->error < 0 ? p->error : r, p->error < 0 ? p->err : NULL, NULL, 0);
+                free(p);
+        }
+}
+
+/* A create that failed after its directory was made: undone, then
+ * answered with its error. */
+static void undo_create(struct create_job *j, int error, const char *message)
+{
+        struct pending_reply *p = calloc(1, sizeof(*p));
+
+        if (!p) {
+                unmark_busy(j->id);
+                helper_conn_finish(j->conn, j->serial, BRIG_CMD_CTR_CREATE, j->request_id, error,
+                                   message, NULL, 0, NULL, 0);
+                create_job_free(j);
+                return;
+        }
+        *p = (struct pending_reply){.conn = j->conn,
+                                    .serial = j->serial,
+                                    .command = BRIG_CMD_CTR_CREATE,
+                                    .request_id = j->request_id,
+                                    .error = error};
+        snprintf(p->id, sizeof(p->id), "%s", j->id);
+        snprintf(p->pod, sizeof(p->pod), "%s", j->pod);
+        snprintf(p->err, sizeof(p->err), "%s", message);
+        log_warn("container create failed; undoing it", "container=%s reason=\"%s\"", j->id,
+                 message);
+        create_job_free(j);
+        start_remove(p);
+}
+
+static void monitor_created(void *data, int status, const char *error,
+                            const struct tlv_fields *reply)
+{
+        struct create_job *j = data;
+        uint8_t buf[64];
+        struct tlv_writer w;
+        uint32_t pid = 0;
+        size_t len = 0;
+
+        if (status < 0) {
+                char msg[BRIG_HELPER_MAX_ERROR_MESSAGE];
+                snprintf(msg, sizeof(msg), "container %s: the runtime's create failed: %s", j->id,
+                         error ? error : strerror(-status));
+                undo_create(j, status, msg);
+                return;
+        }
+        tlv_get_u32(reply, MON_TAG_PID, &pid);
+        tlv_writer_init(&w, buf, sizeof(buf));
+        tlv_put_u32(&w, BRIG_TAG_PID, pid);
+        tlv_writer_finish(&w, &len);
+        log_info("container created", "pod=%s container=%s pid=%" PRIu32, j->pod, j->id, pid);
+        unmark_busy(j->id);
+        helper_conn_finish(j->conn, j->serial, BRIG_CMD_CTR_CREATE, j->request_id, 0, NULL, buf,
+                           len, NULL, 0);
+        create_job_free(j);
+}
+
+static void create_done(void *data, int status)
+{
+        struct create_job *j = data;
+        char bundle[PATH_MAX];
+        int r;
+
+        if (status != 0 || j->res->error < 0) {
+                if (!j->res->err[0])
+                        snprintf(j->res->err, sizeof(j->res->err),
+                                 "container %s: the child making its bundle ended with status %d",
+                                 j->id, status);
+                undo_create(j, j->res->error < 0 ? j->res->error : -EIO, j->res->err);
+                return;
+        }
+        snprintf(bundle, sizeof(bundle), "%s/%s", root_path, j->id);
+        r = monitors_create(j->pod, systemd_cgroups ? NULL : j->spec.cgroup_parent, j->id, bundle,
+                            RUNC_PATH, runc_root,
+                            j->spec.flags & (CTR_F_TTY | CTR_F_STDIN | CTR_F_STDIN_ONCE), j->log_fd,
+                            monitor_created, j);
+        if (r < 0) {
+                char msg[BRIG_HELPER_MAX_ERROR_MESSAGE];
+                snprintf(msg, sizeof(msg), "container %s: cannot reach the pod's monitor: %s",
+                         j->id, strerror(-r));
+                undo_create(j, r, msg);
+        }
+}
+
+int ctr_handle_create(struct helper_conn *c, const struct brig_msg *msg, int *fds,
+                      struct tlv_writer *reply, char *reason, size_t reason_size)
+{
+        const char *pod = NULL, *id = NULL, *handler = "";
+        const struct ctrcheck_roots roots = {.denied = (const char *const *)denied,
+                                             .n_denied = ARRAY_SIZE(denied),
+                                             .log_root = log_root};
+        _cleanup_close_ int spec_fd = -1;
+        _cleanup_free_ uint8_t *buf = NULL;
+        struct create_job *j = NULL;
+        size_t len = 0;
+        int r;
+
+        (void)reply;
+        r = id_of(msg, BRIG_TAG_POD_ID, "pod", &pod, reason, reason_size);
+        if (r == 0)
+                r = id_of(msg, BRIG_TAG_CTR_ID, "container", &id, reason, reason_size);
+        if (r < 0)
+                return r;
+        (void)tlv_get_string(&msg->fields, BRIG_TAG_RUNTIME_HANDLER, &handler);
+        if (*handler && strcmp(handler, "runc") != 0) {
+                snprintf(reason, reason_size, "CTR_CREATE: unknown runtime handler \"%.64s\"",
+                         handler);
+                return -EINVAL;
+        }
+        if (runc_exe < 0) {
+                snprintf(reason, reason_size, "CTR_CREATE: the OCI runtime %s is not installed",
+                         RUNC_PATH);
+                return -ENOENT;
+        }
+        if (!pods_exists(pod)) {
+                snprintf(reason, reason_size, "CTR_CREATE: pod %s has not been created", pod);
+                return -ENOENT;
+        }
+        if (container_exists(id) || is_busy(id)) {
+                snprintf(reason, reason_size, "CTR_CREATE: container %s exists", id);
+                return -EEXIST;
+        }
+        r = brig_msg_take_fd(msg, fds, BRIG_TAG_CTR_SPEC_FD, &spec_fd);
+        if (r == 0)
+                r = read_spec(spec_fd, &buf, &len, reason, reason_size);
+        if (r < 0)
+                return r;
+
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        j->log_fd = -1;
+        snprintf(j->pod, sizeof(j->pod), "%s", pod);
+        snprintf(j->id, sizeof(j->id), "%s", id);
+        char why[BRIG_HELPER_MAX_ERROR_MESSAGE] = "";
+        r = ctrspec_decode(buf, len, &j->spec, why, sizeof(why));
+        if (r == 0)
+                r = ctrcheck_spec(&j->spec, &roots, why, sizeof(why));
+        if (r < 0) {
+                snprintf(reason, reason_size, "CTR_CREATE: container %s: %s", id, why);
+                goto fail;
+        }
+        if (j->spec.pid_mode == CTR_PID_POD || j->spec.pid_mode == CTR_PID_TARGET) {
+                snprintf(reason, reason_size,
+                         "CTR_CREATE: container %s: PID namespace modes POD and TARGET are not "
+                         "supported yet",
+                         id);
+                r = -EOPNOTSUPP;
+                goto fail;
+        }
+        for (size_t i = 0; i < j->spec.n_layers; i++)
+                if (!layers_present(j->spec.layers[i])) {
+                        snprintf(reason, reason_size,
+                                 "CTR_CREATE: container %s: layer %s is not unpacked", id,
+                                 j->spec.layers[i]);
+                        r = -ENOENT;
+                        goto fail;
+                }
+        if (j->spec.log_directory) {
+                j->log_fd = open_log(&j->spec, reason, reason_size);
+                if (j->log_fd < 0) {
+                        r = j->log_fd;
+                        goto fail;
+                }
+        }
+        j->res =
+            mmap(NULL, sizeof(*j->res), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (j->res == MAP_FAILED) {
+                j->res = NULL;
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = mark_busy(id);
+        if (r < 0)
+                goto fail;
+        if (mkdirat(containers_fd, id, 0700) < 0) {
+                r = negative_errno();
+                snprintf(reason, reason_size,
+                         "CTR_CREATE: container %s: cannot make its "
+                         "directory: %s",
+                         id, strerror(-r));
+                unmark_busy(id);
+                goto fail;
+        }
+        j->conn = c;
+        j->serial = c->serial;
+        j->request_id = msg->hdr.request_id;
+        {
+                _cleanup_close_ int dfd =
+                    openat_beneath(containers_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+                _cleanup_close_ int pf =
+                    dfd < 0 ? dfd : openat_beneath(dfd, "pod", O_WRONLY | O_CREAT | O_EXCL, 0600);
+                if (pf < 0 || write(pf, pod, strlen(pod)) != (ssize_t)strlen(pod)) {
+                        undo_create(j, -EIO, "cannot record the container's pod");
+                        return HANDLER_DEFERRED;
+                }
+        }
+        r = job_spawn_fn("ctr-create", create_child, j, create_done, j);
+        if (r < 0) {
+                char msg_text[BRIG_HELPER_MAX_ERROR_MESSAGE];
+                snprintf(msg_text, sizeof(msg_text), "container %s: cannot start: %s", id,
+                         strerror(-r));
+                undo_create(j, r, msg_text);
+        }
+        return HANDLER_DEFERRED;
+fail:
+        create_job_free(j);
+        return r;
+}
+
+/* Reads dfd's small file name into buf (NUL-terminated). */
+static int read_small(int dfd, const char *name, char *buf, size_t size)
+{
+        _cleanup_close_ int fd = openat_beneath(dfd, name, O_RDONLY | O_NOFOLLOW, 0);
+        ssize_t n;
+
+        if (fd < 0)
+                return fd;
+        n = read(fd, buf, size - 1);
+        if (n < 0)
+                return negative_errno();
+        buf[n] = '\0';
+        return 0;
+}
+
+static int runtime_done_status(int status, const char *what, const char *id, char *msg, size_t size)
+{
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return 0;
+        snprintf(msg, size,
+                 "container %s: the runtime's %s failed (status %d; see brig-helper's "
+                 "log)",
+                 id, what, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        return -EIO;
+}
+
+static void runtime_done(void *data, int status)
+{
+        struct pending_reply *p = data;
+        char msg[BRIG_HELPER_MAX_ERROR_MESSAGE];
+        int r = runtime_done_status(status, p->command == BRIG_CMD_CTR_START ? "start" : "kill",
+                                    p->id, msg, sizeof(msg));
+
+        unmark_busy(p->id);
+        finish(p, r, r < 0 ? msg : NULL, NULL, 0);
+        free(p);
+}
+
+/* CTR_START and CTR_KILL: the runtime's command for an existing container. */
+static int run_runtime(struct helper_conn *c, const struct brig_msg *msg, const char *id,
+                       char *const argv[], char *reason, size_t reason_size)
+{
+        char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+        struct pending_reply *p;
+        int devnull, r;
+
+        if (!container_exists(id)) {
+                snprintf(reason, reason_size, "%s: container %s does not exist", msg->spec->name,
+                         id);
+                return -ENOENT;
+        }
+        if (is_busy(id)) {
+                snprintf(reason, reason_size, "%s: container %s is being created or removed",
+                         msg->spec->name, id);
+                return -EBUSY;
+        }
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        *p = (struct pending_reply){.conn = c,
+                                    .serial = c->serial,
+                                    .command = msg->hdr.command,
+                                    .request_id = msg->hdr.request_id};
+        snprintf(p->id, sizeof(p->id), "%s", id);
+        devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (devnull < 0) {
+                free(p);
+                return negative_errno();
+        }
+        (void)envp;
+        r = job_spawn_exec(msg->spec->name, runc_exe, argv, (const struct job_fd[]){{devnull, 0}},
+                           1, runtime_done, p);
+        safe_close(devnull);
+        if (r < 0) {
+                free(p);
+                return r;
+        }
+        return HANDLER_DEFERRED;
+}
+
+int ctr_handle_start(struct helper_conn *c, const struct brig_msg *msg, int *fds,
+                     struct tlv_writer *reply, char *reason, size_t reason_size)
+{
+        const char *id = NULL;
+        int r = id_of(msg, BRIG_TAG_CTR_ID, "container", &id, reason, reason_size);
+
+        (void)fds, (void)reply;
+        if (r < 0)
+                return r;
+        char *argv[] = {"runc", "--root", runc_root, "start", (char *)id, NULL};
+        return run_runtime(c, msg, id, argv, reason, reason_size);
+}
+
+int ctr_handle_kill(struct helper_conn *c, const struct brig_msg *msg, int *fds,
+                    struct tlv_writer *reply, char *reason, size_t reason_size)
+{
+        const char *id = NULL;
+        uint32_t sig = 0;
+        char signum[16];
+        int r = id_of(msg, BRIG_TAG_CTR_ID, "container", &id, reason, reason_size);
+
+        (void)fds, (void)reply;
+        if (r < 0)
+                return r;
+        tlv_get_u32(&msg->fields, BRIG_TAG_SIGNAL, &sig);
+        if (sig < 1 || sig > BRIG_HELPER_MAX_SIGNAL) {
+                snprintf(reason, reason_size, "CTR_KILL: signal %" PRIu32 " is not 1..%d", sig,
+                         BRIG_HELPER_MAX_SIGNAL);
+                return -EINVAL;
+        }
+        snprintf(signum, sizeof(signum), "%" PRIu32, sig);
+        char *argv[] = {"runc", "--root", runc_root, "kill", (char *)id, signum, NULL};
+        return run_runtime(c, msg, id, argv, reason, reason_size);
+}
+
+int ctr_handle_delete(struct helper_conn *c, const struct brig_msg *msg, int *fds,
+                      struct tlv_writer *reply, char *reason, size_t reason_size)
+{
+        const char *id = NULL;
+        struct pending_reply *p;
+        int r = id_of(msg, BRIG_TAG_CTR_ID, "container", &id, reason, reason_size);
+
+        (void)fds, (void)reply;
+        if (r < 0)
+                return r;
+        if (is_busy(id)) {
+                snprintf(reason, reason_size,
+                         "CTR_DELETE: container %s is being created or "
+                         "removed",
+                         id);
+                return -EBUSY;
+        }
+        if (!container_exists(id))
+                return 0;
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        *p = (struct pending_reply){.conn = c,
+                                    .serial = c->serial,
+                                    .command = BRIG_CMD_CTR_DELETE,
+                                    .request_id = msg->hdr.request_id};
+        snprintf(p->id, sizeof(p->id), "%s", id);
+        {
+                _cleanup_close_ int dfd =
+                    openat_beneath(containers_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+                if (dfd < 0 || read_small(dfd, "pod", p->pod, sizeof(p->pod)) < 0 ||
+                    !ctrcheck_id(p->pod))
+                        p->pod[0] = '\0';
+        }
+        start_remove(p);
+        return HANDLER_DEFERRED;
+}
+
+int ctr_handle_status(struct helper_conn *c, const struct brig_msg *msg, int *fds,
+                      struct tlv_writer *reply, char *reason, size_t reason_size)
+{
+        const char *id = NULL;
+        _cleanup_close_ int dfd = -1;
+        char buf[BUNDLE_FILE_MAX], proc_root[64];
+        unsigned long long pid = 0, status = 0, when = 0;
+        bool exited = false, running = false;
+        struct stat a, b;
+        int r = id_of(msg, BRIG_TAG_CTR_ID, "container", &id, reason, reason_size);
+
+        (void)c, (void)fds;
+        if (r < 0)
+                return r;
+        dfd = openat_beneath(containers_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        if (dfd < 0) {
+                snprintf(reason, reason_size, "CTR_STATUS: container %s does not exist", id);
+                return -ENOENT;
+        }
+        if (read_small(dfd, "pid", buf, sizeof(buf)) == 0 && sscanf(buf, "%llu", &pid) != 1)
+                pid = 0;
+        if (read_small(dfd, "exit", buf, sizeof(buf)) == 0 &&
+            sscanf(buf, "%llu %llu %llu", &pid, &status, &when) == 3)
+                exited = true;
+        /* The pid is the container's only while that process has the
+         * container's rootfs as its root: pids are reused. */
+        snprintf(proc_root, sizeof(proc_root), "/proc/%llu/root", pid);
+        if (!exited && pid > 0 && pid < INT32_MAX && stat(proc_root, &a) == 0 &&
+            fstatat(dfd, "rootfs", &b, 0) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+                running = true;
+        if (pid > 0 && pid <= UINT32_MAX)
+                tlv_put_u32(reply, BRIG_TAG_PID, (uint32_t)pid);
+        tlv_put_u32(reply, BRIG_TAG_RUNNING, running);
+        if (exited) {
+                tlv_put_u32(reply, BRIG_TAG_WAIT_STATUS, (uint32_t)status);
+                tlv_put_u64(reply, BRIG_TAG_EXIT_TIME, when);
+        }
+        return 0;
+}

@@ -1,0 +1,65 @@
+/* monitors.h: the helper's side of the pods' brig-monitor processes
+ * (privhelper/monitor/channel.h is the channel, docs/brig-monitor.md the
+ * program).
+ *
+ * A pod gets its monitor when its first container is created: the helper
+ * binds <run_root>/mon/<pod id> (a root 0700 directory), executes
+ * brig-monitor in a session of its own with that listening socket and one
+ * end of a socketpair, and keeps the other end as the control connection.
+ * Monitors outlive the helper; after a restart the helper connects to the
+ * socket again the first time it needs the pod's monitor, and only starts a
+ * new one when nothing answers there.
+ *
+ * Requests never block the loop: the reply comes back through the callback,
+ * from monitors_handle(). A monitor that goes away fails its pending
+ * requests with -EPIPE.
+ */
+#pragma once
+
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tlv.h"
+
+/* Most monitors at once: one per pod with containers. */
+#define MONITORS_MAX 1024
+
+/* The answer to one request: status 0 or a negative errno; error the
+ * monitor's message (or ours) when status < 0; reply its fields on
+ * success, valid during the call only. */
+typedef void (*monitor_reply_fn)(void *data, int status, const char *error,
+                                 const struct tlv_fields *reply);
+
+/* Opens (creating root 0700, or checking) <run_root>/mon and the
+ * brig-monitor program at monitor_path. A missing program is logged; the
+ * helper still starts and CTR_CREATE fails. Returns 0 or a negative errno. */
+int monitors_init(const char *run_root, const char *monitor_path);
+
+/* The CREATE of container ctr_id in pod_id's monitor (started or
+ * reconnected here as needed; a new one goes into the cgroup
+ * cgroups_monitor_path() gives for cgroup_parent): bundle and runtime
+ * paths, CTR_F_* flags, and the log fd (duplicated: it stays the caller's;
+ * -1 for none). done is called once, later, unless this returns a negative
+ * errno. */
+int monitors_create(const char *pod_id, const char *cgroup_parent, const char *ctr_id,
+                    const char *bundle, const char *runtime, const char *runtime_root,
+                    uint32_t flags, int log_fd, monitor_reply_fn done, void *data);
+
+/* The FORGET of ctr_id, when pod_id has a monitor; its answer is only
+ * logged. */
+void monitors_forget(const char *pod_id, const char *ctr_id);
+
+/* At POD_REMOVE: asks pod_id's monitor (when it has one) to SHUTDOWN; its
+ * socket and its cgroup are removed when it agrees. A monitor refuses while a container of
+ * the pod still runs: that is logged, and the monitor stays. */
+void monitors_shutdown(const char *pod_id);
+
+/* The loop's part: fills pfd[0..n) (n <= max) with the control
+ * connections; monitors_handle() gets the same entries back. */
+size_t monitors_fill_pollfds(struct pollfd *pfd, size_t max);
+void monitors_handle(const struct pollfd *pfd, size_t n);
+
+/* Closes the connections (the monitors keep running) and what
+ * monitors_init() opened. */
+void monitors_free(void);
