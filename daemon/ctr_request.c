@@ -417,6 +417,13 @@ static int build_flags(struct build *b)
                 f |= CTR_F_READONLY_ROOTFS;
         if (b->sc && b->sc->privileged)
                 f |= CTR_F_PRIVILEGED;
+        /* CRI carries no runAsNonRoot: kubelet checks it on the user it
+         * sends. A user named as anyone but root must then not turn out
+         * to be uid 0 in the image's own files, which only the helper reads
+         * (a name mapped to 0, a number that wraps): it checks again. */
+        if (b->sc && ((b->sc->run_as_user && b->sc->run_as_user->value != 0) ||
+                      (b->sc->run_as_username[0] && strcmp(b->sc->run_as_username, "root") != 0)))
+                f |= CTR_F_RUN_AS_NON_ROOT;
         b->s->flags = f;
         return 0;
 }

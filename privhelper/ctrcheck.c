@@ -276,11 +276,14 @@ static bool page_size_ok(const char *s)
                               strcmp(s + digits, "GB") == 0);
 }
 
-/* A cgroup v2 file name: [a-z0-9._] with a '.', not starting with one (so
- * never "." or ".."). */
+/* A cgroup v2 controller file name: [a-z0-9._] with a '.', not starting
+ * with one (so never "." or ".."), and none of the core "cgroup.*" files,
+ * which move processes in (cgroup.procs) or change the tree rather than
+ * limit it. */
 static bool unified_key_ok(const char *k)
 {
-        return all_of(k, "abcdefghijklmnopqrstuvwxyz" DIGITS "._") && k[0] != '.' && strchr(k, '.');
+        return all_of(k, "abcdefghijklmnopqrstuvwxyz" DIGITS "._") && k[0] != '.' &&
+               strchr(k, '.') && strncmp(k, "cgroup.", strlen("cgroup.")) != 0;
 }
 
 static bool printable(const char *s)

@@ -49,7 +49,8 @@ struct ctrcheck_roots {
  *    log_path: relative, normalised, no ".." component; both or neither;
  *  - hugepage sizes: digits then "KB", "MB" or "GB"; unified keys: a file
  *    name of [a-z0-9._] containing a '.' but not starting with one (so no
- *    '/', never "." or ".."); unified values: printable ASCII, no newline;
+ *    '/', never "." or ".."), and no core "cgroup.*" file such as
+ *    cgroup.procs; unified values: printable ASCII, no newline;
  *  - capabilities: "ALL", or [A-Z_]{1,32} with or without a "CAP_" prefix,
  *    both compared case-insensitively; the name is checked as given, not
  *    looked up or normalised;

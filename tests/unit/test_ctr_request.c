@@ -435,7 +435,17 @@ static void test_user(void **state)
         assert_string_equal(s->run_as_username, "www");
         assert_int_equal(s->n_supplemental_groups, 3);
         assert_true(s->supplemental_groups[2] == 4294967294u);
+        /* a user named as someone else: the helper must find no uid 0 */
+        assert_true(s->flags & CTR_F_RUN_AS_NON_ROOT);
         ctr_request_free(&f->req);
+        sc->run_as_username = "root";
+        assert_false(built(f)->flags & CTR_F_RUN_AS_NON_ROOT);
+        ctr_request_free(&f->req);
+        f->uid.value = 1000;
+        assert_true(built(f)->flags & CTR_F_RUN_AS_NON_ROOT);
+        ctr_request_free(&f->req);
+        sc->run_as_username = "www";
+        f->uid.value = 0;
 
         f->uid.value = -1;
         refused(f, "container app: run_as_user -1 is negative");

@@ -473,6 +473,8 @@ static void test_hugepages_unified(void **state)
                 refused(&r->s, "hugepage 0: page size \"");
         }
         r = req_new();
+        r->unified[1].key = "cgroup.procs";
+        refused(&r->s, "unified 1: key \"cgroup.procs\"");
         r->unified[1].key = "hugetlb.2MB.max";
         refused(&r->s, "unified 1: key \"hugetlb.2MB.max\"");
         r->unified[1].key = "memory.swap.max";
