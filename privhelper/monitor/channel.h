@@ -97,7 +97,10 @@ enum mon_tag {
         MON_TAG_RUNTIME = 7,      /* STRING, absolute path of the OCI runtime */
         MON_TAG_RUNTIME_ROOT = 8, /* STRING, absolute path for its --root */
         MON_TAG_CTR_FLAGS = 9,    /* U32, CTR_F_TTY | CTR_F_STDIN | CTR_F_STDIN_ONCE */
-        MON_TAG_LOG_FD = 10,      /* FD, the container's log, opened O_WRONLY|O_APPEND */
+        /* FD, the container's log, opened O_WRONLY|O_APPEND; optional in
+         * CREATE (no log: output is read and dropped), required in
+         * REOPEN_LOG */
+        MON_TAG_LOG_FD = 10,
         MON_TAG_PID = 11,         /* U32 */
         MON_TAG_PAUSE_PID = 12,   /* U32 */
         MON_TAG_WAIT_STATUS = 13, /* U32, as waitpid() gives it */

@@ -54,6 +54,7 @@ void ctr_free(struct ctr *c)
         if (!c)
                 return;
         for (int i = 0; i < CTR_N_STREAMS; i++) {
+                crilog_flush(&c->out[i].s, &c->sink);
                 safe_close(c->out[i].fd);
                 crilog_stream_free(&c->out[i].s);
         }

@@ -3,8 +3,9 @@
  *
  * Contract:
  * - A container goes CREATING (runtime_pid set) -> RUNNING (pid set) ->
- *   EXITED, or is freed when its create fails. ctr_free() releases every
- *   fd and the console socket's name in any phase.
+ *   EXITED, or is freed when its create fails. ctr_free() writes what is
+ *   left of a partial line, then releases every fd and the console
+ *   socket's name, in any phase.
  * - Output is read without blocking; a stream is closed (its partial line
  *   flushed as an F record, crilog.h) at EOF or on a read error, whatever
  *   the phase: output keeps being read after the init has exited, for as

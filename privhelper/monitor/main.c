@@ -611,19 +611,23 @@ int main(int argc, char **argv)
                 m.conns[i].fd = -1;
         m.listen_fd = LISTEN_FD;
         r = check_socket(LISTEN_FD, true);
-        if (r < 0)
-                return log_error_errno(r, "fd 3 is not a listening socket", NULL), 1;
+        if (r < 0) {
+                log_error_errno(r, "fd 3 is not a listening socket", NULL);
+                return 1;
+        }
         r = check_socket(FIRST_CONN_FD, false);
-        if (r < 0)
-                return log_error_errno(r, "fd 4 is not a connected socket", NULL), 1;
+        if (r < 0) {
+                log_error_errno(r, "fd 4 is not a connected socket", NULL);
+                return 1;
+        }
         if (setup_process() < 0)
                 return 1;
         if (pause) {
                 r = pause_start(&m.pause_pid);
-                if (r < 0)
-                        return log_error_errno(r, "starting the pause process failed", "pod=%s",
-                                               m.pod_id),
-                               1;
+                if (r < 0) {
+                        log_error_errno(r, "starting the pause process failed", "pod=%s", m.pod_id);
+                        return 1;
+                }
         }
         conn_add(FIRST_CONN_FD);
         log_info("monitor started", "pod=%s pause_pid=%d", m.pod_id, (int)m.pause_pid);

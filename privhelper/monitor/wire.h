@@ -72,7 +72,7 @@ struct wire_state {
 };
 void wire_state_begin(struct wire_state *w, void *buf, size_t cap, uint32_t seq);
 /* exited adds WAIT_STATUS and EXIT_TIME; pid is 0 while the runtime's
- * create still runs. Returns 0 or -EMSGSIZE (sticky in the writer). */
+ * create still runs. Returns 0 or -EMSGSIZE. */
 int wire_state_add(struct wire_state *w, const char *ctr_id, uint32_t pid, bool exited,
                    uint32_t wait_status, uint64_t exit_time);
 int wire_state_finish(const struct wire_state *w, size_t *ret_len);
