@@ -355,9 +355,13 @@ static int resolve(const struct db *db, const struct ctr_spec *spec, struct reso
                         pw_name = e.name;
                 }
         } else {
-                const char *from = spec->run_as_username ? spec->run_as_username : spec->image_user;
+                /* CRI's empty string is "not set" */
+                const char *username = spec->run_as_username && spec->run_as_username[0]
+                                           ? spec->run_as_username
+                                           : NULL;
+                const char *from = username ? username : spec->image_user;
 
-                if (spec->run_as_username)
+                if (username)
                         snprintf(u->spelled, sizeof(u->spelled), "run_as_username \"%s\"",
                                  printable(from, shown));
                 else if (from && from[0])
@@ -372,7 +376,7 @@ static int resolve(const struct db *db, const struct ctr_spec *spec, struct reso
                         return fail(db->err, db->err_size, -EINVAL, "%s is too long", u->spelled);
                 strcpy(user, from);
                 /* only the image's User carries a group part */
-                if (!spec->run_as_username && (group = strchr(user, ':')))
+                if (!username && (group = strchr(user, ':')))
                         *group++ = '\0';
                 if ((r = resolve_user_part(db, u->spelled, user, &u->uid, &u->gid, &found,
                                            &pw_name)) < 0)

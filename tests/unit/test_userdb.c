@@ -180,6 +180,9 @@ static void test_cri_user(void **state)
         RESOLVES(1000, 5, 5, 0, 3, 10, 44, 50, 1000);
         spec.run_as_group.has = false;
         RESOLVES(1000, 1000, 1000, 0, 3, 5, 10, 44, 50);
+        /* an empty run_as_username is unset: the image's user counts */
+        spec.run_as_username = "";
+        RESOLVES(1000, 1000, 1000, 0, 3, 5, 10, 44, 50);
         /* a run_as_username is a whole name: a ':' is not a group part */
         spec.run_as_username = "alice:wheel";
         refused(-ENOENT, "run_as_username \"alice:wheel\": no such user");
