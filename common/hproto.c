@@ -143,6 +143,19 @@ static const struct brig_field_spec ctr_status_reply[] = {
     {BRIG_TAG_EXIT_TIME, BRIG_TLV_U64, 0, 1, 8},
 };
 
+static const struct brig_field_spec ctr_exec_sync_request[] = {
+    {BRIG_TAG_CTR_ID, BRIG_TLV_STRING, 1, 1, BRIG_HELPER_MAX_POD_ID},
+    {BRIG_TAG_EXEC_ARGS, BRIG_TLV_BYTES, 1, 1, BRIG_HELPER_MAX_EXEC_ARGS_BYTES},
+    {BRIG_TAG_TIMEOUT, BRIG_TLV_U32, 0, 1, 4},
+};
+
+static const struct brig_field_spec ctr_exec_sync_reply[] = {
+    {BRIG_TAG_WAIT_STATUS, BRIG_TLV_U32, 1, 1, 4},
+    {BRIG_TAG_TIMED_OUT, BRIG_TLV_U32, 1, 1, 4},
+    {BRIG_TAG_STDOUT_FD, BRIG_TLV_FD, 1, 1, 4},
+    {BRIG_TAG_STDERR_FD, BRIG_TLV_FD, 1, 1, 4},
+};
+
 static const struct brig_field_spec error_reply_fields[] = {
     {BRIG_TAG_ERROR_MESSAGE, BRIG_TLV_STRING, 0, 1, BRIG_HELPER_MAX_ERROR_MESSAGE},
 };
@@ -270,6 +283,15 @@ static const struct brig_cmd_spec cmd_table[] = {
         .n_request_fields = ARRAY_SIZE(ctr_id_request),
         .reply_fields = ctr_status_reply,
         .n_reply_fields = ARRAY_SIZE(ctr_status_reply),
+    },
+    {
+        .command = BRIG_CMD_CTR_EXEC_SYNC,
+        .name = "CTR_EXEC_SYNC",
+        .request_fields = ctr_exec_sync_request,
+        .n_request_fields = ARRAY_SIZE(ctr_exec_sync_request),
+        .reply_fields = ctr_exec_sync_reply,
+        .n_reply_fields = ARRAY_SIZE(ctr_exec_sync_reply),
+        .max_reply_fds = 2,
     },
 };
 
@@ -513,9 +535,9 @@ static int decode_fields(const struct schema *s, const uint8_t *payload, size_t 
         return check_counts(s, ret, e);
 }
 
-int brig_fields_decode(const void *payload, size_t len, const struct brig_field_spec *fields,
-                       size_t n_fields, const char *where, struct tlv_fields *ret, char *reason,
-                       size_t reason_size)
+int brig_fields_decode_fds(const void *payload, size_t len, size_t n_fds,
+                           const struct brig_field_spec *fields, size_t n_fields, const char *where,
+                           struct tlv_fields *ret, char *reason, size_t reason_size)
 {
         struct schema s = {.lists = {fields}, .lens = {n_fields}};
         struct brig_msg_error e = {0};
@@ -524,10 +546,25 @@ int brig_fields_decode(const void *payload, size_t len, const struct brig_field_
 
         assert(payload || len == 0);
         snprintf(s.where, sizeof(s.where), "%s", where);
-        r = decode_fields(&s, payload, len, 0, &fds_used, ret, &e);
+        if (n_fds > BRIG_HELPER_MAX_FDS)
+                r = fail(&e, -EINVAL, "%s: %zu file descriptors, more than %d", s.where, n_fds,
+                         BRIG_HELPER_MAX_FDS);
+        else
+                r = decode_fields(&s, payload, len, n_fds, &fds_used, ret, &e);
+        if (r == 0 && (size_t)__builtin_popcount(fds_used) != n_fds)
+                r = fail(&e, -EINVAL, "unreferenced file descriptor in %s: %zu received", s.where,
+                         n_fds);
         if (r < 0)
                 snprintf(reason, reason_size, "%s", e.reason);
         return r;
+}
+
+int brig_fields_decode(const void *payload, size_t len, const struct brig_field_spec *fields,
+                       size_t n_fields, const char *where, struct tlv_fields *ret, char *reason,
+                       size_t reason_size)
+{
+        return brig_fields_decode_fds(payload, len, 0, fields, n_fields, where, ret, reason,
+                                      reason_size);
 }
 
 int brig_msg_decode_table(const struct brig_cmd_spec *table, size_t n_table, const void *buf,

@@ -143,6 +143,12 @@ int brig_fields_decode(const void *payload, size_t len, const struct brig_field_
                        size_t n_fields, const char *where, struct tlv_fields *ret, char *reason,
                        size_t reason_size);
 
+/* brig_fields_decode() of a payload that came with n_fds descriptors:
+ * FD fields must index them, each exactly once, as in brig_msg_decode(). */
+int brig_fields_decode_fds(const void *payload, size_t len, size_t n_fds,
+                           const struct brig_field_spec *fields, size_t n_fields, const char *where,
+                           struct tlv_fields *ret, char *reason, size_t reason_size);
+
 /* Hands over the fd referenced by tag: *ret_fd = fds[index], fds[index] = -1.
  * fds is the array the message came with (msg->n_fds entries). -ENOENT if
  * the tag is absent, -EBADF if that fd was already taken. */

@@ -1032,7 +1032,8 @@ static int stop_locked(struct containers *c, uint64_t call_id, struct entry *e, 
         if (r < 0)
                 return r;
         if (signal != SIGKILL) {
-                if (wait_exit(c, call_id, e, timeout_s * 1000))
+                if (wait_exit(c, call_id, e,
+                              timeout_s > INT64_MAX / 1000 ? INT64_MAX : timeout_s * 1000))
                         goto stopped;
                 log_info("container still runs after its stop timeout; killing it",
                          "call=%" PRIu64 " ctr=%s timeout_s=%" PRId64, call_id, e->pub.id,
@@ -1165,6 +1166,31 @@ int containers_image_lock(struct containers *c, const char *image_id, char *err,
 void containers_image_unlock(struct containers *c)
 {
         pthread_rwlock_unlock(&c->create_lock);
+}
+
+int containers_exec_sync(struct containers *c, uint64_t call_id, const char *ref,
+                         const char *const *argv, size_t argc, uint32_t timeout_s,
+                         struct helper_exec_result *ret, char *err, size_t err_size)
+{
+        struct container *ctr = NULL;
+        struct ctr_status st;
+        int r = containers_get(c, ref, &ctr, err, err_size);
+
+        if (r < 0)
+                return r;
+        containers_status(c, call_id, ctr, &st);
+        if (st.state != CTR_RUNNING) {
+                snprintf(err, err_size, "container %s is not running", ctr->id);
+                r = -EBUSY;
+        } else if (!c->helper) {
+                snprintf(err, err_size, "brigd has no helper to run an exec");
+                r = -ENOTCONN;
+        } else {
+                r = helper_client_ctr_exec_sync(c->helper, call_id, ctr->id, argv, argc, timeout_s,
+                                                ret, err, err_size);
+        }
+        container_unref(c, ctr);
+        return r;
 }
 
 grpc_status_code containers_grpc_code(int error)

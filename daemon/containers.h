@@ -144,6 +144,12 @@ void containers_list_free(struct containers *c, struct container **v, size_t n);
 void containers_status(struct containers *c, uint64_t call_id, struct container *ctr,
                        struct ctr_status *ret);
 
+/* Runs argv in running container ref (ExecSync): -EBUSY for one that does
+ * not run, else what helper_client_ctr_exec_sync() gives. */
+int containers_exec_sync(struct containers *c, uint64_t call_id, const char *ref,
+                         const char *const *argv, size_t argc, uint32_t timeout_s,
+                         struct helper_exec_result *ret, char *err, size_t err_size);
+
 void container_unref(struct containers *c, struct container *ctr);
 
 /* The pods' hook (pods_set_containers_hook()) before a pod's stop

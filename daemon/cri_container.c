@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "api.pb-c.h"
 #include "brigd.h"
@@ -41,12 +44,16 @@ static struct containers *app_containers(struct rpc_call *call)
         return ((struct brigd *)rpc_call_app(call))->containers;
 }
 
+/* Fails the call with err after the RPC's name ("CreateContainer: ..."),
+ * as kubelet's events show it. */
 static void fail_with(struct rpc_call *call, int r, const char *err)
 {
+        const char *method = strrchr(rpc_call_method(call), '/');
+
         log_warn("container request failed", "call=%" PRIu64 " method=%s errno=%d reason=\"%s\"",
                  rpc_call_id(call), rpc_call_method(call), -r, err);
-        rpc_fail(call, containers_grpc_code(r), "%s: %s", rpc_call_method(call),
-                 err[0] ? err : strerror(-r));
+        rpc_fail(call, containers_grpc_code(r), "%s: %s",
+                 method ? method + 1 : rpc_call_method(call), err[0] ? err : strerror(-r));
 }
 
 /* ---- signals ------------------------------------------------------------ */
@@ -361,6 +368,78 @@ void cri_remove_container(struct rpc_call *call, const ProtobufCMessage *request
         if (r < 0)
                 return fail_with(call, r, err);
         rpc_reply(call, &resp.base);
+}
+
+/* ---- ExecSync -------------------------------------------------------------- */
+
+/* The whole of an exec's output memfd, which the monitor capped. */
+static int read_output(int fd, ProtobufCBinaryData *ret)
+{
+        struct stat st;
+        size_t off = 0;
+
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (st.st_size < 0 || (uint64_t)st.st_size > BRIG_HELPER_EXEC_OUTPUT_MAX)
+                return -EFBIG;
+        ret->len = (size_t)st.st_size;
+        ret->data = ret->len ? malloc(ret->len) : NULL;
+        if (ret->len && !ret->data)
+                return -ENOMEM;
+        while (off < ret->len) {
+                ssize_t n = pread(fd, ret->data + off, ret->len - off, (off_t)off);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return n < 0 ? negative_errno() : -EIO;
+                off += (size_t)n;
+        }
+        return 0;
+}
+
+void cri_exec_sync(struct rpc_call *call, const ProtobufCMessage *request)
+{
+        const Runtime__V1__ExecSyncRequest *req = (const void *)request;
+        Runtime__V1__ExecSyncResponse resp = RUNTIME__V1__EXEC_SYNC_RESPONSE__INIT;
+        struct helper_exec_result res = {.stdout_fd = -1, .stderr_fd = -1};
+        char err[ERR_SIZE] = "";
+        int r;
+
+        if (!req->container_id[0])
+                return fail_with(call, -EINVAL, "container_id is empty");
+        if (req->n_cmd == 0 || !req->cmd[0][0])
+                return fail_with(call, -EINVAL, "cmd is empty");
+        if (req->timeout < 0)
+                return fail_with(call, -EINVAL, "timeout is negative");
+        r = containers_exec_sync(app_containers(call), rpc_call_id(call), req->container_id,
+                                 (const char *const *)req->cmd, req->n_cmd,
+                                 req->timeout > UINT32_MAX ? UINT32_MAX : (uint32_t)req->timeout,
+                                 &res, err, sizeof(err));
+        if (r < 0)
+                return fail_with(call, r, err);
+        if (res.timed_out) {
+                safe_close(res.stdout_fd);
+                safe_close(res.stderr_fd);
+                snprintf(err, sizeof(err), "command timed out after %" PRId64 " s, killed",
+                         req->timeout);
+                return fail_with(call, -ETIMEDOUT, err);
+        }
+        r = read_output(res.stdout_fd, &resp.stdout);
+        if (r == 0)
+                r = read_output(res.stderr_fd, &resp.stderr);
+        safe_close(res.stdout_fd);
+        safe_close(res.stderr_fd);
+        if (r == 0) {
+                resp.exit_code = WIFEXITED(res.wait_status)     ? WEXITSTATUS(res.wait_status)
+                                 : WIFSIGNALED(res.wait_status) ? 128 + WTERMSIG(res.wait_status)
+                                                                : 255;
+                rpc_reply(call, &resp.base);
+        } else {
+                snprintf(err, sizeof(err), "cannot read the command's output: %s", strerror(-r));
+                fail_with(call, r, err);
+        }
+        free(resp.stdout.data);
+        free(resp.stderr.data);
 }
 
 /* ---- ListContainers, StreamContainers, ContainerStatus ------------------- */

@@ -196,7 +196,7 @@ const struct rpc_method cri_methods[] = {
     METHOD(RuntimeService, UpdateContainerResources, update_container_resources_request, RPC_UNARY,
            NULL),
     METHOD(RuntimeService, ReopenContainerLog, reopen_container_log_request, RPC_UNARY, NULL),
-    METHOD(RuntimeService, ExecSync, exec_sync_request, RPC_UNARY, NULL),
+    METHOD(RuntimeService, ExecSync, exec_sync_request, RPC_UNARY, cri_exec_sync),
     METHOD(RuntimeService, Exec, exec_request, RPC_UNARY, NULL),
     METHOD(RuntimeService, Attach, attach_request, RPC_UNARY, NULL),
     METHOD(RuntimeService, PortForward, port_forward_request, RPC_UNARY, NULL),

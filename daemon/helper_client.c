@@ -867,3 +867,68 @@ int helper_client_ctr_status(struct helper_client *hc, uint64_t call_id, const c
         reply_release(&reply);
         return 0;
 }
+
+int helper_client_ctr_exec_sync(struct helper_client *hc, uint64_t call_id, const char *ctr_id,
+                                const char *const *argv, size_t argc, uint32_t timeout_s,
+                                struct helper_exec_result *ret, char *reason, size_t reason_size)
+{
+        _cleanup_free_ uint8_t *payload = NULL;
+        char args[BRIG_HELPER_MAX_EXEC_ARGS_BYTES];
+        size_t args_len = 0, len = 0, cap = BRIG_HELPER_MAX_PAYLOAD;
+        struct tlv_writer w;
+        struct reply reply;
+        /* the exec's own time, then as long again as any helper call */
+        unsigned timeout_ms = timeout_s == 0 || timeout_s > 24 * 3600
+                                  ? 24u * 3600 * 1000
+                                  : timeout_s * 1000u + HELPER_CLIENT_TIMEOUT_MS;
+        int r;
+
+        if (argc == 0 || argc > BRIG_HELPER_MAX_EXEC_ARGS) {
+                snprintf(reason, reason_size, "an exec takes 1 to %d arguments, not %zu",
+                         BRIG_HELPER_MAX_EXEC_ARGS, argc);
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < argc; i++) {
+                size_t n = strlen(argv[i]) + 1;
+                if (n > sizeof(args) - args_len) {
+                        snprintf(reason, reason_size,
+                                 "an exec's arguments take more than %d bytes together",
+                                 BRIG_HELPER_MAX_EXEC_ARGS_BYTES);
+                        return -EINVAL;
+                }
+                memcpy(args + args_len, argv[i], n);
+                args_len += n;
+        }
+        payload = malloc(cap);
+        if (!payload)
+                return -ENOMEM;
+        tlv_writer_init(&w, payload, cap);
+        tlv_put_string(&w, BRIG_TAG_CTR_ID, ctr_id);
+        tlv_put_bytes(&w, BRIG_TAG_EXEC_ARGS, args, args_len);
+        if (timeout_s)
+                tlv_put_u32(&w, BRIG_TAG_TIMEOUT, timeout_s);
+        r = tlv_writer_finish(&w, &len);
+        if (r < 0) {
+                snprintf(reason, reason_size, "an exec's request does not fit one message");
+                return r;
+        }
+        r = call(hc, call_id, BRIG_CMD_CTR_EXEC_SYNC, payload, len, NULL, 0, timeout_ms, &reply,
+                 reason, reason_size);
+        if (r < 0)
+                return r;
+        uint32_t timed_out = 0;
+        *ret = (struct helper_exec_result){.stdout_fd = -1, .stderr_fd = -1};
+        /* the schema makes all four present */
+        (void)tlv_get_u32(&reply.msg.fields, BRIG_TAG_WAIT_STATUS, &ret->wait_status);
+        (void)tlv_get_u32(&reply.msg.fields, BRIG_TAG_TIMED_OUT, &timed_out);
+        ret->timed_out = timed_out != 0;
+        r = brig_msg_take_fd(&reply.msg, reply.rv.fds, BRIG_TAG_STDOUT_FD, &ret->stdout_fd);
+        if (r == 0)
+                r = brig_msg_take_fd(&reply.msg, reply.rv.fds, BRIG_TAG_STDERR_FD, &ret->stderr_fd);
+        reply_release(&reply);
+        if (r < 0) {
+                ret->stdout_fd = safe_close(ret->stdout_fd);
+                snprintf(reason, reason_size, "the helper's exec reply lacks its output");
+        }
+        return r;
+}

@@ -201,3 +201,20 @@ struct helper_ctr_status {
 /* CTR_STATUS: -ENOENT for a container the helper does not know. */
 int helper_client_ctr_status(struct helper_client *hc, uint64_t call_id, const char *ctr_id,
                              struct helper_ctr_status *ret, char *reason, size_t reason_size);
+
+/* What an exec left: its wait status, whether its timeout killed it, and
+ * its output as two memfds (the caller's to read from offset 0 and close). */
+struct helper_exec_result {
+        uint32_t wait_status;
+        bool timed_out;
+        int stdout_fd;
+        int stderr_fd;
+};
+
+/* CTR_EXEC_SYNC of argv[0..argc) (at most BRIG_HELPER_MAX_EXEC_ARGS, none
+ * holding a NUL) in a running container, killed after timeout_s seconds (0:
+ * never). Waits for the exec to end. -EINVAL (reason set) for arguments
+ * the protocol cannot carry. */
+int helper_client_ctr_exec_sync(struct helper_client *hc, uint64_t call_id, const char *ctr_id,
+                                const char *const *argv, size_t argc, uint32_t timeout_s,
+                                struct helper_exec_result *ret, char *reason, size_t reason_size);

@@ -765,7 +765,7 @@ static void undo_create(struct create_job *j, int error, const char *message)
 }
 
 static void monitor_created(void *data, int status, const char *error,
-                            const struct tlv_fields *reply)
+                            const struct tlv_fields *reply, int *fds, size_t n_fds)
 {
         struct create_job *j = data;
         uint8_t buf[64];
@@ -773,6 +773,7 @@ static void monitor_created(void *data, int status, const char *error,
         uint32_t pid = 0;
         size_t len = 0;
 
+        (void)fds, (void)n_fds;
         if (status < 0) {
                 char msg[BRIG_HELPER_MAX_ERROR_MESSAGE];
                 snprintf(msg, sizeof(msg), "container %s: the runtime's create failed: %s", j->id,
@@ -1135,4 +1136,108 @@ int ctr_handle_status(struct helper_conn *c, const struct brig_msg *msg, int *fd
                 tlv_put_u64(reply, BRIG_TAG_EXIT_TIME, when);
         }
         return 0;
+}
+
+/* The monitor's EXEC_SYNC answer, passed on with its two memfds. */
+static void exec_answered(void *data, int status, const char *error, const struct tlv_fields *reply,
+                          int *fds, size_t n_fds)
+{
+        struct pending_reply *p = data;
+        uint32_t wait_status = 0, timed_out = 0, out_index = 0, err_index = 0;
+        uint8_t buf[128];
+        struct tlv_writer w;
+        size_t len = 0;
+
+        if (status < 0) {
+                char msg[BRIG_HELPER_MAX_ERROR_MESSAGE];
+                snprintf(msg, sizeof(msg), "container %s: exec failed: %s", p->id,
+                         error ? error : strerror(-status));
+                finish(p, status, msg, NULL, 0);
+                free(p);
+                return;
+        }
+        if (tlv_get_u32(reply, MON_TAG_WAIT_STATUS, &wait_status) < 0 ||
+            tlv_get_fd_index(reply, MON_TAG_STDOUT_FD, &out_index) < 0 ||
+            tlv_get_fd_index(reply, MON_TAG_STDERR_FD, &err_index) < 0 || out_index >= n_fds ||
+            err_index >= n_fds) {
+                finish(p, -EPROTO, "the pod's monitor answered an exec without its output", NULL,
+                       0);
+                free(p);
+                return;
+        }
+        (void)tlv_get_u32(reply, MON_TAG_TIMED_OUT, &timed_out);
+        tlv_writer_init(&w, buf, sizeof(buf));
+        tlv_put_u32(&w, BRIG_TAG_WAIT_STATUS, wait_status);
+        tlv_put_u32(&w, BRIG_TAG_TIMED_OUT, timed_out ? 1 : 0);
+        tlv_put_fd(&w, BRIG_TAG_STDOUT_FD, 0);
+        tlv_put_fd(&w, BRIG_TAG_STDERR_FD, 1);
+        tlv_writer_finish(&w, &len);
+        if (p->conn)
+                helper_conn_finish(p->conn, p->serial, p->command, p->request_id, 0, NULL, buf, len,
+                                   (const int[]){fds[out_index], fds[err_index]}, 2);
+        free(p);
+}
+
+int ctr_handle_exec_sync(struct helper_conn *c, const struct brig_msg *msg, int *fds,
+                         struct tlv_writer *reply, char *reason, size_t reason_size)
+{
+        const char *id = NULL;
+        const void *args = NULL;
+        size_t args_len = 0, n_args = 0;
+        uint32_t timeout = 0;
+        char bundle[PATH_MAX];
+        struct pending_reply *p;
+        int r = id_of(msg, BRIG_TAG_CTR_ID, "container", &id, reason, reason_size);
+
+        (void)fds, (void)reply;
+        if (r < 0)
+                return r;
+        tlv_get_bytes(&msg->fields, BRIG_TAG_EXEC_ARGS, &args, &args_len);
+        /* NUL-terminated strings back to back: the last byte is a NUL, and
+         * the first argument is not empty. */
+        for (size_t i = 0; i < args_len; i++)
+                n_args += ((const char *)args)[i] == '\0';
+        if (args_len == 0 || ((const char *)args)[args_len - 1] != '\0' ||
+            ((const char *)args)[0] == '\0' || n_args > BRIG_HELPER_MAX_EXEC_ARGS) {
+                snprintf(reason, reason_size,
+                         "CTR_EXEC_SYNC: EXEC_ARGS must be 1 to %d NUL-terminated arguments, the "
+                         "first not empty",
+                         BRIG_HELPER_MAX_EXEC_ARGS);
+                return -EINVAL;
+        }
+        (void)tlv_get_u32(&msg->fields, BRIG_TAG_TIMEOUT, &timeout);
+        if (!container_exists(id)) {
+                snprintf(reason, reason_size, "CTR_EXEC_SYNC: container %s does not exist", id);
+                return -ENOENT;
+        }
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        *p = (struct pending_reply){.conn = c,
+                                    .serial = c->serial,
+                                    .command = BRIG_CMD_CTR_EXEC_SYNC,
+                                    .request_id = msg->hdr.request_id};
+        snprintf(p->id, sizeof(p->id), "%s", id);
+        {
+                _cleanup_close_ int dfd =
+                    openat_beneath(containers_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+                if (dfd < 0 || read_small(dfd, "pod", p->pod, sizeof(p->pod)) < 0 ||
+                    !ctrcheck_id(p->pod)) {
+                        free(p);
+                        snprintf(reason, reason_size,
+                                 "CTR_EXEC_SYNC: container %s has no pod on record", id);
+                        return -ENOENT;
+                }
+        }
+        snprintf(bundle, sizeof(bundle), "%s/%s", root_path, id);
+        /* A timeout past what the monitor's milliseconds hold is none. */
+        r = monitors_exec_sync(p->pod, id, bundle, RUNC_PATH, runc_root, args, args_len,
+                               timeout > UINT32_MAX / 1000 ? 0 : timeout * 1000, exec_answered, p);
+        if (r < 0) {
+                free(p);
+                snprintf(reason, reason_size, "CTR_EXEC_SYNC: container %s: its pod's monitor: %s",
+                         id, strerror(-r));
+                return r;
+        }
+        return HANDLER_DEFERRED;
 }

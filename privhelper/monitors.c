@@ -67,6 +67,9 @@ static const struct brig_field_spec from_monitor[] = {
     {MON_TAG_WAIT_STATUS, BRIG_TLV_U32, 0, 1, 4},
     {MON_TAG_EXIT_TIME, BRIG_TLV_U64, 0, 1, 8},
     {MON_TAG_CTR_STATE, BRIG_TLV_BYTES, 0, MON_MAX_CONTAINERS, 1024},
+    {MON_TAG_TIMED_OUT, BRIG_TLV_U32, 0, 1, 4},
+    {MON_TAG_STDOUT_FD, BRIG_TLV_FD, 0, 1, 4},
+    {MON_TAG_STDERR_FD, BRIG_TLV_FD, 0, 1, 4},
 };
 
 int monitors_init(const char *run_root, const char *path)
@@ -124,7 +127,7 @@ static void drop(struct monitor *m, const char *why)
         while (m->pending) {
                 struct pending *p = m->pending;
                 m->pending = p->next;
-                p->done(p->data, -EPIPE, why, NULL);
+                p->done(p->data, -EPIPE, why, NULL, NULL, 0);
                 free(p);
         }
         safe_close(m->fd);
@@ -369,14 +372,40 @@ int monitors_create(const char *pod_id, const char *cgroup_parent, const char *c
         return request(m, seq, &w, &log_fd, log_fd >= 0 ? 1 : 0, done, data);
 }
 
-static void log_answer(void *data, int status, const char *error, const struct tlv_fields *reply)
+static void log_answer(void *data, int status, const char *error, const struct tlv_fields *reply,
+                       int *fds, size_t n_fds)
 {
         const char *what = data;
 
-        (void)reply;
+        (void)reply, (void)fds, (void)n_fds;
         if (status < 0)
                 log_warn_errno(status, "pod monitor refused", "request=%s reason=\"%s\"", what,
                                error ? error : "");
+}
+
+int monitors_exec_sync(const char *pod_id, const char *ctr_id, const char *bundle,
+                       const char *runtime, const char *runtime_root, const char *args,
+                       size_t args_len, uint32_t timeout_ms, monitor_reply_fn done, void *data)
+{
+        static uint8_t buf[BRIG_HELPER_MAX_PAYLOAD];
+        struct tlv_writer w;
+        struct monitor *m;
+        uint32_t seq;
+        int r = 0;
+
+        m = get(pod_id, NULL, false, &r);
+        if (!m)
+                return r;
+        start_request(m, &w, buf, sizeof(buf), MON_KIND_EXEC_SYNC, &seq);
+        tlv_put_string(&w, MON_TAG_CTR_ID, ctr_id);
+        tlv_put_string(&w, MON_TAG_BUNDLE, bundle);
+        tlv_put_string(&w, MON_TAG_RUNTIME, runtime);
+        tlv_put_string(&w, MON_TAG_RUNTIME_ROOT, runtime_root);
+        for (size_t off = 0; off < args_len; off += strlen(args + off) + 1)
+                tlv_put_string(&w, MON_TAG_ARG, args + off);
+        if (timeout_ms)
+                tlv_put_u32(&w, MON_TAG_TIMEOUT_MS, timeout_ms);
+        return request(m, seq, &w, NULL, 0, done, data);
 }
 
 void monitors_forget(const char *pod_id, const char *ctr_id)
@@ -423,12 +452,12 @@ static void cgroup_removed(void *data, int status)
 /* SHUTDOWN's answer: the socket and the cgroup go once the monitor agreed
  * to exit. */
 static void shutdown_answer(void *data, int status, const char *error,
-                            const struct tlv_fields *reply)
+                            const struct tlv_fields *reply, int *fds, size_t n_fds)
 {
         struct monitor *m = data;
         char *cgroup;
 
-        (void)reply;
+        (void)reply, (void)fds, (void)n_fds;
         if (status < 0) {
                 log_warn_errno(status, "pod monitor stays: it refused to shut down",
                                "pod=%s reason=\"%s\"", m->pod, error ? error : "");
@@ -460,7 +489,7 @@ void monitors_shutdown(const char *pod_id)
                 log_warn_errno(r, "cannot ask the pod's monitor to shut down", "pod=%s", pod_id);
 }
 
-static void on_reply(struct monitor *m, const struct tlv_fields *f)
+static void on_reply(struct monitor *m, const struct tlv_fields *f, int *fds, size_t n_fds)
 {
         struct pending **pp = &m->pending;
         uint32_t seq = 0, status = 0;
@@ -484,7 +513,7 @@ static void on_reply(struct monitor *m, const struct tlv_fields *f)
         if (status > BRIG_HELPER_MAX_ERRNO)
                 status = EPROTO;
         p->done(p->data, -(int)status, status && !error ? strerror((int)status) : error,
-                status ? NULL : f);
+                status ? NULL : f, fds, n_fds);
         free(p);
 }
 
@@ -509,7 +538,7 @@ static void read_cgroup(struct monitor *m)
         fclose(f);
 }
 
-static void on_event(struct monitor *m, const struct tlv_fields *f)
+static void on_event(struct monitor *m, const struct tlv_fields *f, int *fds, size_t n_fds)
 {
         const char *ctr = "?";
         uint32_t kind = 0, pid = 0, status = 0;
@@ -532,7 +561,7 @@ static void on_event(struct monitor *m, const struct tlv_fields *f)
                          status);
                 break;
         case MON_KIND_REPLY:
-                on_reply(m, f);
+                on_reply(m, f, fds, n_fds);
                 break;
         default:
                 log_warn("pod monitor sent a message of an unknown kind; ignored",
@@ -561,17 +590,18 @@ static bool serve(struct monitor *m)
                         drop(m, "the pod's monitor went away");
                         return false;
                 }
-                /* The monitor never sends the helper descriptors. */
-                brig_close_fds(rv.fds, rv.n_fds);
-                if (brig_fields_decode(buf, rv.len, from_monitor, ARRAY_SIZE(from_monitor),
-                                       "monitor message", &f, reason, sizeof(reason)) < 0 ||
+                if (brig_fields_decode_fds(buf, rv.len, rv.n_fds, from_monitor,
+                                           ARRAY_SIZE(from_monitor), "monitor message", &f, reason,
+                                           sizeof(reason)) < 0 ||
                     f.items[0].tag != MON_TAG_KIND) {
+                        brig_close_fds(rv.fds, rv.n_fds);
                         log_warn("pod monitor sent a malformed message; dropping the connection",
                                  "pod=%s reason=\"%s\"", m->pod, reason);
                         drop(m, "the pod's monitor sent a malformed message");
                         return false;
                 }
-                on_event(m, &f);
+                on_event(m, &f, rv.fds, rv.n_fds);
+                brig_close_fds(rv.fds, rv.n_fds);
         }
 }
 

@@ -27,9 +27,11 @@
 
 /* The answer to one request: status 0 or a negative errno; error the
  * monitor's message (or ours) when status < 0; reply its fields on
- * success, valid during the call only. */
+ * success, and fds[0..n_fds) the descriptors that came with it (FD fields
+ * index them), all valid during the call only: the callback takes an fd by
+ * setting its entry to -1; the rest are closed after it. */
 typedef void (*monitor_reply_fn)(void *data, int status, const char *error,
-                                 const struct tlv_fields *reply);
+                                 const struct tlv_fields *reply, int *fds, size_t n_fds);
 
 /* Opens (creating root 0700, or checking) <run_root>/mon and the
  * brig-monitor program at monitor_path. A missing program is logged; the
@@ -45,6 +47,15 @@ int monitors_init(const char *run_root, const char *monitor_path);
 int monitors_create(const char *pod_id, const char *cgroup_parent, const char *ctr_id,
                     const char *bundle, const char *runtime, const char *runtime_root,
                     uint32_t flags, int log_fd, monitor_reply_fn done, void *data);
+
+/* The EXEC_SYNC of args (n_args NUL-terminated strings, back to back, in
+ * args_len bytes) in container ctr_id of pod_id's monitor, killed after
+ * timeout_ms (0: never). The reply carries WAIT_STATUS, TIMED_OUT and the
+ * STDOUT_FD and STDERR_FD memfds. Returns 0 (done is called later) or a
+ * negative errno: -ENOENT when the pod has no monitor. */
+int monitors_exec_sync(const char *pod_id, const char *ctr_id, const char *bundle,
+                       const char *runtime, const char *runtime_root, const char *args,
+                       size_t args_len, uint32_t timeout_ms, monitor_reply_fn done, void *data);
 
 /* The FORGET of ctr_id, when pod_id has a monitor; its answer is only
  * logged. */

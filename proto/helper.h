@@ -201,6 +201,13 @@ enum brig_cmd {
          * status and time) once the monitor recorded one. Safe: it only
          * looks. An unknown container is ENOENT. */
         BRIG_CMD_CTR_STATUS = 18,
+        /* Runs EXEC_ARGS in running container <ctr id> with the
+         * container's own process settings (the runtime's exec, started
+         * by the pod's monitor, which reaps whatever the process leaves)
+         * and answers when it ended: its wait status, whether the TIMEOUT
+         * killed it, and its output as two sealed memfds of at most
+         * 16 MiB each. Unknown container: ENOENT. */
+        BRIG_CMD_CTR_EXEC_SYNC = 19,
 };
 
 /* Tags: one global list for the whole protocol, each with exactly one type
@@ -297,6 +304,16 @@ enum brig_tag {
         BRIG_TAG_EXIT_TIME = 39,
         /* [U32] 1 while the container's init runs (CTR_STATUS) */
         BRIG_TAG_RUNNING = 40,
+        /* [BYTES] an exec's arguments, in order, each ending in NUL (so no
+         * argument holds a NUL), at most BRIG_HELPER_MAX_EXEC_ARGS */
+        BRIG_TAG_EXEC_ARGS = 41,
+        /* [U32] seconds an exec may run before it is killed; 0 is no limit */
+        BRIG_TAG_TIMEOUT = 42,
+        /* [U32] 1 when the exec was killed at its timeout */
+        BRIG_TAG_TIMED_OUT = 43,
+        /* [FD] an exec's output, a sealed memfd read from offset 0 */
+        BRIG_TAG_STDOUT_FD = 44,
+        BRIG_TAG_STDERR_FD = 45,
         /* [STRING] why a request was refused or failed; allowed in every
          * reply. Kept at the top of the range, apart from command fields. */
         BRIG_TAG_ERROR_MESSAGE = 0x7fff,
@@ -330,6 +347,13 @@ enum brig_tag {
 #define BRIG_HELPER_MAX_POD_IPS 8
 /* A file name (NAME_MAX 255) + NUL */
 #define BRIG_HELPER_MAX_FILE_NAME 256
+
+/* Output CTR_EXEC_SYNC keeps of each stream; the rest is dropped */
+#define BRIG_HELPER_EXEC_OUTPUT_MAX (16 * 1024 * 1024)
+
+/* Arguments of one CTR_EXEC_SYNC (the monitor's limit), and their bytes */
+#define BRIG_HELPER_MAX_EXEC_ARGS       48
+#define BRIG_HELPER_MAX_EXEC_ARGS_BYTES 61440
 
 /* Highest signal CTR_KILL accepts (SIGRTMAX on Linux) */
 #define BRIG_HELPER_MAX_SIGNAL 64

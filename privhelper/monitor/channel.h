@@ -42,9 +42,29 @@
  *   SHUTDOWN                                  reply, then the monitor exits
  *                                             (refused with EBUSY while a
  *                                             container of its runs)
+ *   EXEC_SYNC CTR_ID BUNDLE RUNTIME RUNTIME_ROOT ARG... [TIMEOUT_MS]
+ *                                             reply when the process ended:
+ *                                             WAIT_STATUS, TIMED_OUT, fds
+ *                                             STDOUT_FD and STDERR_FD
  *                                             EXITED (event, no SEQ) to every
  *                                             subscriber and control connection:
  *                                             CTR_ID PID WAIT_STATUS EXIT_TIME
+ *
+ * Exec. EXEC_SYNC runs
+ *   <RUNTIME> --root <RUNTIME_ROOT> exec --pid-file <bundle>/exec-<n>.pid
+ *       <CTR_ID> <ARG>...
+ * (the container's own process settings: env, cwd, user, capabilities;
+ * ARG replaces only the command) with stdin /dev/null and stdout and
+ * stderr pipes the monitor reads into two memfds, at most MON_EXEC_OUTPUT_MAX
+ * bytes each (the rest is read and dropped). When TIMEOUT_MS (0 or absent:
+ * none) passes first, the exec'd process (the pid in the pid file) is sent
+ * SIGKILL and the reply has TIMED_OUT 1. The runtime's own exit status is
+ * the process's (runc exec waits for it). The reply, sent when the runtime
+ * exited and both pipes are at EOF (or, for a process that left a child
+ * holding them, MON_EXEC_DRAIN_MS after its exit), carries the memfds
+ * (sealed against writes, offset 0) and the wait status; the pid file is
+ * removed. Processes the exec leaves orphaned are reaped by the monitor,
+ * its subreaper. At most MON_MAX_EXECS run at once (EBUSY past it).
  *
  * Exit records. Before it sends EXITED, the monitor writes
  * <bundle>/exit (temporary file, fsync, rename) holding one line:
@@ -67,11 +87,21 @@
 
 #include <stdint.h>
 
+#include "proto/helper.h"
+
 #define MON_LOG_LINE_MAX (16 * 1024)
 /* Most containers one monitor holds: the STATE reply lists them all in one
  * datagram (KIND, SEQ, STATUS and one CTR_STATE each, within
  * BRIG_HELPER_MAX_FIELDS). CREATE past it is refused with EBUSY. */
 #define MON_MAX_CONTAINERS 60
+/* EXEC_SYNC: output kept per stream, execs at once, args per request
+ * (each datagram holds at most BRIG_HELPER_MAX_FIELDS elements), and how
+ * long the pipes are drained after the process exited. */
+#define MON_EXEC_OUTPUT_MAX BRIG_HELPER_EXEC_OUTPUT_MAX
+#define MON_MAX_EXECS       32
+#define MON_MAX_EXEC_ARGS   48
+#define MON_EXEC_DRAIN_MS   200
+
 /* Longest error text in a reply (including NUL). */
 #define MON_MAX_ERROR 512
 
@@ -85,6 +115,7 @@ enum mon_kind {
         MON_KIND_SHUTDOWN = 7,
         MON_KIND_EXITED = 8,
         MON_KIND_REPLY = 9,
+        MON_KIND_EXEC_SYNC = 10,
 };
 
 enum mon_tag {
@@ -108,4 +139,9 @@ enum mon_tag {
         /* BYTES, STATE reply, repeated: nested MON_TAG_CTR_ID, MON_TAG_PID and,
          * once exited, MON_TAG_WAIT_STATUS and MON_TAG_EXIT_TIME */
         MON_TAG_CTR_STATE = 15,
+        MON_TAG_ARG = 16,        /* STRING, EXEC_SYNC, 1..MON_MAX_EXEC_ARGS, in order */
+        MON_TAG_TIMEOUT_MS = 17, /* U32, EXEC_SYNC, optional; 0 is none */
+        MON_TAG_TIMED_OUT = 18,  /* U32, EXEC_SYNC reply: 1 when killed at the timeout */
+        MON_TAG_STDOUT_FD = 19,  /* FD, EXEC_SYNC reply */
+        MON_TAG_STDERR_FD = 20,  /* FD, EXEC_SYNC reply */
 };

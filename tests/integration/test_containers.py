@@ -80,6 +80,7 @@ def brig(brig_dir, registry_image, request):
         if rep is not None and rep.failed:
             print("--- brig log ---\n" + b.log_text())
         b.kill_everything()
+        b.remove_containers()
         if b.log is not None:
             b.log.close()
         # Whatever a failed test left mounted (rootfs overlays) must not
@@ -186,6 +187,10 @@ class Ctrs:
         return wait_for(lambda: (s := self.status(ctr_id).status).state == state and s,
                         timeout, f"container {ctr_id[:12]} in state {state}")
 
+    def exec_sync(self, ctr_id, cmd, timeout=0):
+        return self.cri.runtime("ExecSync", api_pb2.ExecSyncRequest(
+            container_id=ctr_id, cmd=cmd, timeout=timeout), timeout + CALL_TIMEOUT)
+
     def records(self):
         return sorted(n for n in os.listdir(self.brig.root / "pods") if n.endswith(".ctr"))
 
@@ -253,6 +258,45 @@ def test_start_twice_and_start_unknown(ctrs):
     ctr_id, _ = run_to_exit(ctrs, pod_id, cfg, command=TRUE)
     expect_error(grpc.StatusCode.FAILED_PRECONDITION, ctrs.start, ctr_id)
     expect_error(grpc.StatusCode.NOT_FOUND, ctrs.start, "0" * 64)
+
+
+# --- ExecSync ----------------------------------------------------------------------
+
+def test_exec_sync_returns_output_and_exit_code(ctrs):
+    pod_id, cfg = ctrs.run_pod()
+    ctr_id = ctrs.create(pod_id, cfg, command=SLEEP, env={"WHO": "container"}, workdir="/tmp")
+    ctrs.start(ctr_id)
+    r = ctrs.exec_sync(ctr_id, ["sh", "-c", 'echo "out $WHO $(pwd)"; echo err >&2; exit 5'])
+    assert r.stdout == b"out container /tmp\n" and r.stderr == b"err\n"
+    assert r.exit_code == 5
+    # an argument that looks like an option reaches the process as it is
+    r = ctrs.exec_sync(ctr_id, ["sh", "-c", 'echo "$0"', "--help"])
+    assert r.stdout == b"--help\n" and r.exit_code == 0
+    ctrs.remove(ctr_id)
+
+
+def test_exec_sync_timeout_kills_the_command(ctrs):
+    pod_id, cfg = ctrs.run_pod()
+    ctr_id = ctrs.create(pod_id, cfg, command=SLEEP)
+    ctrs.start(ctr_id)
+    t0 = time.monotonic()
+    expect_error(grpc.StatusCode.DEADLINE_EXCEEDED, ctrs.exec_sync, ctr_id,
+                 ["busybox", "sleep", "100"], 1)
+    assert time.monotonic() - t0 < 10
+    # the container itself is untouched
+    assert ctrs.status(ctr_id).status.state == RUNNING
+    r = ctrs.exec_sync(ctr_id, TRUE)
+    assert r.exit_code == 0
+    ctrs.remove(ctr_id)
+
+
+def test_exec_sync_refusals(ctrs):
+    pod_id, cfg = ctrs.run_pod()
+    ctr_id, _ = run_to_exit(ctrs, pod_id, cfg, command=TRUE)
+    expect_error(grpc.StatusCode.FAILED_PRECONDITION, ctrs.exec_sync, ctr_id, TRUE)
+    expect_error(grpc.StatusCode.NOT_FOUND, ctrs.exec_sync, "0" * 64, TRUE)
+    expect_error(grpc.StatusCode.INVALID_ARGUMENT, ctrs.exec_sync, ctr_id, [])
+    expect_error(grpc.StatusCode.INVALID_ARGUMENT, ctrs.exec_sync, ctr_id, ["x"] * 49)
 
 
 # --- stopping ----------------------------------------------------------------------
