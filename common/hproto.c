@@ -126,7 +126,7 @@ static const struct brig_field_spec ctr_pid_reply[] = {
     {BRIG_TAG_PID, BRIG_TLV_U32, 1, 1, 4},
 };
 
-/* CTR_START, CTR_DELETE and CTR_STATUS: just the container id. */
+/* CTR_START, CTR_DELETE, CTR_STATUS and CTR_REOPEN_LOG: just the container id. */
 static const struct brig_field_spec ctr_id_request[] = {
     {BRIG_TAG_CTR_ID, BRIG_TLV_STRING, 1, 1, BRIG_HELPER_MAX_POD_ID},
 };
@@ -292,6 +292,12 @@ static const struct brig_cmd_spec cmd_table[] = {
         .reply_fields = ctr_exec_sync_reply,
         .n_reply_fields = ARRAY_SIZE(ctr_exec_sync_reply),
         .max_reply_fds = 2,
+    },
+    {
+        .command = BRIG_CMD_CTR_REOPEN_LOG,
+        .name = "CTR_REOPEN_LOG",
+        .request_fields = ctr_id_request,
+        .n_request_fields = ARRAY_SIZE(ctr_id_request),
     },
 };
 

@@ -1193,6 +1193,32 @@ int containers_exec_sync(struct containers *c, uint64_t call_id, const char *ref
         return r;
 }
 
+int containers_reopen_log(struct containers *c, uint64_t call_id, const char *ref, char *err,
+                          size_t err_size)
+{
+        struct container *ctr = NULL;
+        struct ctr_status st;
+        int r = containers_get(c, ref, &ctr, err, err_size);
+
+        if (r < 0)
+                return r;
+        containers_status(c, call_id, ctr, &st);
+        if (st.state != CTR_RUNNING) {
+                snprintf(err, err_size, "container %s is not running", ctr->id);
+                r = -EBUSY;
+        } else if (!ctr->log_path[0]) {
+                snprintf(err, err_size, "container %s has no log", ctr->id);
+                r = -ENOENT;
+        } else if (!c->helper) {
+                snprintf(err, err_size, "brigd has no helper to reopen a log");
+                r = -ENOTCONN;
+        } else {
+                r = helper_client_ctr_reopen_log(c->helper, call_id, ctr->id, err, err_size);
+        }
+        container_unref(c, ctr);
+        return r;
+}
+
 grpc_status_code containers_grpc_code(int error)
 {
         switch (error) {

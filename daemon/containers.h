@@ -150,6 +150,11 @@ int containers_exec_sync(struct containers *c, uint64_t call_id, const char *ref
                          const char *const *argv, size_t argc, uint32_t timeout_s,
                          struct helper_exec_result *ret, char *err, size_t err_size);
 
+/* ReopenContainerLog: -EBUSY for a container that does not run, -ENOENT
+ * for one without a log. */
+int containers_reopen_log(struct containers *c, uint64_t call_id, const char *ref, char *err,
+                          size_t err_size);
+
 void container_unref(struct containers *c, struct container *ctr);
 
 /* The pods' hook (pods_set_containers_hook()) before a pod's stop

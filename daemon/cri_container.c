@@ -370,6 +370,23 @@ void cri_remove_container(struct rpc_call *call, const ProtobufCMessage *request
         rpc_reply(call, &resp.base);
 }
 
+void cri_reopen_container_log(struct rpc_call *call, const ProtobufCMessage *request)
+{
+        const Runtime__V1__ReopenContainerLogRequest *req = (const void *)request;
+        Runtime__V1__ReopenContainerLogResponse resp =
+            RUNTIME__V1__REOPEN_CONTAINER_LOG_RESPONSE__INIT;
+        char err[ERR_SIZE] = "";
+        int r;
+
+        if (!req->container_id[0])
+                return fail_with(call, -EINVAL, "container_id is empty");
+        r = containers_reopen_log(app_containers(call), rpc_call_id(call), req->container_id, err,
+                                  sizeof(err));
+        if (r < 0)
+                return fail_with(call, r, err);
+        rpc_reply(call, &resp.base);
+}
+
 /* ---- ExecSync -------------------------------------------------------------- */
 
 /* The whole of an exec's output memfd, which the monitor capped. */

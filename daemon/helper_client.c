@@ -839,6 +839,13 @@ int helper_client_ctr_kill(struct helper_client *hc, uint64_t call_id, const cha
                         NULL, reason, reason_size);
 }
 
+int helper_client_ctr_reopen_log(struct helper_client *hc, uint64_t call_id, const char *ctr_id,
+                                 char *reason, size_t reason_size)
+{
+        return ctr_call(hc, call_id, BRIG_CMD_CTR_REOPEN_LOG, ctr_id, 0, HELPER_CLIENT_TIMEOUT_MS,
+                        NULL, reason, reason_size);
+}
+
 int helper_client_ctr_delete(struct helper_client *hc, uint64_t call_id, const char *ctr_id,
                              char *reason, size_t reason_size)
 {

@@ -202,6 +202,11 @@ struct helper_ctr_status {
 int helper_client_ctr_status(struct helper_client *hc, uint64_t call_id, const char *ctr_id,
                              struct helper_ctr_status *ret, char *reason, size_t reason_size);
 
+/* Has the helper reopen the container's log where CTR_CREATE put it and
+ * hand it to the container's monitor. */
+int helper_client_ctr_reopen_log(struct helper_client *hc, uint64_t call_id, const char *ctr_id,
+                                 char *reason, size_t reason_size);
+
 /* What an exec left: its wait status, whether its timeout killed it, and
  * its output as two memfds (the caller's to read from offset 0 and close). */
 struct helper_exec_result {

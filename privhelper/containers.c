@@ -233,36 +233,56 @@ static int mkdirs_beneath(int dirfd, const char *dir)
         return TAKE_FD(cur);
 }
 
-/* Opens the container's log, log_directory/log_path, below pod_log_root
- * (ctrcheck_spec() made sure log_directory is below it), creating missing
- * directories. Returns the fd (O_WRONLY|O_APPEND) or a negative errno. */
-static int open_log(const struct ctr_spec *spec, char *reason, size_t reason_size)
+/* The container's log below pod_log_root, "<dir>/<log_path>" with dir
+ * the pod's log_directory made relative (ctrcheck_spec() made sure it is
+ * below pod_log_root), into a malloc'd string. */
+static char *log_rel_path(const struct ctr_spec *spec)
 {
-        const char *rel = spec->log_directory + strlen(log_root) + 1;
-        _cleanup_free_ char *full = NULL, *parent = NULL;
+        char *full = NULL;
+
+        if (asprintf(&full, "%s/%s", spec->log_directory + strlen(log_root) + 1, spec->log_path) <
+            0)
+                return NULL;
+        return full;
+}
+
+/* Opens rel below pod_log_root, creating missing directories, never
+ * following a symlink. Returns the fd (O_WRONLY|O_APPEND) or a negative
+ * errno with reason set (what names the command). */
+static int open_log(const char *what, const char *rel, char *reason, size_t reason_size)
+{
+        _cleanup_free_ char *parent = NULL;
         _cleanup_close_ int dir = -1;
-        const char *slash;
+        const char *slash = strrchr(rel, '/');
         int fd;
 
-        if (asprintf(&full, "%s/%s", rel, spec->log_path) < 0)
-                return -ENOMEM;
-        slash = strrchr(full, '/');
-        parent = strndup(full, (size_t)(slash - full));
+        parent = slash ? strndup(rel, (size_t)(slash - rel)) : strdup(".");
         if (!parent)
                 return -ENOMEM;
         dir = mkdirs_beneath(log_root_fd, parent);
         if (dir < 0) {
-                snprintf(reason, reason_size,
-                         "CTR_CREATE: cannot make the log directory below %s: %s", log_root,
-                         strerror(-dir));
+                snprintf(reason, reason_size, "%s: cannot make the log directory below %s: %s",
+                         what, log_root, strerror(-dir));
                 return dir;
         }
-        fd = openat_beneath(dir, slash + 1, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY,
-                            0640);
+        fd = openat_beneath(dir, slash ? slash + 1 : rel,
+                            O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY, 0640);
         if (fd < 0)
-                snprintf(reason, reason_size, "CTR_CREATE: cannot open the log below %s: %s",
+                snprintf(reason, reason_size, "%s: cannot open the log below %s: %s", what,
                          log_root, strerror(-fd));
         return fd;
+}
+
+/* Writes name in the container's directory dfd: a small record the helper
+ * reads back later (the pod's id, the log's place). */
+static int write_small(int dfd, const char *name, const char *text)
+{
+        _cleanup_close_ int fd = openat_beneath(dfd, name, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        size_t len = strlen(text);
+
+        if (fd < 0)
+                return fd;
+        return write(fd, text, len) == (ssize_t)len ? 0 : -EIO;
 }
 
 /* What a create child leaves for the loop: it lives in a shared mapping. */
@@ -828,6 +848,7 @@ int ctr_handle_create(struct helper_conn *c, const struct brig_msg *msg, int *fd
                                              .log_root = log_root};
         _cleanup_close_ int spec_fd = -1;
         _cleanup_free_ uint8_t *buf = NULL;
+        _cleanup_free_ char *log_rel = NULL;
         struct create_job *j = NULL;
         size_t len = 0;
         int r;
@@ -894,7 +915,12 @@ int ctr_handle_create(struct helper_conn *c, const struct brig_msg *msg, int *fd
                         goto fail;
                 }
         if (j->spec.log_directory) {
-                j->log_fd = open_log(&j->spec, reason, reason_size);
+                log_rel = log_rel_path(&j->spec);
+                if (!log_rel) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                j->log_fd = open_log("CTR_CREATE", log_rel, reason, reason_size);
                 if (j->log_fd < 0) {
                         r = j->log_fd;
                         goto fail;
@@ -925,10 +951,9 @@ int ctr_handle_create(struct helper_conn *c, const struct brig_msg *msg, int *fd
         {
                 _cleanup_close_ int dfd =
                     openat_beneath(containers_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
-                _cleanup_close_ int pf =
-                    dfd < 0 ? dfd : openat_beneath(dfd, "pod", O_WRONLY | O_CREAT | O_EXCL, 0600);
-                if (pf < 0 || write(pf, pod, strlen(pod)) != (ssize_t)strlen(pod)) {
-                        undo_create(j, -EIO, "cannot record the container's pod");
+                if (dfd < 0 || write_small(dfd, "pod", pod) < 0 ||
+                    (log_rel && write_small(dfd, "log", log_rel) < 0)) {
+                        undo_create(j, -EIO, "cannot record the container's pod and log");
                         return HANDLER_DEFERRED;
                 }
         }
@@ -1236,6 +1261,67 @@ int ctr_handle_exec_sync(struct helper_conn *c, const struct brig_msg *msg, int 
         if (r < 0) {
                 free(p);
                 snprintf(reason, reason_size, "CTR_EXEC_SYNC: container %s: its pod's monitor: %s",
+                         id, strerror(-r));
+                return r;
+        }
+        return HANDLER_DEFERRED;
+}
+
+static void log_reopened(void *data, int status, const char *error, const struct tlv_fields *reply,
+                         int *fds, size_t n_fds)
+{
+        struct pending_reply *p = data;
+        char msg[BRIG_HELPER_MAX_ERROR_MESSAGE];
+
+        (void)reply, (void)fds, (void)n_fds;
+        if (status < 0)
+                snprintf(msg, sizeof(msg), "container %s: its monitor cannot reopen the log: %s",
+                         p->id, error ? error : strerror(-status));
+        finish(p, status, status < 0 ? msg : NULL, NULL, 0);
+        free(p);
+}
+
+int ctr_handle_reopen_log(struct helper_conn *c, const struct brig_msg *msg, int *fds,
+                          struct tlv_writer *reply, char *reason, size_t reason_size)
+{
+        const char *id = NULL;
+        char rel[PATH_MAX];
+        _cleanup_close_ int dfd = -1, log_fd = -1;
+        struct pending_reply *p;
+        int r = id_of(msg, BRIG_TAG_CTR_ID, "container", &id, reason, reason_size);
+
+        (void)fds, (void)reply;
+        if (r < 0)
+                return r;
+        dfd = openat_beneath(containers_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        if (dfd < 0) {
+                snprintf(reason, reason_size, "CTR_REOPEN_LOG: container %s does not exist", id);
+                return -ENOENT;
+        }
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        *p = (struct pending_reply){.conn = c,
+                                    .serial = c->serial,
+                                    .command = BRIG_CMD_CTR_REOPEN_LOG,
+                                    .request_id = msg->hdr.request_id};
+        snprintf(p->id, sizeof(p->id), "%s", id);
+        /* The place recorded at CTR_CREATE, not one brigd names now. */
+        if (read_small(dfd, "pod", p->pod, sizeof(p->pod)) < 0 || !ctrcheck_id(p->pod) ||
+            read_small(dfd, "log", rel, sizeof(rel)) < 0 || !rel[0]) {
+                free(p);
+                snprintf(reason, reason_size, "CTR_REOPEN_LOG: container %s has no log", id);
+                return -ENOENT;
+        }
+        log_fd = open_log("CTR_REOPEN_LOG", rel, reason, reason_size);
+        if (log_fd < 0) {
+                free(p);
+                return log_fd;
+        }
+        r = monitors_reopen_log(p->pod, id, log_fd, log_reopened, p);
+        if (r < 0) {
+                free(p);
+                snprintf(reason, reason_size, "CTR_REOPEN_LOG: container %s: its pod's monitor: %s",
                          id, strerror(-r));
                 return r;
         }

@@ -8,6 +8,7 @@
  *   rootfs/      the overlay of the image's layers (upper/ and work/ beside)
  *   pid          the container's init, written by the runtime
  *   exit         its exit, written by the pod's monitor
+ *   log          its log below pod_log_root, relative, written at create
  *
  * The helper builds every path from validated ids; brigd never names one.
  * The runtime is runc (the only runtime handler so far), with its state
@@ -32,6 +33,8 @@ int ctr_handle_delete(struct helper_conn *c, const struct brig_msg *msg, int *fd
                       struct tlv_writer *reply, char *reason, size_t reason_size);
 int ctr_handle_exec_sync(struct helper_conn *c, const struct brig_msg *msg, int *fds,
                          struct tlv_writer *reply, char *reason, size_t reason_size);
+int ctr_handle_reopen_log(struct helper_conn *c, const struct brig_msg *msg, int *fds,
+                          struct tlv_writer *reply, char *reason, size_t reason_size);
 int ctr_handle_status(struct helper_conn *c, const struct brig_msg *msg, int *fds,
                       struct tlv_writer *reply, char *reason, size_t reason_size);
 

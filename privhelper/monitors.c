@@ -408,6 +408,24 @@ int monitors_exec_sync(const char *pod_id, const char *ctr_id, const char *bundl
         return request(m, seq, &w, NULL, 0, done, data);
 }
 
+int monitors_reopen_log(const char *pod_id, const char *ctr_id, int log_fd, monitor_reply_fn done,
+                        void *data)
+{
+        uint8_t buf[256];
+        struct tlv_writer w;
+        struct monitor *m;
+        uint32_t seq;
+        int r = 0;
+
+        m = get(pod_id, NULL, false, &r);
+        if (!m)
+                return r;
+        start_request(m, &w, buf, sizeof(buf), MON_KIND_REOPEN_LOG, &seq);
+        tlv_put_string(&w, MON_TAG_CTR_ID, ctr_id);
+        tlv_put_fd(&w, MON_TAG_LOG_FD, 0);
+        return request(m, seq, &w, &log_fd, 1, done, data);
+}
+
 void monitors_forget(const char *pod_id, const char *ctr_id)
 {
         uint8_t buf[256];

@@ -57,6 +57,11 @@ int monitors_exec_sync(const char *pod_id, const char *ctr_id, const char *bundl
                        const char *runtime, const char *runtime_root, const char *args,
                        size_t args_len, uint32_t timeout_ms, monitor_reply_fn done, void *data);
 
+/* The REOPEN_LOG of ctr_id in pod_id's monitor with log_fd (duplicated:
+ * it stays the caller's). -ENOENT when the pod has no monitor. */
+int monitors_reopen_log(const char *pod_id, const char *ctr_id, int log_fd, monitor_reply_fn done,
+                        void *data);
+
 /* The FORGET of ctr_id, when pod_id has a monitor; its answer is only
  * logged. */
 void monitors_forget(const char *pod_id, const char *ctr_id);

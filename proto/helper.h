@@ -208,6 +208,10 @@ enum brig_cmd {
          * killed it, and its output as two sealed memfds of at most
          * 16 MiB each. Unknown container: ENOENT. */
         BRIG_CMD_CTR_EXEC_SYNC = 19,
+        /* Reopens container <ctr id>'s log at the place recorded at
+         * CTR_CREATE (brigd names none) and hands the new fd to the pod's
+         * monitor, after kubelet renamed the old file. */
+        BRIG_CMD_CTR_REOPEN_LOG = 20,
 };
 
 /* Tags: one global list for the whole protocol, each with exactly one type

@@ -2,9 +2,10 @@
 # Runs brig's benchmarks against the binaries in BUILD: CRI call latency
 # (bench.py), brig-unpack against tar (bench-unpack.sh), a cold pull
 # against containerd (bench_pull.py, from the local registry that
-# ../shared/tools/test-registry.sh starts), and pod sandboxes against
-# containerd and the bare CNI chain (bench_pods.py). Needs root: they start
-# brig-helper.
+# ../shared/tools/test-registry.sh starts), pod sandboxes against
+# containerd and the bare CNI chain (bench_pods.py), and containers against
+# containerd (bench_containers.py: Create+Start, ExecSync, exit-to-status,
+# memory per pod). Needs root: they start brig-helper.
 set -eu
 build=${1:-build}
 here=$(dirname "$0")
@@ -33,3 +34,10 @@ echo
 # registry: containerd's part needs it for its pause image and is skipped
 # with a message when it is not there; brig's and the CNI floor's run anyway.
 /usr/bin/python3 "$here/bench_pods.py" "$build"
+echo
+# Containers against containerd + runc (bench_containers.py), in host-network
+# pods. Its image comes from the registry above; without it the bench starts
+# a registry of its own if docker-registry is installed, and skips
+# containerd with a message if it cannot. Its report is also written to
+# $build/bench-containers.txt.
+/usr/bin/python3 "$here/bench_containers.py" "$build"

@@ -49,6 +49,7 @@ struct ctr {
         off_t log_start;
         uint64_t conn_id; /* the connection whose CREATE is answered at the end */
         uint32_t seq;
+        uint64_t unknown_mark; /* main.c's count of unknown pids at the create */
 
         pid_t pid; /* the init, once the create succeeded */
         bool exited;

@@ -2,8 +2,8 @@
  * owns the start (arguments, session, subreaper, signals, the pause
  * process), the one poll loop, the connections of the channel (channel.h)
  * with the dispatch of their requests, and the reaping of every process
- * that ends under the monitor. ctr.c holds each container; wire.c the
- * datagrams. See docs/brig-monitor.md. */
+ * that ends under the monitor. ctr.c holds each container, exec.c each
+ * EXEC_SYNC; wire.c the datagrams. See docs/brig-monitor.md. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -24,6 +24,7 @@
 #include "log.h"
 #include "privhelper/monitor/channel.h"
 #include "privhelper/monitor/ctr.h"
+#include "privhelper/monitor/exec.h"
 #include "privhelper/monitor/pause.h"
 #include "privhelper/monitor/wire.h"
 #include "util.h"
@@ -34,9 +35,9 @@
 /* Exits of pids not known yet: an init can die before its runtime's
  * create has ended and its pid file been read. */
 #define MAX_EARLY_EXITS 16
-/* The listening socket, the signalfd, the connections and per container
- * two streams and a console socket. */
-#define MAX_POLL (2 + MAX_CONNS + 3 * MON_MAX_CONTAINERS)
+/* The listening socket, the signalfd, the connections, per container
+ * two streams and a console socket, and per exec two streams. */
+#define MAX_POLL (2 + MAX_CONNS + 3 * MON_MAX_CONTAINERS + 2 * MON_MAX_EXECS)
 
 struct conn {
         int fd;
@@ -48,14 +49,15 @@ struct early_exit {
         pid_t pid;
         int wait_status;
         uint64_t time;
+        uint64_t serial; /* m.n_unknown when it was reaped */
 };
 
-enum owner_kind { OWN_LISTEN, OWN_SIGNAL, OWN_CONN, OWN_STREAM, OWN_CONSOLE };
+enum owner_kind { OWN_LISTEN, OWN_SIGNAL, OWN_CONN, OWN_STREAM, OWN_CONSOLE, OWN_EXEC };
 
 struct owner {
         enum owner_kind kind;
         unsigned index;
-        enum ctr_stream stream;
+        int stream; /* enum ctr_stream or enum exec_stream */
 };
 
 static struct {
@@ -68,17 +70,33 @@ static struct {
         struct ctr *ctrs[MON_MAX_CONTAINERS];
         struct early_exit early[MAX_EARLY_EXITS];
         unsigned n_early;
+        /* unknown pids reaped so far: an init is matched only with an exit
+         * reaped after its create began, never with an older process
+         * (an exec's orphan, say) whose pid it reuses */
+        uint64_t n_unknown;
+        struct exec *execs[MON_MAX_EXECS];
+        unsigned n_execs_started; /* numbers the exec pid files */
 } m;
 
 static uint8_t recv_buf[BRIG_HELPER_RECV_SIZE];
 static uint8_t send_buf[BRIG_HELPER_MAX_PAYLOAD];
 
-static uint64_t now_ns(void)
+static uint64_t clock_ns(clockid_t clock)
 {
         struct timespec ts;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
+        clock_gettime(clock, &ts);
         return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t now_ns(void)
+{
+        return clock_ns(CLOCK_REALTIME);
+}
+
+static uint64_t mono_ns(void)
+{
+        return clock_ns(CLOCK_MONOTONIC);
 }
 
 static void conn_close(struct conn *cn, const char *why)
@@ -91,19 +109,41 @@ static void conn_close(struct conn *cn, const char *why)
 }
 
 /* A peer that does not take its datagrams (a full socket buffer) is
- * dropped rather than waited for: it finds the state again with STATE. */
-static void conn_send(struct conn *cn, size_t len, const char *what)
+ * dropped rather than waited for: it finds the state again with STATE.
+ * fds (at most 2) go with the datagram and stay the caller's. */
+static void conn_send_fds(struct conn *cn, size_t len, const int *fds, size_t n_fds,
+                          const char *what)
 {
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(2 * sizeof(int))];
+        } control;
+        struct iovec iov = {.iov_base = send_buf, .iov_len = len};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
         ssize_t n;
 
+        if (n_fds > 0) {
+                mh.msg_control = control.buf;
+                mh.msg_controllen = CMSG_SPACE(n_fds * sizeof(int));
+                struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+                cm->cmsg_level = SOL_SOCKET;
+                cm->cmsg_type = SCM_RIGHTS;
+                cm->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
+                memcpy(CMSG_DATA(cm), fds, n_fds * sizeof(int));
+        }
         do
-                n = send(cn->fd, send_buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+                n = sendmsg(cn->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
         while (n < 0 && errno == EINTR);
         if (n == (ssize_t)len)
                 return;
         log_warn_errno(n < 0 ? negative_errno() : -EIO, "sending failed; closing the connection",
                        "conn=%llu what=%s", (unsigned long long)cn->id, what);
         conn_close(cn, "send failed");
+}
+
+static void conn_send(struct conn *cn, size_t len, const char *what)
+{
+        conn_send_fds(cn, len, NULL, 0, what);
 }
 
 static struct conn *conn_by_id(uint64_t id)
@@ -182,10 +222,11 @@ static void init_exited(struct ctr *c, int wait_status, uint64_t time)
         broadcast_exited(c);
 }
 
-static bool take_early_exit(pid_t pid, struct early_exit *ret)
+/* The exit of pid reaped after mark (an init's unknown_mark). */
+static bool take_early_exit(pid_t pid, uint64_t mark, struct early_exit *ret)
 {
         for (unsigned i = 0; i < m.n_early; i++) {
-                if (m.early[i].pid != pid)
+                if (m.early[i].pid != pid || m.early[i].serial <= mark)
                         continue;
                 *ret = m.early[i];
                 m.early[i] = m.early[--m.n_early];
@@ -202,7 +243,7 @@ static void remember_early_exit(pid_t pid, int wait_status, uint64_t time)
                 memmove(&m.early[0], &m.early[1], sizeof(m.early[0]) * (MAX_EARLY_EXITS - 1));
         else
                 m.n_early++;
-        m.early[m.n_early - 1] = (struct early_exit){pid, wait_status, time};
+        m.early[m.n_early - 1] = (struct early_exit){pid, wait_status, time, ++m.n_unknown};
 }
 
 static void runtime_done(struct ctr **slot, int wait_status)
@@ -218,14 +259,51 @@ static void runtime_done(struct ctr **slot, int wait_status)
                 *slot = NULL;
                 return;
         }
-        if (take_early_exit(c->pid, &e))
+        if (take_early_exit(c->pid, c->unknown_mark, &e))
                 init_exited(c, e.wait_status, e.time);
+}
+
+/* Sends the EXEC_SYNC reply (dropped when its connection has gone) and
+ * drops the exec. */
+static void exec_complete(struct exec **slot)
+{
+        struct exec *e = *slot;
+        int fds[EXEC_N_STREAMS] = {-1, -1};
+        struct conn *cn = conn_by_id(e->conn_id);
+        size_t len;
+        int r = exec_finish(e, fds);
+
+        log_info("exec finished",
+                 "ctr=%s exec=%u wait_status=0x%x timed_out=%d stdout=%zu stderr=%zu", e->ctr_id,
+                 e->n, e->wait_status, e->timed_out, e->kept[EXEC_STDOUT], e->kept[EXEC_STDERR]);
+        if (r < 0)
+                send_reply(cn, e->seq, -EIO, "sealing the exec's output failed", 0);
+        else if (cn && wire_encode_exec_reply(send_buf, sizeof(send_buf), e->seq,
+                                              (uint32_t)e->wait_status, e->timed_out, &len) == 0)
+                conn_send_fds(cn, len, fds, EXEC_N_STREAMS, "EXEC_SYNC reply");
+        for (int i = 0; i < EXEC_N_STREAMS; i++)
+                safe_close(fds[i]);
+        exec_free(e);
+        *slot = NULL;
+}
+
+static void exec_check(struct exec **slot)
+{
+        if (exec_done(*slot))
+                exec_complete(slot);
 }
 
 static void child_ended(pid_t pid, int wait_status)
 {
         uint64_t time = now_ns();
 
+        for (unsigned i = 0; i < MON_MAX_EXECS; i++) {
+                if (m.execs[i] && m.execs[i]->runtime_pid == pid) {
+                        exec_runtime_done(m.execs[i], wait_status, mono_ns());
+                        exec_check(&m.execs[i]);
+                        return;
+                }
+        }
         for (unsigned i = 0; i < MON_MAX_CONTAINERS; i++) {
                 struct ctr *c = m.ctrs[i];
                 if (!c)
@@ -303,9 +381,58 @@ static void do_create(struct conn *cn, const struct mon_request *q, int log_fd)
         }
         c->conn_id = cn->id;
         c->seq = q->seq;
+        c->unknown_mark = m.n_unknown;
         for (unsigned i = 0; i < MON_MAX_CONTAINERS; i++) {
                 if (!m.ctrs[i]) {
                         m.ctrs[i] = c;
+                        break;
+                }
+        }
+}
+
+static int count_execs(const char *ctr_id)
+{
+        int n = 0;
+
+        for (unsigned i = 0; i < MON_MAX_EXECS; i++)
+                n += m.execs[i] && (!ctr_id || strcmp(m.execs[i]->ctr_id, ctr_id) == 0);
+        return n;
+}
+
+static void do_exec(struct conn *cn, const struct mon_request *q)
+{
+        char err[MON_MAX_ERROR];
+        struct ctr **slot;
+        struct exec *e;
+        int r;
+
+        if (q->invalid) {
+                send_reply(cn, q->seq, -EINVAL, q->invalid, 0);
+                return;
+        }
+        slot = ctr_slot(q->ctr_id);
+        if (!slot) {
+                send_reply(cn, q->seq, -ENOENT, "no such container", 0);
+                return;
+        }
+        if ((*slot)->pid == 0 || (*slot)->exited) {
+                send_reply(cn, q->seq, -ENOENT, "the container's init is not running", 0);
+                return;
+        }
+        if (count_execs(NULL) == MON_MAX_EXECS) {
+                send_reply(cn, q->seq, -EBUSY, "the monitor runs its most execs", 0);
+                return;
+        }
+        r = exec_start(q, ++m.n_execs_started, mono_ns(), &e, err, sizeof(err));
+        if (r < 0) {
+                send_reply(cn, q->seq, r, err, 0);
+                return;
+        }
+        e->conn_id = cn->id;
+        e->seq = q->seq;
+        for (unsigned i = 0; i < MON_MAX_EXECS; i++) {
+                if (!m.execs[i]) {
+                        m.execs[i] = e;
                         break;
                 }
         }
@@ -366,6 +493,10 @@ static __attribute__((noreturn)) void shutdown_monitor(void)
 
 static void do_shutdown(struct conn *cn, uint32_t seq)
 {
+        if (count_execs(NULL) > 0) {
+                send_reply(cn, seq, -EBUSY, "an exec still runs", 0);
+                return;
+        }
         for (unsigned i = 0; i < MON_MAX_CONTAINERS; i++) {
                 if (m.ctrs[i] && ctr_active(m.ctrs[i])) {
                         send_reply(cn, seq, -EBUSY, "a container still runs", 0);
@@ -404,6 +535,10 @@ static void dispatch(struct conn *cn, const struct mon_request *q, int *fds)
                         send_reply(cn, q->seq, -EBUSY, "the container has not exited", 0);
                         return;
                 }
+                if (count_execs((*slot)->id) > 0) {
+                        send_reply(cn, q->seq, -EBUSY, "an exec in the container still runs", 0);
+                        return;
+                }
                 log_info("container forgotten", "ctr=%s", (*slot)->id);
                 ctr_free(*slot);
                 *slot = NULL;
@@ -418,6 +553,9 @@ static void dispatch(struct conn *cn, const struct mon_request *q, int *fds)
                 return;
         case MON_KIND_SHUTDOWN:
                 do_shutdown(cn, q->seq);
+                return;
+        case MON_KIND_EXEC_SYNC:
+                do_exec(cn, q);
                 return;
         }
 }
@@ -469,9 +607,10 @@ static void add_poll(struct pollfd *pfd, struct owner *own, unsigned *n, int fd,
         (*n)++;
 }
 
-/* Containers first, the connections last: a request may free a container
- * or (the listener) fill a connection slot, and must not do so under an
- * entry still to be handled in the same round. */
+/* Containers and execs first, the connections last: a request may free a
+ * container, start an exec in a freed slot or (the listener) fill a
+ * connection slot, and must not do so under an entry still to be handled
+ * in the same round. */
 static unsigned build_poll(struct pollfd *pfd, struct owner *own)
 {
         unsigned n = 0;
@@ -483,11 +622,17 @@ static unsigned build_poll(struct pollfd *pfd, struct owner *own)
                 for (int s = 0; s < CTR_N_STREAMS; s++)
                         if (c->out[s].fd >= 0)
                                 add_poll(pfd, own, &n, c->out[s].fd,
-                                         (struct owner){OWN_STREAM, i, (enum ctr_stream)s});
+                                         (struct owner){OWN_STREAM, i, s});
                 if (c->console_conn >= 0 || c->console_fd >= 0)
                         add_poll(pfd, own, &n,
                                  c->console_conn >= 0 ? c->console_conn : c->console_fd,
                                  (struct owner){OWN_CONSOLE, i, 0});
+        }
+        for (unsigned i = 0; i < MON_MAX_EXECS; i++) {
+                const struct exec *e = m.execs[i];
+                for (int s = 0; e && s < EXEC_N_STREAMS; s++)
+                        if (e->pipe[s] >= 0)
+                                add_poll(pfd, own, &n, e->pipe[s], (struct owner){OWN_EXEC, i, s});
         }
         add_poll(pfd, own, &n, m.signal_fd, (struct owner){OWN_SIGNAL, 0, 0});
         for (unsigned i = 0; i < MAX_CONNS; i++)
@@ -504,7 +649,13 @@ static void handle(const struct pollfd *p, const struct owner *o)
         switch (o->kind) {
         case OWN_STREAM:
                 if (c && c->out[o->stream].fd == p->fd)
-                        ctr_read_output(c, o->stream);
+                        ctr_read_output(c, (enum ctr_stream)o->stream);
+                return;
+        case OWN_EXEC:
+                if (m.execs[o->index] && m.execs[o->index]->pipe[o->stream] == p->fd) {
+                        exec_read(m.execs[o->index], (enum exec_stream)o->stream);
+                        exec_check(&m.execs[o->index]);
+                }
                 return;
         case OWN_CONSOLE:
                 if (c)
@@ -523,6 +674,39 @@ static void handle(const struct pollfd *p, const struct owner *o)
         }
 }
 
+/* Milliseconds to the first exec deadline (rounded up, so it has passed
+ * when poll returns), or -1 for none. */
+static int poll_timeout(void)
+{
+        uint64_t first = UINT64_MAX, now = mono_ns();
+
+        for (unsigned i = 0; i < MON_MAX_EXECS; i++) {
+                uint64_t d = m.execs[i] ? exec_deadline(m.execs[i]) : 0;
+                if (d && d < first)
+                        first = d;
+        }
+        if (first == UINT64_MAX)
+                return -1;
+        if (first <= now)
+                return 0;
+        uint64_t ms = (first - now + 999999) / 1000000;
+        return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+static void expire_execs(void)
+{
+        uint64_t now = mono_ns();
+
+        for (unsigned i = 0; i < MON_MAX_EXECS; i++) {
+                struct exec *e = m.execs[i];
+                uint64_t d = e ? exec_deadline(e) : 0;
+                if (!d || d > now)
+                        continue;
+                exec_expire(e, now);
+                exec_check(&m.execs[i]);
+        }
+}
+
 static __attribute__((noreturn)) void loop(void)
 {
         static struct pollfd pfd[MAX_POLL];
@@ -530,14 +714,13 @@ static __attribute__((noreturn)) void loop(void)
 
         for (;;) {
                 unsigned n = build_poll(pfd, own);
-                if (poll(pfd, n, -1) < 0) {
-                        if (errno != EINTR)
-                                log_warn_errno(negative_errno(), "poll failed", NULL);
-                        continue;
-                }
-                for (unsigned i = 0; i < n; i++)
+                int r = poll(pfd, n, poll_timeout());
+                if (r < 0 && errno != EINTR)
+                        log_warn_errno(negative_errno(), "poll failed", NULL);
+                for (unsigned i = 0; r > 0 && i < n; i++)
                         if (pfd[i].revents)
                                 handle(&pfd[i], &own[i]);
+                expire_execs();
         }
 }
 

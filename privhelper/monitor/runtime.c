@@ -1,6 +1,6 @@
-/* runtime.c: owns the execution of `<runtime> create` (argv, fds,
- * environment of the child) and the reading of its pid file and error log
- * (runtime.h). */
+/* runtime.c: owns the execution of `<runtime> create` and `<runtime> exec`
+ * (argv, fds, environment of the child) and the reading of their pid files
+ * and of the error log (runtime.h). */
 #include "runtime.h"
 
 #include <errno.h>
@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "privhelper/monitor/channel.h"
 #include "privhelper/monitor/rtlog.h"
 #include "util.h"
 
@@ -22,22 +23,71 @@
 static const char runtime_log[] = "runtime.log";
 static const char pid_file[] = "pid";
 
-/* After fork: only async-signal-safe calls, and _exit on every failure. */
-static __attribute__((noreturn)) void exec_child(const struct runtime_create *c, char *const *argv)
+/* After fork: only async-signal-safe calls, and _exit on every failure,
+ * whose errno goes up err_fd (close-on-exec: a successful execve closes it
+ * with nothing written). */
+static __attribute__((noreturn)) void exec_child(const char *path, char *const *argv,
+                                                 const int stdio[3], const char *cwd, int err_fd)
 {
         static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
         sigset_t none;
+        int e;
 
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL);
         for (int i = 0; i < 3; i++)
-                if (dup2(c->stdio[i], i) < 0)
-                        _exit(127);
-        if (close_range(3, ~0U, 0) < 0 || chdir(c->bundle) < 0)
-                _exit(127);
-        execve(c->runtime, argv, envp);
+                if (dup2(stdio[i], i) < 0)
+                        goto fail;
+        /* Close-on-exec rather than closed, so err_fd lasts until the
+         * execve and the runtime still gets fds 0-2 only. */
+        if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0 || chdir(cwd) < 0)
+                goto fail;
+        execve(path, argv, envp);
+fail:
+        e = errno;
+        (void)!write(err_fd, &e, sizeof(e));
         _exit(127);
+}
+
+/* Forks and executes argv[0]; returns once the execve is done or failed. */
+static int spawn(char *const *argv, const int stdio[3], const char *cwd, pid_t *ret_pid)
+{
+        int p[2], e = 0;
+        ssize_t n;
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return negative_errno();
+        pid_t pid = fork();
+        if (pid < 0) {
+                e = errno;
+                close(p[0]);
+                close(p[1]);
+                return -e;
+        }
+        if (pid == 0)
+                exec_child(argv[0], argv, stdio, cwd, p[1]);
+        close(p[1]);
+        /* Blocks only until the child's execve, as posix_spawn would. */
+        do
+                n = read(p[0], &e, sizeof(e));
+        while (n < 0 && errno == EINTR);
+        if (n < 0) {
+                /* Whether the execve worked is unknown: the child must not
+                 * run unwatched. */
+                e = errno;
+                kill(pid, SIGKILL);
+        }
+        close(p[0]);
+        if (n == 0) {
+                *ret_pid = pid;
+                return 0;
+        }
+        if (n > 0 && (n != (ssize_t)sizeof(e) || e <= 0))
+                e = EIO;
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        return -e;
 }
 
 int runtime_spawn(const struct runtime_create *c, pid_t *ret_pid)
@@ -67,14 +117,39 @@ int runtime_spawn(const struct runtime_create *c, pid_t *ret_pid)
         }
         argv[n++] = (char *)c->ctr_id;
         argv[n] = NULL;
+        return spawn(argv, c->stdio, c->bundle, ret_pid);
+}
 
-        pid_t pid = fork();
-        if (pid < 0)
-                return negative_errno();
-        if (pid == 0)
-                exec_child(c, argv);
-        *ret_pid = pid;
-        return 0;
+static void exec_pid_name(unsigned n, char *buf, size_t size)
+{
+        snprintf(buf, size, "exec-%u.pid", n);
+}
+
+int runtime_spawn_exec(const struct runtime_exec *e, pid_t *ret_pid)
+{
+        char name[32], pid_path[PATH_MAX];
+        char *argv[8 + MON_MAX_EXEC_ARGS];
+        size_t n = 0;
+
+        if (e->n_args > MON_MAX_EXEC_ARGS)
+                return -E2BIG;
+        exec_pid_name(e->n, name, sizeof(name));
+        if ((size_t)snprintf(pid_path, sizeof(pid_path), "%s/%s", e->bundle, name) >=
+            sizeof(pid_path))
+                return -ENAMETOOLONG;
+        argv[n++] = (char *)e->runtime;
+        argv[n++] = "--root";
+        argv[n++] = (char *)e->root;
+        argv[n++] = "exec";
+        argv[n++] = "--pid-file";
+        argv[n++] = pid_path;
+        /* runc stops reading its flags at the container id: the args after
+         * it reach the process as they are, even those starting with '-'. */
+        argv[n++] = (char *)e->ctr_id;
+        for (size_t i = 0; i < e->n_args; i++)
+                argv[n++] = (char *)e->args[i];
+        argv[n] = NULL;
+        return spawn(argv, e->stdio, e->bundle, ret_pid);
 }
 
 off_t runtime_log_size(int bundle_fd)
@@ -86,9 +161,9 @@ off_t runtime_log_size(int bundle_fd)
         return st.st_size;
 }
 
-int runtime_read_pid(int bundle_fd, pid_t *ret)
+static int read_pid_file(int bundle_fd, const char *name, pid_t *ret)
 {
-        _cleanup_close_ int fd = openat(bundle_fd, pid_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_close_ int fd = openat(bundle_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         char buf[16];
         ssize_t n;
 
@@ -100,6 +175,29 @@ int runtime_read_pid(int bundle_fd, pid_t *ret)
         if (n < 0)
                 return negative_errno();
         return rtlog_parse_pid(buf, (size_t)n, ret);
+}
+
+int runtime_read_pid(int bundle_fd, pid_t *ret)
+{
+        return read_pid_file(bundle_fd, pid_file, ret);
+}
+
+int runtime_read_exec_pid(int bundle_fd, unsigned n, pid_t *ret)
+{
+        char name[32];
+
+        exec_pid_name(n, name, sizeof(name));
+        return read_pid_file(bundle_fd, name, ret);
+}
+
+int runtime_unlink_exec_pid(int bundle_fd, unsigned n)
+{
+        char name[32];
+
+        exec_pid_name(n, name, sizeof(name));
+        if (unlinkat(bundle_fd, name, 0) < 0 && errno != ENOENT)
+                return negative_errno();
+        return 0;
 }
 
 /* Reads the runtime log from log_start (at most its last RTLOG_TAIL bytes)

@@ -29,6 +29,9 @@ static const struct tag_spec tags[] = {
     {MON_TAG_RUNTIME_ROOT, BRIG_TLV_STRING, WIRE_PATH_MAX, "RUNTIME_ROOT"},
     {MON_TAG_CTR_FLAGS, BRIG_TLV_U32, 4, "CTR_FLAGS"},
     {MON_TAG_LOG_FD, BRIG_TLV_FD, 4, "LOG_FD"},
+    /* an argument is bounded by the datagram only */
+    {MON_TAG_ARG, BRIG_TLV_STRING, BRIG_HELPER_MAX_PAYLOAD, "ARG"},
+    {MON_TAG_TIMEOUT_MS, BRIG_TLV_U32, 4, "TIMEOUT_MS"},
 };
 
 /* Each request kind: the tags it must carry and those it may carry (all
@@ -49,6 +52,10 @@ static const struct {
     {MON_KIND_STATE, REQ(MON_TAG_SEQ), 0},
     {MON_KIND_SUBSCRIBE, REQ(MON_TAG_SEQ), 0},
     {MON_KIND_SHUTDOWN, REQ(MON_TAG_SEQ), 0},
+    {MON_KIND_EXEC_SYNC,
+     REQ(MON_TAG_SEQ) | REQ(MON_TAG_CTR_ID) | REQ(MON_TAG_BUNDLE) | REQ(MON_TAG_RUNTIME) |
+         REQ(MON_TAG_RUNTIME_ROOT) | REQ(MON_TAG_ARG),
+     REQ(MON_TAG_TIMEOUT_MS)},
 };
 
 const char *wire_kind_name(uint32_t kind)
@@ -58,7 +65,7 @@ const char *wire_kind_name(uint32_t kind)
             [MON_KIND_REOPEN_LOG] = "REOPEN_LOG", [MON_KIND_FORGET] = "FORGET",
             [MON_KIND_STATE] = "STATE",           [MON_KIND_SUBSCRIBE] = "SUBSCRIBE",
             [MON_KIND_SHUTDOWN] = "SHUTDOWN",     [MON_KIND_EXITED] = "EXITED",
-            [MON_KIND_REPLY] = "REPLY",
+            [MON_KIND_REPLY] = "REPLY",           [MON_KIND_EXEC_SYNC] = "EXEC_SYNC",
         };
         return kind < ARRAY_SIZE(names) && names[kind] ? names[kind] : "unknown";
 }
@@ -184,18 +191,27 @@ int wire_decode_request(const void *buf, size_t len, size_t n_fds, struct mon_re
                 if (tlv_field_check(&f, &reason) < 0)
                         return refuse(err, err_size, -EINVAL, "%s: %s: %s", kn, tags[i].name,
                                       reason ? reason : "bad value");
-                if (seen & REQ(f.tag))
-                        return refuse(err, err_size, -EINVAL, "%s: %s appears twice", kn,
-                                      tags[i].name);
                 if (f.len > tags[i].max_len)
                         return refuse(err, err_size, -EMSGSIZE, "%s: %s is %u bytes, more than %u",
                                       kn, tags[i].name, f.len, tags[i].max_len);
+                /* ARG is the one tag that repeats: its values are the
+                 * command line, in order (STRING, so NUL-terminated). */
+                if (f.tag == MON_TAG_ARG) {
+                        if (ret->n_args == MON_MAX_EXEC_ARGS)
+                                return refuse(err, err_size, -E2BIG, "%s: more than %d ARGs", kn,
+                                              MON_MAX_EXEC_ARGS);
+                        ret->args[ret->n_args++] = (const char *)f.value;
+                } else if (seen & REQ(f.tag)) {
+                        return refuse(err, err_size, -EINVAL, "%s: %s appears twice", kn,
+                                      tags[i].name);
+                } else {
+                        fs.items[fs.n++] = f;
+                }
                 seen |= REQ(f.tag);
-                fs.items[fs.n++] = f;
         }
         if (r < 0)
                 return refuse(err, err_size, -EBADMSG, "%s: element %zu is cut short", kn,
-                              fs.n + 1);
+                              fs.n + ret->n_args + 1);
         for (size_t i = 0; i < ARRAY_SIZE(tags); i++)
                 if ((kinds[k].required & REQ(tags[i].tag)) && !(seen & REQ(tags[i].tag)))
                         return refuse(err, err_size, -EINVAL, "%s: %s is missing", kn,
@@ -207,6 +223,7 @@ int wire_decode_request(const void *buf, size_t len, size_t n_fds, struct mon_re
 
         tlv_get_u32(&fs, MON_TAG_SEQ, &ret->seq);
         tlv_get_u32(&fs, MON_TAG_CTR_FLAGS, &ret->flags);
+        tlv_get_u32(&fs, MON_TAG_TIMEOUT_MS, &ret->timeout_ms);
         ret->ctr_id = get_string(&fs, MON_TAG_CTR_ID);
         ret->bundle = get_string(&fs, MON_TAG_BUNDLE);
         ret->runtime = get_string(&fs, MON_TAG_RUNTIME);
@@ -247,6 +264,22 @@ int wire_encode_reply(void *buf, size_t cap, uint32_t seq, uint32_t status, cons
         }
         if (pid)
                 tlv_put_u32(&w, MON_TAG_PID, pid);
+        return tlv_writer_finish(&w, ret_len);
+}
+
+int wire_encode_exec_reply(void *buf, size_t cap, uint32_t seq, uint32_t wait_status,
+                           bool timed_out, size_t *ret_len)
+{
+        struct tlv_writer w;
+
+        tlv_writer_init(&w, buf, cap);
+        tlv_put_u32(&w, MON_TAG_KIND, MON_KIND_REPLY);
+        tlv_put_u32(&w, MON_TAG_SEQ, seq);
+        tlv_put_u32(&w, MON_TAG_STATUS, 0);
+        tlv_put_u32(&w, MON_TAG_WAIT_STATUS, wait_status);
+        tlv_put_u32(&w, MON_TAG_TIMED_OUT, timed_out);
+        tlv_put_fd(&w, MON_TAG_STDOUT_FD, 0);
+        tlv_put_fd(&w, MON_TAG_STDERR_FD, 1);
         return tlv_writer_finish(&w, ret_len);
 }
 

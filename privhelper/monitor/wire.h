@@ -6,9 +6,10 @@
  * Contract:
  * - wire_decode_request() accepts only a datagram that obeys every rule of
  *   its kind: MON_TAG_KIND first and a request kind, only the kind's tags,
- *   each of its type and at most once, the required ones present (LOG_FD
- *   is optional in CREATE), exactly as many fds (n_fds) as FD tags, FD
- *   indexes in range. Anything else is
+ *   each of its type and at most once (ARG, in EXEC_SYNC only, 1 to
+ *   MON_MAX_EXEC_ARGS times, kept in order), the required ones present
+ *   (LOG_FD is optional in CREATE, TIMEOUT_MS in EXEC_SYNC), exactly as
+ *   many fds (n_fds) as FD tags, FD indexes in range. Anything else is
  *   malformed: a negative errno and a one-line reason without peer bytes.
  * - Values are checked after that, into the same struct: ids 64 lowercase
  *   hex, paths absolute, without "." or ".." components or "//", shorter
@@ -37,12 +38,17 @@
 struct mon_request {
         uint32_t kind; /* enum mon_kind, a request kind */
         uint32_t seq;
-        const char *ctr_id;       /* CREATE, REOPEN_LOG, FORGET */
-        const char *bundle;       /* CREATE */
-        const char *runtime;      /* CREATE */
-        const char *runtime_root; /* CREATE */
+        const char *ctr_id;       /* CREATE, REOPEN_LOG, FORGET, EXEC_SYNC */
+        const char *bundle;       /* CREATE, EXEC_SYNC */
+        const char *runtime;      /* CREATE, EXEC_SYNC */
+        const char *runtime_root; /* CREATE, EXEC_SYNC */
         uint32_t flags;           /* CREATE */
-        bool has_log_fd;          /* always for REOPEN_LOG, optional for CREATE */
+        /* EXEC_SYNC: the command, 1..MON_MAX_EXEC_ARGS, and its timeout
+         * (0: none) */
+        const char *args[MON_MAX_EXEC_ARGS];
+        uint32_t n_args;
+        uint32_t timeout_ms;
+        bool has_log_fd; /* always for REOPEN_LOG, optional for CREATE */
         uint32_t log_fd_index;
         /* NULL, or why a value is refused (the reply's ERROR). */
         const char *invalid;
@@ -63,6 +69,10 @@ int wire_encode_ready(void *buf, size_t cap, uint32_t pid, uint32_t pause_pid, s
  * only when status is not 0; pid is added when not 0. */
 int wire_encode_reply(void *buf, size_t cap, uint32_t seq, uint32_t status, const char *error,
                       uint32_t pid, size_t *ret_len);
+/* The successful EXEC_SYNC reply: its two fds go at indexes 0 (stdout)
+ * and 1 (stderr) of the datagram. */
+int wire_encode_exec_reply(void *buf, size_t cap, uint32_t seq, uint32_t wait_status,
+                           bool timed_out, size_t *ret_len);
 int wire_encode_exited(void *buf, size_t cap, const char *ctr_id, uint32_t pid,
                        uint32_t wait_status, uint64_t exit_time, size_t *ret_len);
 

@@ -9,6 +9,8 @@
  *     carries, each NUL-terminated inside the input;
  *   - one fd came exactly when LOG_FD is there (required in REOPEN_LOG,
  *     optional in CREATE, nowhere else), and its index is below the count;
+ *   - EXEC_SYNC, and only it, has 1..MON_MAX_EXEC_ARGS args, each
+ *     NUL-terminated inside the input;
  *   - a request without invalid set has a 64-hex id and clean absolute
  *     paths, which re-checking confirms. */
 #include <stdint.h>
@@ -50,8 +52,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                 abort();
                 return 0;
         }
-        if (r != 0 || q.kind < MON_KIND_CREATE || q.kind > MON_KIND_SHUTDOWN)
+        if (r != 0 || q.kind < MON_KIND_CREATE ||
+            (q.kind > MON_KIND_SHUTDOWN && q.kind != MON_KIND_EXEC_SYNC))
                 abort();
+        if ((q.kind == MON_KIND_EXEC_SYNC) != (q.n_args > 0) || q.n_args > MON_MAX_EXEC_ARGS)
+                abort();
+        for (uint32_t i = 0; i < q.n_args; i++)
+                check_string(q.args[i], data, size);
         check_string(q.ctr_id, data, size);
         check_string(q.bundle, data, size);
         check_string(q.runtime, data, size);
@@ -66,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (q.bundle[0] != '/' || strstr(q.bundle, "/../") || strstr(q.bundle, "//")))
                 abort();
         if ((q.kind == MON_KIND_CREATE || q.kind == MON_KIND_REOPEN_LOG ||
-             q.kind == MON_KIND_FORGET) != (q.ctr_id != NULL))
+             q.kind == MON_KIND_FORGET || q.kind == MON_KIND_EXEC_SYNC) != (q.ctr_id != NULL))
                 abort();
         return 0;
 }

@@ -13,6 +13,7 @@ monitor and its pause process are killed by their pids (only the ones the
 test started) and reaped.
 """
 import array
+import fcntl
 import json
 import os
 import re
@@ -37,9 +38,18 @@ MAX_PAYLOAD = 65536
 LINE_MAX = 16 * 1024
 
 # channel.h
-READY, CREATE, REOPEN_LOG, FORGET, STATE, SUBSCRIBE, SHUTDOWN, EXITED, REPLY = range(1, 10)
+READY, CREATE, REOPEN_LOG, FORGET, STATE, SUBSCRIBE, SHUTDOWN, EXITED, REPLY, EXEC_SYNC = \
+    range(1, 11)
 (T_KIND, T_SEQ, T_STATUS, T_ERROR, T_CTR_ID, T_BUNDLE, T_RUNTIME, T_RUNTIME_ROOT, T_FLAGS,
- T_LOG_FD, T_PID, T_PAUSE_PID, T_WAIT_STATUS, T_EXIT_TIME, T_CTR_STATE) = range(1, 16)
+ T_LOG_FD, T_PID, T_PAUSE_PID, T_WAIT_STATUS, T_EXIT_TIME, T_CTR_STATE, T_ARG, T_TIMEOUT_MS,
+ T_TIMED_OUT, T_STDOUT_FD, T_STDERR_FD) = range(1, 21)
+EXEC_OUTPUT_MAX = 16 * 1024 * 1024
+MAX_EXECS = 32
+MAX_EXEC_ARGS = 48
+EXEC_DRAIN_MS = 200
+# linux/fcntl.h
+F_GET_SEALS = 1034
+ALL_SEALS = 0x1 | 0x2 | 0x4 | 0x8  # SEAL, SHRINK, GROW, WRITE
 # common/ctrspec.h
 F_TTY, F_STDIN = 0x01, 0x02
 
@@ -78,41 +88,54 @@ def ctr_id():
 
 class Chan:
     """One connection to the monitor. EXITED events that arrive while a
-    reply is awaited are kept for wait_exited()."""
+    reply is awaited are kept for wait_exited(), replies to other requests
+    for wait_reply(). Received fds are in a message's "fds"."""
 
     def __init__(self, sock):
         self.sock = sock
         self.sock.settimeout(TIMEOUT)
         self.seq = 0
         self.events = []
+        self.replies = {}
 
     def send(self, payload, fds=()):
         anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else []
         self.sock.sendmsg([payload], anc)
 
     def recv(self):
-        data = self.sock.recv(MAX_PAYLOAD + 1)
+        data, fds, _, _ = socket.recv_fds(self.sock, MAX_PAYLOAD + 1, 2)
         if not data:
             return None
-        return parse_tlvs(data)
+        msg = parse_tlvs(data)
+        msg["fds"] = fds
+        return msg
 
     def ready(self):
         msg = self.recv()
         assert msg and val32(msg[T_KIND][0]) == READY
         return msg
 
-    def request(self, kind, fields=b"", fds=()):
+    def send_request(self, kind, fields=b"", fds=()):
         self.seq += 1
         self.send(u32(T_KIND, kind) + u32(T_SEQ, self.seq) + fields, fds)
-        while True:
+        return self.seq
+
+    def wait_reply(self, seq, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while seq not in self.replies:
+            self.sock.settimeout(max(0.1, deadline - time.monotonic()))
             msg = self.recv()
+            self.sock.settimeout(TIMEOUT)
             assert msg is not None, "monitor closed the connection"
             if val32(msg[T_KIND][0]) == EXITED:
                 self.events.append(msg)
                 continue
             assert val32(msg[T_KIND][0]) == REPLY
-            assert val32(msg[T_SEQ][0]) == self.seq
-            return msg
+            self.replies[val32(msg[T_SEQ][0])] = msg
+        return self.replies.pop(seq)
+
+    def request(self, kind, fields=b"", fds=()):
+        return self.wait_reply(self.send_request(kind, fields, fds))
 
     def wait_exited(self, cid, timeout=TIMEOUT):
         deadline = time.monotonic() + timeout
@@ -286,6 +309,19 @@ class World:
         finally:
             os.close(log)
 
+    def exec_fields(self, cid, bundle, args, timeout_ms=None, runtime=RUNC):
+        return (string(T_CTR_ID, cid) + string(T_BUNDLE, str(bundle)) + string(T_RUNTIME, runtime)
+                + string(T_RUNTIME_ROOT, str(self.runc_root))
+                + b"".join(string(T_ARG, a) for a in args)
+                + (u32(T_TIMEOUT_MS, timeout_ms) if timeout_ms is not None else b""))
+
+    def exec_sync(self, cid, bundle, args, timeout_ms=None, chan=None, **kw):
+        """EXEC_SYNC; returns the reply, with "out" and "err" read from its
+        memfds when it succeeded."""
+        chan = chan or self.chan
+        r = chan.request(EXEC_SYNC, self.exec_fields(cid, bundle, args, timeout_ms, **kw))
+        return read_exec_reply(r)
+
     def runc(self, *args, check=True):
         return subprocess.run([RUNC, "--root", str(self.runc_root), *args], check=check,
                               capture_output=True, text=True, timeout=TIMEOUT)
@@ -332,6 +368,55 @@ def world(tmp_path, rootfs, base_spec):
         yield w
     finally:
         w.cleanup()
+
+
+def read_exec_reply(r):
+    """Checks an EXEC_SYNC reply's fds (sealed memfds at offset 0) and
+    reads them into r["out"] and r["err"], closing them."""
+    if status_of(r) != 0:
+        assert r["fds"] == []
+        return r
+    assert len(r["fds"]) == 2
+    assert val32(r[T_STDOUT_FD][0]) == 0 and val32(r[T_STDERR_FD][0]) == 1
+    try:
+        for fd, key in zip(r["fds"], ("out", "err")):
+            assert os.readlink(f"/proc/self/fd/{fd}").startswith("/memfd:")
+            assert fcntl.fcntl(fd, F_GET_SEALS) == ALL_SEALS
+            assert os.lseek(fd, 0, os.SEEK_CUR) == 0
+            with pytest.raises(PermissionError):
+                os.write(fd, b"x")
+            chunks = []
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+            r[key] = b"".join(chunks)
+    finally:
+        for fd in r["fds"]:
+            os.close(fd)
+    return r
+
+
+def exit_code(r):
+    ws = val32(r[T_WAIT_STATUS][0])
+    return os.waitstatus_to_exitcode(ws)
+
+
+def zombies_of(pid):
+    return [k for k in children_of(pid) if not alive(k)]
+
+
+def processes_in_ns_of(pid):
+    """The pids that share pid's PID namespace, pid itself left out."""
+    ns = os.readlink(f"/proc/{pid}/ns/pid")
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == pid:
+            continue
+        try:
+            if os.readlink(f"/proc/{entry}/ns/pid") == ns:
+                out.append(int(entry))
+        except OSError:
+            pass
+    return out
 
 
 def log_records(path):
@@ -515,6 +600,10 @@ def test_shutdown_refused_while_running(world):
     world.pause_pid = None
 
 
+EXEC_BASE = (string(T_CTR_ID, "a" * 64) + string(T_BUNDLE, "/b") + string(T_RUNTIME, "/r")
+             + string(T_RUNTIME_ROOT, "/rr"))
+
+
 @pytest.mark.parametrize("payload, fds", [
     (b"\x01\x00", 0),                                           # cut-short element
     (u32(T_KIND, 42) + u32(T_SEQ, 1), 0),                       # unknown kind
@@ -526,6 +615,13 @@ def test_shutdown_refused_while_running(world):
     (u32(T_KIND, FORGET) + u32(T_SEQ, 1) + tlv(T_CTR_ID, BYTES, b"x"), 0),  # wrong type
     (u32(T_KIND, REOPEN_LOG) + u32(T_SEQ, 1) + string(T_CTR_ID, "a" * 64), 0),  # no fd
     (u32(T_KIND, FORGET) + u32(T_SEQ, 1) + tlv(T_CTR_ID, STRING, b"ab\0cd\0"), 0),  # NUL
+    (u32(T_KIND, EXEC_SYNC) + u32(T_SEQ, 1) + EXEC_BASE, 0),                   # no ARG
+    (u32(T_KIND, EXEC_SYNC) + u32(T_SEQ, 1) + EXEC_BASE
+     + string(T_ARG, "x") * (MAX_EXEC_ARGS + 1), 0),                           # too many ARGs
+    (u32(T_KIND, EXEC_SYNC) + u32(T_SEQ, 1) + EXEC_BASE + string(T_ARG, "x")
+     + u32(T_TIMEOUT_MS, 1) + u32(T_TIMEOUT_MS, 1), 0),                        # TIMEOUT_MS twice
+    (u32(T_KIND, EXEC_SYNC) + u32(T_SEQ, 1) + EXEC_BASE + string(T_ARG, "x"), 1),  # an fd
+    (u32(T_KIND, STATE) + u32(T_SEQ, 1) + string(T_ARG, "x"), 0),              # ARG elsewhere
 ])
 def test_malformed_datagram_closes_only_its_connection(world, payload, fds):
     world.start()
@@ -611,3 +707,155 @@ def test_stdin_kept_open_and_idle_rss(world):
           f"{st['RssAnon']}, RssFile {st['RssFile']}), Pss {pss} kB")
     world.runc("kill", cid, "KILL")
     assert val32(world.chan.wait_exited(cid)[T_WAIT_STATUS][0]) == signal.SIGKILL
+
+
+# --- EXEC_SYNC ----------------------------------------------------------------
+
+
+def test_exec_sync_output_status_and_args(world):
+    world.start()
+    cid, b, pid = world.run(["sleep", "30"])
+    r = world.exec_sync(cid, b, ["sh", "-c", "echo out; echo err >&2; exit 7"])
+    assert status_of(r) == 0
+    assert val32(r[T_WAIT_STATUS][0]) == 7 << 8
+    assert val32(r[T_TIMED_OUT][0]) == 0
+    assert (r["out"], r["err"]) == (b"out\n", b"err\n")
+    # args after the command are passed as they are, '-' or not
+    r = world.exec_sync(cid, b, ["sh", "-c", 'echo "$0" "$1"', "-x", "--help"])
+    assert (exit_code(r), r["out"], r["err"]) == (0, b"-x --help\n", b"")
+    r = world.exec_sync(cid, b, ["echo", "-n", "no newline"])
+    assert r["out"] == b"no newline"
+    # the container's own process settings: its environment, not the monitor's
+    r = world.exec_sync(cid, b, ["sh", "-c", "echo $TERM"])
+    assert r["out"] == b"xterm\n"
+    # killed by a signal: runc exits 128 + signal
+    r = world.exec_sync(cid, b, ["sh", "-c", "kill -9 $$"])
+    assert exit_code(r) == 128 + signal.SIGKILL and val32(r[T_TIMED_OUT][0]) == 0
+    # the pid files are gone, nothing is left to reap, the container runs on
+    assert not list(b.glob("exec-*.pid"))
+    assert not zombies_of(world.monitor_pid)
+    assert alive(pid) and world.chan.state()[cid]["wait_status"] is None
+
+
+def test_exec_sync_timeout_kills_the_process(world):
+    world.start()
+    cid, b, pid = world.run(["sleep", "30"])
+    t0 = time.monotonic()
+    r = world.exec_sync(cid, b, ["sleep", "100"], timeout_ms=500)
+    took = time.monotonic() - t0
+    assert status_of(r) == 0
+    assert val32(r[T_TIMED_OUT][0]) == 1
+    assert 0.5 <= took < 5, took
+    # only the container's init is left in its PID namespace
+    wait_for(lambda: not processes_in_ns_of(pid), TIMEOUT, "the exec'd sleep to go")
+    assert not list(b.glob("exec-*.pid"))
+    wait_for(lambda: not zombies_of(world.monitor_pid), TIMEOUT, "no zombie")
+    # a timeout that does not pass changes nothing
+    r = world.exec_sync(cid, b, ["true"], timeout_ms=5000)
+    assert (exit_code(r), val32(r[T_TIMED_OUT][0])) == (0, 0)
+
+
+def test_exec_sync_output_capped(world):
+    world.start()
+    cid, b, _ = world.run(["sleep", "30"])
+    r = world.exec_sync(cid, b, ["sh", "-c", "head -c 20000000 /dev/zero; echo done >&2"])
+    assert exit_code(r) == 0
+    assert len(r["out"]) == EXEC_OUTPUT_MAX
+    assert r["out"].count(0) == EXEC_OUTPUT_MAX
+    assert r["err"] == b"done\n"
+
+
+def test_exec_sync_background_child_holding_stdout(world):
+    world.start()
+    cid, b, _ = world.run(["sleep", "30"])
+    # A background child with its own stdio does not hold the reply.
+    t0 = time.monotonic()
+    r = world.exec_sync(cid, b, ["sh", "-c", "sleep 5 >/dev/null 2>&1 & echo hi"])
+    assert (exit_code(r), r["out"]) == (0, b"hi\n")
+    assert time.monotonic() - t0 < EXEC_DRAIN_MS / 1000 + 1.5
+    # One that holds stdout keeps runc exec (which copies the output through
+    # its own pipes until EOF) running: the timeout ends it.
+    t0 = time.monotonic()
+    r = world.exec_sync(cid, b, ["sh", "-c", "sleep 30 & echo hi"], timeout_ms=1000)
+    took = time.monotonic() - t0
+    assert val32(r[T_TIMED_OUT][0]) == 1 and r["out"] == b"hi\n"
+    assert 1 <= took < 1 + EXEC_DRAIN_MS / 1000 + 1.5, took
+    wait_for(lambda: not zombies_of(world.monitor_pid), TIMEOUT, "no zombie")
+
+
+def test_exec_sync_orphans_reaped_by_the_monitor(world):
+    world.start()
+    # The host's PID namespace: the exec's orphan ends up under the monitor.
+    cid, b, _ = world.run(["sleep", "30"], no_pid_ns=True)
+    r = world.exec_sync(cid, b, ["sh", "-c", "sleep 1 >/dev/null 2>&1 & echo $!"])
+    assert exit_code(r) == 0
+    orphan = int(r["out"])
+    wait_for(lambda: not os.path.exists(f"/proc/{orphan}"), TIMEOUT, "the orphan reaped")
+    assert not zombies_of(world.monitor_pid)
+
+
+def test_exec_sync_refusals(world):
+    world.start()
+    cid, b, _ = world.run(["sleep", "30"])
+    r = world.exec_sync(ctr_id(), b, ["true"])
+    assert status_of(r) == 2 and error_of(r) == "no such container"  # ENOENT
+    r = world.exec_sync("ABC", b, ["true"])
+    assert status_of(r) == 22  # EINVAL
+    r = world.exec_sync(cid, world.tmp / "x" / ".." / "y", ["true"])
+    assert status_of(r) == 22
+    r = world.exec_sync(cid, world.tmp / "missing", ["true"])
+    assert status_of(r) == 2 and "bundle" in error_of(r)
+    r = world.exec_sync(cid, b, ["true"], runtime="/no/such/runc")
+    assert status_of(r) == 5 and "starting the runtime failed" in error_of(r)  # EIO
+    # a container whose create still runs or whose init has exited
+    cid2, b2, _ = world.run(["true"])
+    world.chan.wait_exited(cid2)
+    r = world.exec_sync(cid2, b2, ["true"])
+    assert status_of(r) == 2 and "not running" in error_of(r)
+    # the most arguments there may be
+    r = world.exec_sync(cid, b, ["sh", "-c", 'echo "$#"'] + ["-a"] * (MAX_EXEC_ARGS - 3))
+    assert r["out"] == f"{MAX_EXEC_ARGS - 4}\n".encode()
+    assert world.monitor_exited() is None
+
+
+def test_exec_sync_limit_shutdown_and_forget(world):
+    world.start()
+    cid, b, _ = world.run(["sleep", "30"])
+    fields = world.exec_fields(cid, b, ["sleep", "30"], timeout_ms=3000)
+    seqs = [world.chan.send_request(EXEC_SYNC, fields) for _ in range(MAX_EXECS)]
+    r = world.chan.request(EXEC_SYNC, fields)
+    assert status_of(r) == 16 and "most execs" in error_of(r)  # EBUSY
+    r = world.chan.request(SHUTDOWN)
+    assert status_of(r) == 16 and error_of(r) == "an exec still runs"
+    for seq in seqs:
+        r = read_exec_reply(world.chan.wait_reply(seq, timeout=30))
+        assert status_of(r) == 0 and val32(r[T_TIMED_OUT][0]) == 1
+    wait_for(lambda: not zombies_of(world.monitor_pid), TIMEOUT, "no zombie")
+    assert not list(b.glob("exec-*.pid"))
+    # an exec that outlives the container's init keeps FORGET away
+    cid2, b2, _ = world.run(["sleep", "1"], no_pid_ns=True)
+    seq = world.chan.send_request(EXEC_SYNC, world.exec_fields(cid2, b2, ["sleep", "3"]))
+    world.chan.wait_exited(cid2)
+    r = world.chan.request(FORGET, string(T_CTR_ID, cid2))
+    assert status_of(r) == 16 and "exec" in error_of(r)
+    assert exit_code(read_exec_reply(world.chan.wait_reply(seq))) == 0
+    assert status_of(world.chan.request(FORGET, string(T_CTR_ID, cid2))) == 0
+
+
+def test_exec_sync_requester_gone(world):
+    world.start()
+    cid, b, _ = world.run(["sleep", "30"])
+    c = world.connect()
+    c.ready()
+    c.send_request(EXEC_SYNC, world.exec_fields(cid, b, ["sh", "-c", "sleep 0.5; echo late"]))
+    time.sleep(0.1)
+    c.sock.close()
+    world.keep.remove(c)
+    wait_for(lambda: "exec finished" in world.monitor_log(), TIMEOUT, "the exec to finish")
+    assert world.monitor_exited() is None
+    assert not list(b.glob("exec-*.pid"))
+    # no fd of the dropped reply is left in the monitor
+    fds = os.listdir(f"/proc/{world.monitor_pid}/fd")
+    assert not [f for f in fds
+                if os.readlink(f"/proc/{world.monitor_pid}/fd/{f}").startswith("/memfd:")]
+    assert exit_code(world.exec_sync(cid, b, ["true"])) == 0

@@ -296,7 +296,35 @@ def test_exec_sync_refusals(ctrs):
     expect_error(grpc.StatusCode.FAILED_PRECONDITION, ctrs.exec_sync, ctr_id, TRUE)
     expect_error(grpc.StatusCode.NOT_FOUND, ctrs.exec_sync, "0" * 64, TRUE)
     expect_error(grpc.StatusCode.INVALID_ARGUMENT, ctrs.exec_sync, ctr_id, [])
-    expect_error(grpc.StatusCode.INVALID_ARGUMENT, ctrs.exec_sync, ctr_id, ["x"] * 49)
+    running = ctrs.create(pod_id, cfg, command=SLEEP)
+    ctrs.start(running)
+    expect_error(grpc.StatusCode.INVALID_ARGUMENT, ctrs.exec_sync, running, ["x"] * 49)
+    ctrs.remove(running)
+
+
+# --- logs ------------------------------------------------------------------------------
+
+def test_reopen_container_log_after_a_rename(brig, ctrs):
+    pod_id, cfg = ctrs.run_pod()
+    script = "i=0; while true; do echo line$i; i=$((i+1)); busybox sleep 0.1; done"
+    ctr_id = ctrs.create(pod_id, cfg, name="rot", log_path="rot/0.log",
+                         command=["sh", "-c", script])
+    ctrs.start(ctr_id)
+    log = os.path.join(cfg.log_directory, "rot/0.log")
+    wait_for(lambda: os.path.exists(log) and os.path.getsize(log) > 0, 10, "the first lines")
+    os.rename(log, log + ".1")
+    ctrs.cri.runtime("ReopenContainerLog",
+                     api_pb2.ReopenContainerLogRequest(container_id=ctr_id))
+    wait_for(lambda: os.path.exists(log) and os.path.getsize(log) > 0, 10, "lines in the new file")
+    old = [t for _, _, t in log_lines(brig, cfg, "rot/0.log.1")]
+    new = [t for _, _, t in log_lines(brig, cfg, "rot/0.log")]
+    # the new file continues where the old one stopped, nothing lost or repeated
+    assert int(new[0][4:]) == int(old[-1][4:]) + 1
+    ctrs.stop(ctr_id)
+    expect_error(grpc.StatusCode.FAILED_PRECONDITION, ctrs.cri.runtime, "ReopenContainerLog",
+                 api_pb2.ReopenContainerLogRequest(container_id=ctr_id))
+    expect_error(grpc.StatusCode.NOT_FOUND, ctrs.cri.runtime, "ReopenContainerLog",
+                 api_pb2.ReopenContainerLogRequest(container_id="0" * 64))
 
 
 # --- stopping ----------------------------------------------------------------------

@@ -84,6 +84,60 @@ static void test_create_accepted(void **state)
         assert_null(q.invalid);
 }
 
+static void exec_msg(struct msg *m, const char *id, const char *bundle, size_t n_args)
+{
+        begin(m, MON_KIND_EXEC_SYNC);
+        tlv_put_u32(&m->w, MON_TAG_SEQ, 9);
+        tlv_put_string(&m->w, MON_TAG_CTR_ID, id);
+        tlv_put_string(&m->w, MON_TAG_BUNDLE, bundle);
+        tlv_put_string(&m->w, MON_TAG_RUNTIME, "/usr/sbin/runc");
+        tlv_put_string(&m->w, MON_TAG_RUNTIME_ROOT, "/run/brig/runc");
+        for (size_t i = 0; i < n_args; i++)
+                tlv_put_string(&m->w, MON_TAG_ARG, i % 2 ? "-x" : "sh");
+}
+
+static void test_exec_accepted(void **state)
+{
+        (void)state;
+        struct mon_request q;
+        struct msg m;
+        char err[WIRE_REASON_MAX] = "";
+
+        begin(&m, MON_KIND_EXEC_SYNC);
+        tlv_put_u32(&m.w, MON_TAG_SEQ, 9);
+        tlv_put_string(&m.w, MON_TAG_ARG, "/bin/sh");
+        tlv_put_string(&m.w, MON_TAG_CTR_ID, ID);
+        tlv_put_string(&m.w, MON_TAG_ARG, "-c");
+        tlv_put_string(&m.w, MON_TAG_BUNDLE, "/run/brig/bundles/" ID);
+        tlv_put_string(&m.w, MON_TAG_RUNTIME, "/usr/sbin/runc");
+        tlv_put_string(&m.w, MON_TAG_RUNTIME_ROOT, "/run/brig/runc");
+        tlv_put_u32(&m.w, MON_TAG_TIMEOUT_MS, 1500);
+        tlv_put_string(&m.w, MON_TAG_ARG, "");
+        assert_int_equal(wire_decode_request(m.buf, end(&m), 0, &q, err, sizeof(err)), 0);
+        assert_int_equal(q.kind, MON_KIND_EXEC_SYNC);
+        assert_int_equal(q.seq, 9);
+        assert_string_equal(q.ctr_id, ID);
+        assert_string_equal(q.bundle, "/run/brig/bundles/" ID);
+        assert_string_equal(q.runtime, "/usr/sbin/runc");
+        assert_string_equal(q.runtime_root, "/run/brig/runc");
+        assert_int_equal(q.timeout_ms, 1500);
+        /* in their order, wherever they are among the others */
+        assert_int_equal(q.n_args, 3);
+        assert_string_equal(q.args[0], "/bin/sh");
+        assert_string_equal(q.args[1], "-c");
+        assert_string_equal(q.args[2], "");
+        assert_false(q.has_log_fd);
+        assert_null(q.invalid);
+
+        /* no timeout; the most arguments */
+        exec_msg(&m, ID, "/b", MON_MAX_EXEC_ARGS);
+        assert_int_equal(wire_decode_request(m.buf, end(&m), 0, &q, err, sizeof(err)), 0);
+        assert_int_equal(q.timeout_ms, 0);
+        assert_int_equal(q.n_args, MON_MAX_EXEC_ARGS);
+        assert_string_equal(q.args[MON_MAX_EXEC_ARGS - 1], "-x");
+        assert_null(q.invalid);
+}
+
 static void test_simple_kinds(void **state)
 {
         (void)state;
@@ -173,6 +227,58 @@ static void test_malformed(void **state)
         tlv_put_string(&m.w, MON_TAG_CTR_ID, ID);
         refused(&m, 0, -EINVAL, "REOPEN_LOG: LOG_FD is missing");
 
+        /* EXEC_SYNC */
+        exec_msg(&m, ID, "/b", 0);
+        refused(&m, 0, -EINVAL, "EXEC_SYNC: ARG is missing");
+        exec_msg(&m, ID, "/b", MON_MAX_EXEC_ARGS + 1);
+        refused(&m, 0, -E2BIG, "EXEC_SYNC: more than 48 ARGs");
+        exec_msg(&m, ID, "/b", 1);
+        tlv_put_bytes(&m.w, MON_TAG_ARG, "x", 1);
+        refused(&m, 0, -EINVAL, "EXEC_SYNC: ARG is BYTES, not STRING");
+        exec_msg(&m, ID, "/b", 1);
+        size_t at = m.w.len;
+        tlv_put_bytes(&m.w, MON_TAG_ARG, "a\0b", 4);
+        /* the writer makes no such STRING: a BYTES element retyped */
+        tlv_le16_encode(m.buf + at + 2, BRIG_TLV_STRING);
+        refused(&m, 0, -EINVAL, "EXEC_SYNC: ARG: STRING value has an embedded NUL");
+        exec_msg(&m, ID, "/b", 1);
+        tlv_put_u32(&m.w, MON_TAG_TIMEOUT_MS, 1);
+        tlv_put_u32(&m.w, MON_TAG_TIMEOUT_MS, 2);
+        refused(&m, 0, -EINVAL, "EXEC_SYNC: TIMEOUT_MS appears twice");
+        exec_msg(&m, ID, "/b", 1);
+        tlv_put_u64(&m.w, MON_TAG_TIMEOUT_MS, 1);
+        refused(&m, 0, -EINVAL, "EXEC_SYNC: TIMEOUT_MS is U64, not U32");
+        exec_msg(&m, ID, "/b", 1);
+        tlv_put_u32(&m.w, MON_TAG_CTR_FLAGS, 0);
+        refused(&m, 0, -EINVAL, "EXEC_SYNC: tag 9 is not allowed");
+        exec_msg(&m, ID, "/b", 1);
+        tlv_put_fd(&m.w, MON_TAG_LOG_FD, 0);
+        refused(&m, 1, -EINVAL, "EXEC_SYNC: tag 10 is not allowed");
+        exec_msg(&m, ID, "/b", 1);
+        refused(&m, 1, -EINVAL, "EXEC_SYNC: 1 fds came, 0 referenced");
+        exec_msg(&m, ID, "/b", 1);
+        tlv_put_fd(&m.w, MON_TAG_STDOUT_FD, 0);
+        refused(&m, 1, -EINVAL, "EXEC_SYNC: tag 19 is not allowed");
+        begin(&m, MON_KIND_EXEC_SYNC);
+        tlv_put_u32(&m.w, MON_TAG_SEQ, 1);
+        tlv_put_string(&m.w, MON_TAG_CTR_ID, ID);
+        tlv_put_string(&m.w, MON_TAG_ARG, "true");
+        refused(&m, 0, -EINVAL, "EXEC_SYNC: BUNDLE is missing");
+        begin(&m, MON_KIND_FORGET);
+        tlv_put_u32(&m.w, MON_TAG_SEQ, 1);
+        tlv_put_string(&m.w, MON_TAG_CTR_ID, ID);
+        tlv_put_string(&m.w, MON_TAG_ARG, "true");
+        refused(&m, 0, -EINVAL, "FORGET: tag 16 is not allowed");
+        create_msg(&m, ID, "/b", 0);
+        tlv_put_u32(&m.w, MON_TAG_TIMEOUT_MS, 1);
+        refused(&m, 1, -EINVAL, "CREATE: tag 17 is not allowed");
+        /* elements are counted with the ARGs among them */
+        exec_msg(&m, ID, "/b", 3);
+        size_t exec_len = end(&m);
+        assert_int_equal(wire_decode_request(m.buf, exec_len - 1, 0, &q, err, sizeof(err)),
+                         -EBADMSG);
+        assert_string_equal(err, "EXEC_SYNC: element 8 is cut short");
+
         /* an element cut short after a good one */
         begin(&m, MON_KIND_STATE);
         tlv_put_u32(&m.w, MON_TAG_SEQ, 1);
@@ -204,6 +310,31 @@ static void test_values_checked(void **state)
         for (size_t i = 0; i < sizeof(bad_paths) / sizeof(bad_paths[0]); i++)
                 invalid(ID, bad_paths[i], 0, "CREATE: BUNDLE is not a clean absolute path");
         invalid(ID, "/b", CTR_F_READONLY_ROOTFS, "CREATE: CTR_FLAGS 0x8 has unknown bits");
+
+        const struct {
+                const char *id, *bundle, *runtime, *root, *reason;
+        } execs[] = {
+            {"abc", "/b", "/r", "/rr", "EXEC_SYNC: CTR_ID is not 64 lowercase hex"},
+            {ID, "b", "/r", "/rr", "EXEC_SYNC: BUNDLE is not a clean absolute path"},
+            {ID, "/b", "runc", "/rr", "EXEC_SYNC: RUNTIME is not a clean absolute path"},
+            {ID, "/b", "/r", "/rr/../x", "EXEC_SYNC: RUNTIME_ROOT is not a clean absolute path"},
+        };
+        for (size_t i = 0; i < sizeof(execs) / sizeof(execs[0]); i++) {
+                struct mon_request q;
+                struct msg m;
+                char err[WIRE_REASON_MAX];
+
+                begin(&m, MON_KIND_EXEC_SYNC);
+                tlv_put_u32(&m.w, MON_TAG_SEQ, 1);
+                tlv_put_string(&m.w, MON_TAG_CTR_ID, execs[i].id);
+                tlv_put_string(&m.w, MON_TAG_BUNDLE, execs[i].bundle);
+                tlv_put_string(&m.w, MON_TAG_RUNTIME, execs[i].runtime);
+                tlv_put_string(&m.w, MON_TAG_RUNTIME_ROOT, execs[i].root);
+                tlv_put_string(&m.w, MON_TAG_ARG, "relative-is-fine");
+                assert_int_equal(wire_decode_request(m.buf, end(&m), 0, &q, err, sizeof(err)), 0);
+                assert_non_null(q.invalid);
+                assert_string_equal(q.invalid, execs[i].reason);
+        }
         assert_true(wire_valid_id(ID));
         assert_false(wire_valid_id(""));
 }
@@ -248,6 +379,28 @@ static void test_encoders(void **state)
         assert_int_equal(wire_state_finish(&w, &len), 0);
         /* KIND, SEQ, STATUS, then records of 3 or 5 elements */
         assert_int_equal(len, 3 * 12 + 3 * 8 + 2 * (8 + 65 + 12) + (8 + 65 + 12 + 12 + 16));
+
+        fs.n = 0;
+        assert_int_equal(wire_encode_exec_reply(buf, sizeof(buf), 11, 7 << 8, true, &len), 0);
+        tlv_reader_init(&rd, buf, len);
+        while (tlv_reader_next(&rd, &fs.items[fs.n]) == 1)
+                fs.n++;
+        assert_int_equal(fs.n, 7);
+        assert_int_equal(tlv_get_u32(&fs, MON_TAG_KIND, &v), 0);
+        assert_int_equal(v, MON_KIND_REPLY);
+        assert_int_equal(tlv_get_u32(&fs, MON_TAG_SEQ, &v), 0);
+        assert_int_equal(v, 11);
+        assert_int_equal(tlv_get_u32(&fs, MON_TAG_STATUS, &v), 0);
+        assert_int_equal(v, 0);
+        assert_int_equal(tlv_get_u32(&fs, MON_TAG_WAIT_STATUS, &v), 0);
+        assert_int_equal(v, 7 << 8);
+        assert_int_equal(tlv_get_u32(&fs, MON_TAG_TIMED_OUT, &v), 0);
+        assert_int_equal(v, 1);
+        assert_int_equal(tlv_get_fd_index(&fs, MON_TAG_STDOUT_FD, &v), 0);
+        assert_int_equal(v, 0);
+        assert_int_equal(tlv_get_fd_index(&fs, MON_TAG_STDERR_FD, &v), 0);
+        assert_int_equal(v, 1);
+        assert_int_equal(wire_encode_exec_reply(buf, 40, 11, 0, false, &len), -EMSGSIZE);
 
         wire_state_begin(&w, buf, 100, 9);
         assert_int_equal(wire_state_add(&w, ID, 1, false, 0, 0), -EMSGSIZE);
@@ -330,10 +483,11 @@ static void test_runtime_error_line(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_create_accepted), cmocka_unit_test(test_simple_kinds),
-            cmocka_unit_test(test_malformed),       cmocka_unit_test(test_values_checked),
-            cmocka_unit_test(test_encoders),        cmocka_unit_test(test_state_fits),
-            cmocka_unit_test(test_pid_file),        cmocka_unit_test(test_runtime_error_line),
+            cmocka_unit_test(test_create_accepted),    cmocka_unit_test(test_exec_accepted),
+            cmocka_unit_test(test_simple_kinds),       cmocka_unit_test(test_malformed),
+            cmocka_unit_test(test_values_checked),     cmocka_unit_test(test_encoders),
+            cmocka_unit_test(test_state_fits),         cmocka_unit_test(test_pid_file),
+            cmocka_unit_test(test_runtime_error_line),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
