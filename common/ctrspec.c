@@ -120,6 +120,23 @@ static const struct rule top_rules[] = {
 };
 static const struct level top_level = {"spec", top_rules, ARRAY_SIZE(top_rules)};
 
+/* What an update of a running container's resources may carry: the
+ * resource rules of the top level, no more. */
+static const struct rule resource_rules[] = {
+    U64(CTR_TAG_CPU_PERIOD, 0, 1, "CPU_PERIOD"),
+    U64(CTR_TAG_CPU_QUOTA, 0, 1, "CPU_QUOTA"),
+    U64(CTR_TAG_CPU_SHARES, 0, 1, "CPU_SHARES"),
+    U64(CTR_TAG_MEMORY_LIMIT, 0, 1, "MEMORY_LIMIT"),
+    U64(CTR_TAG_MEMORY_SWAP, 0, 1, "MEMORY_SWAP"),
+    STR(CTR_TAG_CPUSET_CPUS, 0, 1, CTRSPEC_MAX_PATH, "CPUSET_CPUS"),
+    STR(CTR_TAG_CPUSET_MEMS, 0, 1, CTRSPEC_MAX_PATH, "CPUSET_MEMS"),
+    U64(CTR_TAG_PIDS_LIMIT, 0, 1, "PIDS_LIMIT"),
+    REC(CTR_TAG_HUGEPAGE, CTRSPEC_MAX_HUGEPAGES, hugepage_level, "HUGEPAGE"),
+    REC(CTR_TAG_UNIFIED, CTRSPEC_MAX_UNIFIED, unified_level, "UNIFIED"),
+};
+static const struct level resource_level = {"resources", resource_rules,
+                                            ARRAY_SIZE(resource_rules)};
+
 _Static_assert(ARRAY_SIZE(top_rules) <= MAX_RULES, "a tally counts every top-level tag");
 _Static_assert(CTRSPEC_MAX_SIZE <= UINT32_MAX, "a spec's length fits an element length");
 
@@ -570,6 +587,34 @@ int ctrspec_encode(const struct ctr_spec *s, uint8_t **ret, size_t *ret_len, cha
         return 0;
 }
 
+int ctrspec_encode_resources(const struct ctr_spec *s, uint8_t **ret, size_t *ret_len, char *err,
+                             size_t err_size)
+{
+        struct enc e;
+        struct tally t;
+
+        enc_start(&e, &resource_level, err, err_size);
+        enc_opt_i64(&e, CTR_TAG_CPU_PERIOD, s->cpu_period);
+        enc_opt_i64(&e, CTR_TAG_CPU_QUOTA, s->cpu_quota);
+        enc_opt_i64(&e, CTR_TAG_CPU_SHARES, s->cpu_shares);
+        enc_opt_i64(&e, CTR_TAG_MEMORY_LIMIT, s->memory_limit);
+        enc_opt_i64(&e, CTR_TAG_MEMORY_SWAP, s->memory_swap);
+        enc_opt_string(&e, CTR_TAG_CPUSET_CPUS, s->cpuset_cpus);
+        enc_opt_string(&e, CTR_TAG_CPUSET_MEMS, s->cpuset_mems);
+        enc_opt_i64(&e, CTR_TAG_PIDS_LIMIT, s->pids_limit);
+        enc_hugepages(&e, s->hugepages, s->n_hugepages);
+        enc_unified(&e, s->unified, s->n_unified);
+        int r = e.error < 0 ? e.error : scan(&resource_level, e.buf, e.len, "", &t, err, err_size);
+        if (r < 0) {
+                free(e.buf);
+                return r;
+        }
+        /* an empty update is still a buffer the caller frees */
+        *ret = e.buf ? e.buf : malloc(1);
+        *ret_len = e.len;
+        return *ret ? 0 : -ENOMEM;
+}
+
 /* --- decoding ------------------------------------------------------------ */
 
 /* Carves 8-aligned pieces out of one allocation sized in advance. */
@@ -797,9 +842,11 @@ static void fill(struct ctr_spec *s, const struct tlv_field *f)
 
 /* Places the array of each repeated tag, sized by its count; with c->p
  * NULL it only adds up the sizes. */
-static void *array_of(struct carve *c, const struct tally *t, uint16_t tag, size_t elem)
+static void *array_of(struct carve *c, const struct level *lv, const struct tally *t,
+                      uint16_t tag, size_t elem)
 {
-        size_t n = t->count[rule_index(&top_level, tag)];
+        int i = rule_index(lv, tag);
+        size_t n = i < 0 ? 0 : t->count[i];
 
         if (!c->p) {
                 c->size += align8(n * elem);
@@ -808,23 +855,25 @@ static void *array_of(struct carve *c, const struct tally *t, uint16_t tag, size
         return n ? carve(c, n * elem) : NULL;
 }
 
-static void place_arrays(struct ctr_spec *s, struct carve *c, const struct tally *t)
+static void place_arrays(struct ctr_spec *s, struct carve *c, const struct level *lv,
+                         const struct tally *t)
 {
-        s->args = array_of(c, t, CTR_TAG_ARG, sizeof(*s->args));
-        s->env = array_of(c, t, CTR_TAG_ENV, sizeof(*s->env));
+        s->args = array_of(c, lv, t, CTR_TAG_ARG, sizeof(*s->args));
+        s->env = array_of(c, lv, t, CTR_TAG_ENV, sizeof(*s->env));
         s->supplemental_groups =
-            array_of(c, t, CTR_TAG_SUPPLEMENTAL_GROUP, sizeof(*s->supplemental_groups));
-        s->layers = array_of(c, t, CTR_TAG_LAYER, sizeof(*s->layers));
-        s->mounts = array_of(c, t, CTR_TAG_MOUNT, sizeof(*s->mounts));
-        s->volumes = array_of(c, t, CTR_TAG_VOLUME, sizeof(*s->volumes));
-        s->devices = array_of(c, t, CTR_TAG_DEVICE, sizeof(*s->devices));
-        s->hugepages = array_of(c, t, CTR_TAG_HUGEPAGE, sizeof(*s->hugepages));
-        s->unified = array_of(c, t, CTR_TAG_UNIFIED, sizeof(*s->unified));
-        s->cap_add = array_of(c, t, CTR_TAG_CAP_ADD, sizeof(*s->cap_add));
-        s->cap_drop = array_of(c, t, CTR_TAG_CAP_DROP, sizeof(*s->cap_drop));
+            array_of(c, lv, t, CTR_TAG_SUPPLEMENTAL_GROUP, sizeof(*s->supplemental_groups));
+        s->layers = array_of(c, lv, t, CTR_TAG_LAYER, sizeof(*s->layers));
+        s->mounts = array_of(c, lv, t, CTR_TAG_MOUNT, sizeof(*s->mounts));
+        s->volumes = array_of(c, lv, t, CTR_TAG_VOLUME, sizeof(*s->volumes));
+        s->devices = array_of(c, lv, t, CTR_TAG_DEVICE, sizeof(*s->devices));
+        s->hugepages = array_of(c, lv, t, CTR_TAG_HUGEPAGE, sizeof(*s->hugepages));
+        s->unified = array_of(c, lv, t, CTR_TAG_UNIFIED, sizeof(*s->unified));
+        s->cap_add = array_of(c, lv, t, CTR_TAG_CAP_ADD, sizeof(*s->cap_add));
+        s->cap_drop = array_of(c, lv, t, CTR_TAG_CAP_DROP, sizeof(*s->cap_drop));
 }
 
-int ctrspec_decode(const void *buf, size_t len, struct ctr_spec *ret, char *err, size_t err_size)
+static int decode(const struct level *lv, const void *buf, size_t len, struct ctr_spec *ret,
+                  char *err, size_t err_size)
 {
         struct tally t;
         struct carve c = {0};
@@ -837,17 +886,17 @@ int ctrspec_decode(const void *buf, size_t len, struct ctr_spec *ret, char *err,
         if (len > CTRSPEC_MAX_SIZE)
                 return fail(err, err_size, -EMSGSIZE, "the spec is %zu bytes, over %u", len,
                             CTRSPEC_MAX_SIZE);
-        r = scan(&top_level, buf, len, "", &t, err, err_size);
+        r = scan(lv, buf, len, "", &t, err, err_size);
         if (r < 0)
                 return r;
 
         /* Counts are bounded by the rules, so these sizes cannot overflow. */
-        place_arrays(&s, &c, &t);
+        place_arrays(&s, &c, lv, &t);
         c.size += align8(len);
         c.p = malloc(c.size);
         if (!c.p)
                 return fail(err, err_size, -ENOMEM, "out of memory decoding the spec");
-        place_arrays(&s, &c, &t);
+        place_arrays(&s, &c, lv, &t);
         /* Strings point into this copy, so they live exactly as long as
          * the arrays do and the caller's buffer can go. */
         uint8_t *copy = carve(&c, len);
@@ -859,6 +908,17 @@ int ctrspec_decode(const void *buf, size_t len, struct ctr_spec *ret, char *err,
                 fill(&s, &f);
         *ret = s;
         return 0;
+}
+
+int ctrspec_decode(const void *buf, size_t len, struct ctr_spec *ret, char *err, size_t err_size)
+{
+        return decode(&top_level, buf, len, ret, err, err_size);
+}
+
+int ctrspec_decode_resources(const void *buf, size_t len, struct ctr_spec *ret, char *err,
+                             size_t err_size)
+{
+        return decode(&resource_level, buf, len, ret, err, err_size);
 }
 
 void ctrspec_free(struct ctr_spec *spec)

@@ -439,7 +439,7 @@ def report(results, errors, registry):
     for key, title in rows:
         ratio, goal, verdict = "-", "-", "-"
         if key in b and key in c:
-            ratio = f"{p50(b[key]) / p50(c[key]):.2f}x"
+            ratio = f"{p50(b[key]) / p50(c[key]):.3f}x"
         if key == "create_start":
             goal = f"brig p50 <= {GOAL_CREATE_RATIO} x ctrd"
             if key in b and key in c:
