@@ -131,6 +131,11 @@ static const struct brig_field_spec ctr_id_request[] = {
     {BRIG_TAG_CTR_ID, BRIG_TLV_STRING, 1, 1, BRIG_HELPER_MAX_POD_ID},
 };
 
+static const struct brig_field_spec ctr_update_request[] = {
+    {BRIG_TAG_CTR_ID, BRIG_TLV_STRING, 1, 1, BRIG_HELPER_MAX_POD_ID},
+    {BRIG_TAG_CTR_SPEC_FD, BRIG_TLV_FD, 1, 1, 4},
+};
+
 static const struct brig_field_spec ctr_kill_request[] = {
     {BRIG_TAG_CTR_ID, BRIG_TLV_STRING, 1, 1, BRIG_HELPER_MAX_POD_ID},
     {BRIG_TAG_SIGNAL, BRIG_TLV_U32, 1, 1, 4},
@@ -298,6 +303,13 @@ static const struct brig_cmd_spec cmd_table[] = {
         .name = "CTR_REOPEN_LOG",
         .request_fields = ctr_id_request,
         .n_request_fields = ARRAY_SIZE(ctr_id_request),
+    },
+    {
+        .command = BRIG_CMD_CTR_UPDATE,
+        .name = "CTR_UPDATE",
+        .request_fields = ctr_update_request,
+        .n_request_fields = ARRAY_SIZE(ctr_update_request),
+        .max_request_fds = 1,
     },
 };
 

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctr_request.h"
+#include "ctrspec.h"
 #include "digest.h"
 #include "errbuf.h"
 #include "fsutil.h"
@@ -44,6 +46,9 @@ struct entry {
         struct ctr_status status;
         bool creating; /* not listed until created */
         bool removed;  /* out of the table: no record is written any more */
+        /* the resources of the last UpdateContainerResources, packed and
+         * hex-encoded as the record keeps them; NULL: the config's */
+        char *resources_hex;
         unsigned refs;
         /* One start, stop or remove of the container at a time. */
         pthread_mutex_t op_lock;
@@ -79,6 +84,7 @@ static void entry_free(struct entry *e)
         free(e->pub.image_ref);
         free(e->pub.log_path);
         free(e->pub.runtime_handler);
+        free(e->resources_hex);
         pthread_mutex_destroy(&e->op_lock);
         pthread_mutex_destroy(&e->rec_lock);
         free(e);
@@ -144,10 +150,10 @@ static void record_name(const char *id, char *buf, size_t size)
         snprintf(buf, size, "%s" RECORD_SUFFIX, id);
 }
 
-/* The config packed and hex-encoded, as the record keeps it. */
-static char *config_hex(const Runtime__V1__ContainerConfig *config)
+/* A message packed and hex-encoded, as the record keeps it. */
+static char *message_hex(const ProtobufCMessage *m)
 {
-        size_t len = protobuf_c_message_get_packed_size(&config->base);
+        size_t len = protobuf_c_message_get_packed_size(m);
         _cleanup_free_ uint8_t *packed = malloc(len ? len : 1);
         char *hex = malloc(2 * len + 1);
 
@@ -155,27 +161,40 @@ static char *config_hex(const Runtime__V1__ContainerConfig *config)
                 free(hex);
                 return NULL;
         }
-        protobuf_c_message_pack(&config->base, packed);
+        protobuf_c_message_pack(m, packed);
         digest_hex_encode(packed, len, hex);
         return hex;
 }
 
-static json_t *record_json(const struct entry *e, const struct ctr_status *s, const char *state)
+static char *config_hex(const Runtime__V1__ContainerConfig *config)
+{
+        return message_hex(&config->base);
+}
+
+static json_t *record_json(const struct entry *e, const struct ctr_status *s, const char *state,
+                           const char *resources_hex)
 {
         const struct container *ctr = &e->pub;
         _cleanup_free_ char *hex = config_hex(ctr->config);
+        json_t *o;
 
         if (!hex)
                 return NULL;
-        return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:i, s:I, s:s, s:s, s:s, s:s, s:s, s:s, "
-                         "s:i, s:s}",
-                         "id", ctr->id, "podId", ctr->pod_id, "state", state, "createdAt",
-                         (json_int_t)ctr->created_at, "startedAt", (json_int_t)s->started_at,
-                         "finishedAt", (json_int_t)s->finished_at, "exitCode", (int)s->exit_code,
-                         "pid", (json_int_t)s->pid, "reason", s->reason, "message", s->message,
-                         "imageId", ctr->image_id, "imageRef", ctr->image_ref, "logPath",
-                         ctr->log_path, "runtimeHandler", ctr->runtime_handler, "stopSignal",
-                         ctr->stop_signal, "config", hex);
+        o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:i, s:I, s:s, s:s, s:s, s:s, s:s, s:s, "
+                      "s:i, s:s}",
+                      "id", ctr->id, "podId", ctr->pod_id, "state", state, "createdAt",
+                      (json_int_t)ctr->created_at, "startedAt", (json_int_t)s->started_at,
+                      "finishedAt", (json_int_t)s->finished_at, "exitCode", (int)s->exit_code,
+                      "pid", (json_int_t)s->pid, "reason", s->reason, "message", s->message,
+                      "imageId", ctr->image_id, "imageRef", ctr->image_ref, "logPath",
+                      ctr->log_path, "runtimeHandler", ctr->runtime_handler, "stopSignal",
+                      ctr->stop_signal, "config", hex);
+        if (o && resources_hex &&
+            json_object_set_new(o, "resources", json_string(resources_hex)) < 0) {
+                json_decref(o);
+                return NULL;
+        }
+        return o;
 }
 
 /* Writes e's record from its newest status; state, when not NULL, is
@@ -183,7 +202,7 @@ static json_t *record_json(const struct entry *e, const struct ctr_status *s, co
  * helper call). Nothing is written for a removed container. */
 static int record_write(struct containers *c, struct entry *e, const char *state)
 {
-        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ char *text = NULL, *resources = NULL;
         struct ctr_status s;
         char name[CTR_ID_LEN + 16];
         bool removed, creating;
@@ -195,12 +214,17 @@ static int record_write(struct containers *c, struct entry *e, const char *state
         s = e->status;
         removed = e->removed;
         creating = e->creating;
+        resources = e->resources_hex ? strdup(e->resources_hex) : NULL;
         pthread_mutex_unlock(&c->lock);
         if (removed) {
                 pthread_mutex_unlock(&e->rec_lock);
                 return 0;
         }
-        o = record_json(e, &s, state ? state : creating ? "creating" : state_name(s.state));
+        o = record_json(e, &s,
+                        state      ? state
+                        : creating ? "creating"
+                                   : state_name(s.state),
+                        resources);
         text = o ? json_dumps(o, JSON_COMPACT) : NULL;
         json_decref(o);
         record_name(e->pub.id, name, sizeof(name));
@@ -218,8 +242,8 @@ static int hex_value(char ch)
         return -1;
 }
 
-/* The config back from the record's hex; NULL when it does not decode. */
-static Runtime__V1__ContainerConfig *config_unhex(const char *hex)
+/* A message back from the record's hex; NULL when it does not decode. */
+static ProtobufCMessage *message_unhex(const ProtobufCMessageDescriptor *desc, const char *hex)
 {
         size_t n = strlen(hex);
         _cleanup_free_ uint8_t *packed = malloc(n / 2 + 1);
@@ -233,7 +257,13 @@ static Runtime__V1__ContainerConfig *config_unhex(const char *hex)
                         return NULL;
                 packed[i] = (uint8_t)(hi << 4 | lo);
         }
-        return runtime__v1__container_config__unpack(NULL, n / 2, packed);
+        return protobuf_c_message_unpack(desc, NULL, n / 2, packed);
+}
+
+static Runtime__V1__ContainerConfig *config_unhex(const char *hex)
+{
+        return (Runtime__V1__ContainerConfig *)message_unhex(
+            &runtime__v1__container_config__descriptor, hex);
 }
 
 static int state_parse(const char *s, enum ctr_state *ret, bool *creating)
@@ -262,7 +292,7 @@ static int record_parse(const char *text, size_t len, const char *name, struct e
         json_error_t jerr;
         json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
         const char *id, *pod_id, *state, *reason, *message, *image_id, *image_ref, *log_path,
-            *handler, *hex;
+            *handler, *hex, *resources = NULL;
         json_int_t created_at, started_at, finished_at, pid;
         int exit_code, stop_signal, r = -EINVAL;
         char expected[CTR_ID_LEN + 16];
@@ -272,13 +302,13 @@ static int record_parse(const char *text, size_t len, const char *name, struct e
                 return errbuf_fail(err, err_size, -EINVAL, "not JSON: %s", jerr.text);
         if (json_unpack_ex(o, &jerr, JSON_STRICT,
                            "{s:s, s:s, s:s, s:I, s:I, s:I, s:i, s:I, s:s, s:s, s:s, s:s, s:s, "
-                           "s:s, s:i, s:s}",
+                           "s:s, s:i, s:s, s?:s}",
                            "id", &id, "podId", &pod_id, "state", &state, "createdAt", &created_at,
                            "startedAt", &started_at, "finishedAt", &finished_at, "exitCode",
                            &exit_code, "pid", &pid, "reason", &reason, "message", &message,
                            "imageId", &image_id, "imageRef", &image_ref, "logPath", &log_path,
-                           "runtimeHandler", &handler, "stopSignal", &stop_signal, "config",
-                           &hex) < 0) {
+                           "runtimeHandler", &handler, "stopSignal", &stop_signal, "config", &hex,
+                           "resources", &resources) < 0) {
                 errbuf_fail(err, err_size, -EINVAL, "%s", jerr.text);
                 goto out;
         }
@@ -314,8 +344,19 @@ static int record_parse(const char *text, size_t len, const char *name, struct e
         e->pub.log_path = strdup(log_path);
         e->pub.runtime_handler = strdup(handler);
         e->pub.config = config_unhex(hex);
-        if (!e->pub.image_id || !e->pub.image_ref || !e->pub.log_path || !e->pub.runtime_handler ||
-            !e->pub.config || !e->pub.config->metadata) {
+        if (resources) {
+                ProtobufCMessage *m =
+                    message_unhex(&runtime__v1__linux_container_resources__descriptor, resources);
+                if (!m) {
+                        errbuf_fail(err, err_size, -EINVAL, "the resources do not decode");
+                        goto out;
+                }
+                protobuf_c_message_free_unpacked(m, NULL);
+                e->resources_hex = strdup(resources);
+        }
+        if ((resources && !e->resources_hex) || !e->pub.image_id || !e->pub.image_ref ||
+            !e->pub.log_path || !e->pub.runtime_handler || !e->pub.config ||
+            !e->pub.config->metadata) {
                 errbuf_fail(err, err_size, -EINVAL, "the config does not decode");
                 goto out;
         }
@@ -1217,6 +1258,75 @@ int containers_reopen_log(struct containers *c, uint64_t call_id, const char *re
         }
         container_unref(c, ctr);
         return r;
+}
+
+int containers_update(struct containers *c, uint64_t call_id, const char *ref,
+                      const Runtime__V1__LinuxContainerResources *res, char *err, size_t err_size)
+{
+        struct ctr_request req = {0};
+        _cleanup_free_ uint8_t *spec = NULL;
+        _cleanup_free_ char *hex = NULL;
+        size_t len = 0;
+        struct entry *e;
+        enum ctr_state st;
+        int r = op_begin(c, ref, &e, err, err_size);
+
+        if (r == 0)
+                return errbuf_fail(err, err_size, -ENOENT, "container %s not found", ref);
+        if (r < 0)
+                return r;
+        st = state_of(c, e);
+        if (st != CTR_CREATED && st != CTR_RUNNING) {
+                r = errbuf_fail(err, err_size, -EBUSY,
+                                "container %s is %s; only a created or running one is updated",
+                                e->pub.id, state_name(st));
+                goto out;
+        }
+        r = ctr_request_resources(res, e->pub.config->metadata->name, &req, err, err_size);
+        if (r == 0)
+                r = ctrspec_encode_resources(&req.spec, &spec, &len, err, err_size);
+        if (r == 0 && res && !(hex = message_hex(&res->base)))
+                r = -ENOMEM;
+        if (r == 0 && len > 0)
+                r = helper_client_ctr_update(c->helper, call_id, e->pub.id, spec, len, err,
+                                             err_size);
+        if (r < 0)
+                goto out;
+        pthread_mutex_lock(&c->lock);
+        free(e->resources_hex);
+        e->resources_hex = TAKE_PTR(hex);
+        pthread_mutex_unlock(&c->lock);
+        r = record_write(c, e, NULL);
+        if (r < 0)
+                errbuf_fail(err, err_size, r, "container %s: updated, but its record is not: %s",
+                            e->pub.id, strerror(-r));
+        else
+                log_info("container resources updated", "call=%" PRIu64 " ctr=%s", call_id,
+                         e->pub.id);
+out:
+        ctr_request_free(&req);
+        op_end(c, e);
+        return r;
+}
+
+Runtime__V1__LinuxContainerResources *containers_resources(struct containers *c,
+                                                           struct container *ctr)
+{
+        struct entry *e = entry_of(ctr);
+        _cleanup_free_ char *hex = NULL;
+
+        pthread_mutex_lock(&c->lock);
+        hex = e->resources_hex ? strdup(e->resources_hex) : NULL;
+        pthread_mutex_unlock(&c->lock);
+        if (hex)
+                return (Runtime__V1__LinuxContainerResources *)message_unhex(
+                    &runtime__v1__linux_container_resources__descriptor, hex);
+        if (!ctr->config->linux || !ctr->config->linux->resources)
+                return NULL;
+        hex = message_hex(&ctr->config->linux->resources->base);
+        return hex ? (Runtime__V1__LinuxContainerResources *)message_unhex(
+                         &runtime__v1__linux_container_resources__descriptor, hex)
+                   : NULL;
 }
 
 grpc_status_code containers_grpc_code(int error)

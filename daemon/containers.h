@@ -155,6 +155,17 @@ int containers_exec_sync(struct containers *c, uint64_t call_id, const char *ref
 int containers_reopen_log(struct containers *c, uint64_t call_id, const char *ref, char *err,
                           size_t err_size);
 
+/* UpdateContainerResources of a created or running container (-EBUSY
+ * otherwise): checked as at create (-EINVAL), applied by the helper, then
+ * recorded for ContainerStatus. A NULL res changes nothing. */
+int containers_update(struct containers *c, uint64_t call_id, const char *ref,
+                      const Runtime__V1__LinuxContainerResources *res, char *err, size_t err_size);
+
+/* The container's resources as last set (at create or by an update), a
+ * copy to free with protobuf_c_message_free_unpacked(); NULL for none. */
+Runtime__V1__LinuxContainerResources *containers_resources(struct containers *c,
+                                                           struct container *ctr);
+
 void container_unref(struct containers *c, struct container *ctr);
 
 /* The pods' hook (pods_set_containers_hook()) before a pod's stop

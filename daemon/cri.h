@@ -35,6 +35,7 @@ void cri_stream_containers(struct rpc_call *call, const ProtobufCMessage *reques
 void cri_container_status(struct rpc_call *call, const ProtobufCMessage *request);
 void cri_exec_sync(struct rpc_call *call, const ProtobufCMessage *request);
 void cri_reopen_container_log(struct rpc_call *call, const ProtobufCMessage *request);
+void cri_update_container_resources(struct rpc_call *call, const ProtobufCMessage *request);
 
 /* brig.debug.v1.Debug: test-only, served when debug_rpcs is set. */
 extern const struct rpc_method debug_methods[];

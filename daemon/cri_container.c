@@ -370,6 +370,23 @@ void cri_remove_container(struct rpc_call *call, const ProtobufCMessage *request
         rpc_reply(call, &resp.base);
 }
 
+void cri_update_container_resources(struct rpc_call *call, const ProtobufCMessage *request)
+{
+        const Runtime__V1__UpdateContainerResourcesRequest *req = (const void *)request;
+        Runtime__V1__UpdateContainerResourcesResponse resp =
+            RUNTIME__V1__UPDATE_CONTAINER_RESOURCES_RESPONSE__INIT;
+        char err[ERR_SIZE] = "";
+        int r;
+
+        if (!req->container_id[0])
+                return fail_with(call, -EINVAL, "container_id is empty");
+        r = containers_update(app_containers(call), rpc_call_id(call), req->container_id,
+                              req->linux, err, sizeof(err));
+        if (r < 0)
+                return fail_with(call, r, err);
+        rpc_reply(call, &resp.base);
+}
+
 void cri_reopen_container_log(struct rpc_call *call, const ProtobufCMessage *request)
 {
         const Runtime__V1__ReopenContainerLogRequest *req = (const void *)request;
@@ -670,6 +687,8 @@ void cri_container_status(struct rpc_call *call, const ProtobufCMessage *request
         char err[ERR_SIZE] = "";
         struct container *ctr = NULL;
         const Runtime__V1__ContainerConfig *cfg;
+        Runtime__V1__ContainerResources resources = RUNTIME__V1__CONTAINER_RESOURCES__INIT;
+        Runtime__V1__LinuxContainerResources *resources_linux = NULL;
         struct ctr_status s;
         int r;
 
@@ -696,6 +715,11 @@ void cri_container_status(struct rpc_call *call, const ProtobufCMessage *request
         status.n_mounts = cfg->n_mounts;
         status.log_path = ctr->log_path;
         status.stop_signal = signal_enum_of(ctr->stop_signal);
+        resources_linux = containers_resources(c, ctr);
+        if (resources_linux) {
+                resources.linux = resources_linux;
+                status.resources = &resources;
+        }
         if (map_copy_make(&labels, &runtime__v1__container_status__labels_entry__descriptor,
                           (void *const *)cfg->labels, cfg->n_labels) < 0 ||
             map_copy_make(&annotations,
@@ -720,6 +744,8 @@ void cri_container_status(struct rpc_call *call, const ProtobufCMessage *request
         }
         rpc_reply(call, &resp.base);
 out:
+        if (resources_linux)
+                protobuf_c_message_free_unpacked(&resources_linux->base, NULL);
         map_copy_free(&labels);
         map_copy_free(&annotations);
         container_unref(c, ctr);

@@ -194,7 +194,7 @@ const struct rpc_method cri_methods[] = {
     METHOD(RuntimeService, ContainerStatus, container_status_request, RPC_UNARY,
            cri_container_status),
     METHOD(RuntimeService, UpdateContainerResources, update_container_resources_request, RPC_UNARY,
-           NULL),
+           cri_update_container_resources),
     METHOD(RuntimeService, ReopenContainerLog, reopen_container_log_request, RPC_UNARY,
            cri_reopen_container_log),
     METHOD(RuntimeService, ExecSync, exec_sync_request, RPC_UNARY, cri_exec_sync),

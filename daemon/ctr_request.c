@@ -827,10 +827,8 @@ static int build_unified(struct build *b, const Runtime__V1__LinuxContainerResou
         return 0;
 }
 
-static int build_resources(struct build *b)
+static int build_resources(struct build *b, const Runtime__V1__LinuxContainerResources *res)
 {
-        const Runtime__V1__LinuxContainerResources *res =
-            b->cfg->linux ? b->cfg->linux->resources : NULL;
         struct ctr_spec *s = b->s;
         int r = 0;
 
@@ -944,9 +942,30 @@ int ctr_request_build(const Runtime__V1__ContainerConfig *cfg,
         if (r == 0)
                 r = build_log(&b);
         if (r == 0)
-                r = build_resources(&b);
+                r = build_resources(&b, cfg->linux ? cfg->linux->resources : NULL);
         if (r == 0)
                 r = build_layers(&b, layer_chain_ids, n_layers);
+        if (r < 0)
+                ctr_request_free(ret);
+        return r;
+}
+
+int ctr_request_resources(const Runtime__V1__LinuxContainerResources *res, const char *name,
+                          struct ctr_request *ret, char *err, size_t err_size)
+{
+        struct build b = {
+            .req = ret,
+            .s = &ret->spec,
+            .name = name,
+            .err = err,
+            .err_size = err_size,
+        };
+        int r;
+
+        *ret = (struct ctr_request){0};
+        r = build_resources(&b, res);
+        /* an update does not move the OOM score: runc update cannot */
+        ret->spec.oom_score_adj = (struct ctr_opt_i64){0};
         if (r < 0)
                 ctr_request_free(ret);
         return r;

@@ -64,4 +64,10 @@ int ctr_request_build(const Runtime__V1__ContainerConfig *cfg,
                       char *err, size_t err_size);
 
 /* Releases everything of req; the struct is zeroed. */
+/* The resources alone of an UpdateContainerResources (res may be NULL:
+ * nothing to change), for ctrspec_encode_resources(); the same checks as
+ * ctr_request_build()'s, with messages naming container name. */
+int ctr_request_resources(const Runtime__V1__LinuxContainerResources *res, const char *name,
+                          struct ctr_request *ret, char *err, size_t err_size);
+
 void ctr_request_free(struct ctr_request *req);

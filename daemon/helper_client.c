@@ -792,6 +792,34 @@ int helper_client_ctr_create(struct helper_client *hc, uint64_t call_id,
         return 0;
 }
 
+int helper_client_ctr_update(struct helper_client *hc, uint64_t call_id, const char *ctr_id,
+                             const uint8_t *resources, size_t len, char *reason, size_t reason_size)
+{
+        uint8_t payload[BRIG_TLV_HDR_SIZE * 2 + BRIG_HELPER_MAX_POD_ID + 4];
+        _cleanup_close_ int fd = -1;
+        struct tlv_writer w;
+        struct reply reply;
+        size_t plen;
+        int r;
+
+        tlv_writer_init(&w, payload, sizeof(payload));
+        tlv_put_string(&w, BRIG_TAG_CTR_ID, ctr_id);
+        tlv_put_fd(&w, BRIG_TAG_CTR_SPEC_FD, 0);
+        r = tlv_writer_finish(&w, &plen);
+        if (r < 0) {
+                snprintf(reason, reason_size, "CTR_UPDATE request does not fit its buffer");
+                return r;
+        }
+        fd = sealed_memfd(resources, len, reason, reason_size);
+        if (fd < 0)
+                return fd;
+        r = call(hc, call_id, BRIG_CMD_CTR_UPDATE, payload, plen, &fd, 1,
+                 HELPER_CLIENT_CTR_TIMEOUT_MS, &reply, reason, reason_size);
+        if (r == 0)
+                reply_release(&reply);
+        return r;
+}
+
 /* CTR_START, CTR_DELETE, CTR_STATUS and CTR_KILL: the container id, and a
  * signal for CTR_KILL (0: none). A NULL reply: nothing in it is wanted. */
 static int ctr_call(struct helper_client *hc, uint64_t call_id, uint16_t command,

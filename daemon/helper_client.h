@@ -202,6 +202,13 @@ struct helper_ctr_status {
 int helper_client_ctr_status(struct helper_client *hc, uint64_t call_id, const char *ctr_id,
                              struct helper_ctr_status *ret, char *reason, size_t reason_size);
 
+/* Changes a running container's resources: resources is what
+ * ctrspec_encode_resources() made (at least one field), sent in a sealed
+ * memfd. */
+int helper_client_ctr_update(struct helper_client *hc, uint64_t call_id, const char *ctr_id,
+                             const uint8_t *resources, size_t len, char *reason,
+                             size_t reason_size);
+
 /* Has the helper reopen the container's log where CTR_CREATE put it and
  * hand it to the container's monitor. */
 int helper_client_ctr_reopen_log(struct helper_client *hc, uint64_t call_id, const char *ctr_id,

@@ -525,25 +525,30 @@ static void cgroups_path(const struct create_job *j, char *buf, size_t size)
                 snprintf(buf, size, "%s/brig-%s", parent && *parent ? parent : "/brig", j->id);
 }
 
-static int write_config(int dfd, const char *json, size_t len, char *err, size_t size)
+/* Writes name in the container's directory whole or not at all: a
+ * temporary file, fsync, rename. */
+static int write_json(int dfd, const char *name, const char *json, size_t len, char *err,
+                      size_t size)
 {
-        _cleanup_close_ int fd = openat(
-            dfd, "config.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        char tmp[64];
+        _cleanup_close_ int fd = -1;
         size_t off = 0;
 
+        snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
-                return fail(err, size, negative_errno(), "cannot write config.json: %m");
+                return fail(err, size, negative_errno(), "cannot write %s: %m", name);
         while (off < len) {
                 ssize_t n = write(fd, json + off, len - off);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n <= 0)
                         return fail(err, size, n < 0 ? negative_errno() : -EIO,
-                                    "cannot write config.json: %m");
+                                    "cannot write %s: %m", name);
                 off += (size_t)n;
         }
-        if (fsync(fd) < 0 || renameat(dfd, "config.json.tmp", dfd, "config.json") < 0)
-                return fail(err, size, negative_errno(), "cannot write config.json: %m");
+        if (fsync(fd) < 0 || renameat(dfd, tmp, dfd, name) < 0)
+                return fail(err, size, negative_errno(), "cannot write %s: %m", name);
         return 0;
 }
 
@@ -631,7 +636,7 @@ static int make_bundle(struct create_job *j, char *err, size_t size)
         r = ocispec_write(&in, &json, &len, err, size);
         if (r < 0)
                 return r;
-        return write_config(dfd, json, len, err, size);
+        return write_json(dfd, "config.json", json, len, err, size);
 }
 
 static int create_child(void *arg)
@@ -1000,10 +1005,12 @@ static void runtime_done(void *data, int status)
 {
         struct pending_reply *p = data;
         char msg[BRIG_HELPER_MAX_ERROR_MESSAGE];
-        int r = runtime_done_status(status, p->command == BRIG_CMD_CTR_START ? "start" : "kill",
+        int r = runtime_done_status(status,
+                                    p->command == BRIG_CMD_CTR_START  ? "start"
+                                    : p->command == BRIG_CMD_CTR_KILL ? "kill"
+                                                                      : "update",
                                     p->id, msg, sizeof(msg));
 
-        unmark_busy(p->id);
         finish(p, r, r < 0 ? msg : NULL, NULL, 0);
         free(p);
 }
@@ -1326,4 +1333,51 @@ int ctr_handle_reopen_log(struct helper_conn *c, const struct brig_msg *msg, int
                 return r;
         }
         return HANDLER_DEFERRED;
+}
+
+int ctr_handle_update(struct helper_conn *c, const struct brig_msg *msg, int *fds,
+                      struct tlv_writer *reply, char *reason, size_t reason_size)
+{
+        const char *id = NULL;
+        _cleanup_close_ int spec_fd = -1, dfd = -1;
+        _cleanup_free_ uint8_t *buf = NULL;
+        _cleanup_free_ char *json = NULL;
+        _cleanup_(ctrspec_free) struct ctr_spec spec = {0};
+        char why[BRIG_HELPER_MAX_ERROR_MESSAGE] = "", path[PATH_MAX];
+        size_t len = 0, json_len = 0;
+        int r = id_of(msg, BRIG_TAG_CTR_ID, "container", &id, reason, reason_size);
+
+        if (r < 0)
+                return r;
+        dfd = openat_beneath(containers_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        if (dfd < 0) {
+                snprintf(reason, reason_size, "CTR_UPDATE: container %s does not exist", id);
+                return -ENOENT;
+        }
+        if (is_busy(id)) {
+                snprintf(reason, reason_size,
+                         "CTR_UPDATE: container %s is being created or "
+                         "removed",
+                         id);
+                return -EBUSY;
+        }
+        r = brig_msg_take_fd(msg, fds, BRIG_TAG_CTR_SPEC_FD, &spec_fd);
+        if (r == 0)
+                r = read_spec(spec_fd, &buf, &len, reason, reason_size);
+        if (r < 0)
+                return r;
+        r = ctrspec_decode_resources(buf, len, &spec, why, sizeof(why));
+        if (r == 0)
+                r = ocispec_write_resources(&spec, &json, &json_len, why, sizeof(why));
+        if (r == 0)
+                r = write_json(dfd, "update.json", json, json_len, why, sizeof(why));
+        if (r < 0) {
+                snprintf(reason, reason_size, "CTR_UPDATE: container %s: %s", id, why);
+                return r == -ERANGE ? -EINVAL : r;
+        }
+        snprintf(path, sizeof(path), "%s/%s/update.json", root_path, id);
+        char *argv[] = {"runc",        "--root", runc_root,  "update",
+                        "--resources", path,     (char *)id, NULL};
+        (void)reply;
+        return run_runtime(c, msg, id, argv, reason, reason_size);
 }

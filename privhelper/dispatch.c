@@ -287,6 +287,7 @@ static const struct handler handlers[] = {
     {BRIG_CMD_CTR_STATUS, PERMIT_AFTER_HELLO, ctr_handle_status},
     {BRIG_CMD_CTR_EXEC_SYNC, PERMIT_AFTER_HELLO | PERMIT_DEFERRED, ctr_handle_exec_sync},
     {BRIG_CMD_CTR_REOPEN_LOG, PERMIT_AFTER_HELLO | PERMIT_DEFERRED, ctr_handle_reopen_log},
+    {BRIG_CMD_CTR_UPDATE, PERMIT_AFTER_HELLO | PERMIT_DEFERRED, ctr_handle_update},
 };
 
 static const struct handler *find_handler(uint16_t command)

@@ -603,16 +603,9 @@ static bool set(const struct ctr_opt_i64 *v)
         return v->has && v->v != 0;
 }
 
-static int write_resources(struct ctx *c, const struct oci_config_input *in)
+/* The members of a LinuxResources object but its devices. */
+static void write_limits(struct ctx *c, const struct ctr_spec *sp)
 {
-        const struct ctr_spec *sp = in->spec;
-        int r;
-
-        if ((r = check_resources(c, sp)) < 0)
-                return r;
-        jsonw_key(&c->w, "resources");
-        jsonw_begin_object(&c->w);
-        write_device_cgroup(c, in);
         if (set(&sp->memory_limit) || set(&sp->memory_swap)) {
                 jsonw_key(&c->w, "memory");
                 jsonw_begin_object(&c->w);
@@ -663,8 +656,39 @@ static int write_resources(struct ctx *c, const struct oci_config_input *in)
                         kstr(c, sp->unified[i].key, sp->unified[i].value);
                 jsonw_end_object(&c->w);
         }
+}
+
+static int write_resources(struct ctx *c, const struct oci_config_input *in)
+{
+        int r;
+
+        if ((r = check_resources(c, in->spec)) < 0)
+                return r;
+        jsonw_key(&c->w, "resources");
+        jsonw_begin_object(&c->w);
+        write_device_cgroup(c, in);
+        write_limits(c, in->spec);
         jsonw_end_object(&c->w);
         return 0;
+}
+
+int ocispec_write_resources(const struct ctr_spec *spec, char **ret_json, size_t *ret_len,
+                            char *err, size_t err_size)
+{
+        struct ctx c = {.err = err, .err_size = err_size};
+        int r = check_resources(&c, spec);
+
+        jsonw_init(&c.w);
+        if (r == 0) {
+                jsonw_begin_object(&c.w);
+                write_limits(&c, spec);
+                jsonw_end_object(&c.w);
+                r = jsonw_finish(&c.w, ret_json, ret_len);
+                if (r < 0)
+                        bad(&c, r, "cannot write the resources: %s", strerror(-r));
+        }
+        jsonw_free(&c.w);
+        return r;
 }
 
 static const char *const masked_paths[] = {

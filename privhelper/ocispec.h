@@ -116,3 +116,9 @@ struct oci_config_input {
  * errno with err naming the field; nothing is returned then. */
 int ocispec_write(const struct oci_config_input *in, char **ret_json, size_t *ret_len, char *err,
                   size_t err_size);
+
+/* The resources of spec alone, as the LinuxResources object `runc update
+ * --resources` reads (no device rules: an update keeps the container's),
+ * with the same checks as ocispec_write(). */
+int ocispec_write_resources(const struct ctr_spec *spec, char **ret_json, size_t *ret_len,
+                            char *err, size_t err_size);

@@ -212,6 +212,11 @@ enum brig_cmd {
          * CTR_CREATE (brigd names none) and hands the new fd to the pod's
          * monitor, after kubelet renamed the old file. */
         BRIG_CMD_CTR_REOPEN_LOG = 20,
+        /* Changes a running container's resources: CTR_SPEC_FD holds only
+         * resource fields (ctrspec_encode_resources()), checked as at
+         * CTR_CREATE; the helper writes them as JSON itself and runs the
+         * runtime's update. */
+        BRIG_CMD_CTR_UPDATE = 21,
 };
 
 /* Tags: one global list for the whole protocol, each with exactly one type

@@ -302,6 +302,43 @@ def test_exec_sync_refusals(ctrs):
     ctrs.remove(running)
 
 
+# --- resources ---------------------------------------------------------------------------
+
+def memory_cgroup_limit(ctr_id):
+    for path in (f"/sys/fs/cgroup/memory/brig/brig-{ctr_id}/memory.limit_in_bytes",
+                 f"/sys/fs/cgroup/brig/brig-{ctr_id}/memory.max"):
+        if os.path.exists(path):
+            return int(open(path).read())
+    raise AssertionError(f"no memory cgroup for container {ctr_id}")
+
+
+def test_memory_limit_shows_in_the_cgroup_and_updates(ctrs):
+    pod_id, cfg = ctrs.run_pod()
+    req = ctrs.create_request(pod_id, cfg, command=SLEEP)
+    req.config.linux.resources.memory_limit_in_bytes = 64 << 20
+    ctr_id = ctrs.create_raw(req)
+    ctrs.start(ctr_id)
+    assert memory_cgroup_limit(ctr_id) == 64 << 20
+    st = ctrs.status(ctr_id).status
+    assert st.resources.linux.memory_limit_in_bytes == 64 << 20
+    ctrs.cri.runtime("UpdateContainerResources", api_pb2.UpdateContainerResourcesRequest(
+        container_id=ctr_id, linux=api_pb2.LinuxContainerResources(
+            memory_limit_in_bytes=128 << 20, cpu_shares=512)), CALL_TIMEOUT)
+    assert memory_cgroup_limit(ctr_id) == 128 << 20
+    st = ctrs.status(ctr_id).status
+    assert st.resources.linux.memory_limit_in_bytes == 128 << 20
+    assert st.resources.linux.cpu_shares == 512
+    # a value the helper refuses changes nothing
+    expect_error(grpc.StatusCode.INVALID_ARGUMENT, ctrs.cri.runtime, "UpdateContainerResources",
+                 api_pb2.UpdateContainerResourcesRequest(
+                     container_id=ctr_id,
+                     linux=api_pb2.LinuxContainerResources(cpu_shares=1)), CALL_TIMEOUT)
+    assert ctrs.status(ctr_id).status.resources.linux.cpu_shares == 512
+    ctrs.remove(ctr_id)
+    expect_error(grpc.StatusCode.NOT_FOUND, ctrs.cri.runtime, "UpdateContainerResources",
+                 api_pb2.UpdateContainerResourcesRequest(container_id=ctr_id), CALL_TIMEOUT)
+
+
 # --- logs ------------------------------------------------------------------------------
 
 def test_reopen_container_log_after_a_rename(brig, ctrs):
