@@ -145,6 +145,8 @@ static unsigned ns_flags_of(const Runtime__V1__PodSandboxConfig *c)
                 flags &= ~(BRIG_POD_NS_NET | BRIG_POD_NS_UTS);
         if (o && o->ipc == RUNTIME__V1__NAMESPACE_MODE__NODE)
                 flags &= ~BRIG_POD_NS_IPC;
+        if (o && o->pid == RUNTIME__V1__NAMESPACE_MODE__POD)
+                flags |= BRIG_POD_NS_PID;
         return flags;
 }
 
@@ -210,9 +212,15 @@ void cri_run_pod_sandbox(struct rpc_call *call, const ProtobufCMessage *request)
                 }
                 sysctls[n] = sysctl_buf[n];
         }
+        /* check_config() resolved it once already: this cannot fail now */
+        char cgroup[CGROUP_PATH_MAX], why[512];
+        r = cgroup_parent_resolve(((struct brigd *)rpc_call_app(call))->config.cgroup_manager,
+                                  c->linux ? c->linux->cgroup_parent : "", cgroup, sizeof(cgroup),
+                                  why, sizeof(why));
         r = pods_run(app_pods(call), rpc_call_id(call), c, req->runtime_handler, flags,
-                     (flags & BRIG_POD_NS_UTS) && c->hostname[0] ? c->hostname : NULL, sysctls, n,
-                     net, files_hostname(c->hostname), id, err, sizeof(err));
+                     (flags & BRIG_POD_NS_UTS) && c->hostname[0] ? c->hostname : NULL,
+                     r == 0 && cgroup[0] == '/' ? cgroup : NULL, sysctls, n, net,
+                     files_hostname(c->hostname), id, err, sizeof(err));
         if (r < 0)
                 return fail_with(call, r, err);
         resp.pod_sandbox_id = id;

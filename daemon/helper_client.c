@@ -493,9 +493,10 @@ int helper_client_remove_layer(struct helper_client *hc, uint64_t call_id, const
 int helper_client_pod_create(struct helper_client *hc, uint64_t call_id,
                              const struct helper_pod_create *req, char *reason, size_t reason_size)
 {
-        uint8_t payload[BRIG_TLV_HDR_SIZE * (3 + BRIG_HELPER_MAX_SYSCTLS) + BRIG_HELPER_MAX_POD_ID +
+        uint8_t payload[BRIG_TLV_HDR_SIZE * (4 + BRIG_HELPER_MAX_SYSCTLS) + BRIG_HELPER_MAX_POD_ID +
                         4 + BRIG_HELPER_MAX_HOSTNAME +
-                        BRIG_HELPER_MAX_SYSCTLS * BRIG_HELPER_MAX_SYSCTL];
+                        BRIG_HELPER_MAX_SYSCTLS * BRIG_HELPER_MAX_SYSCTL +
+                        BRIG_HELPER_MAX_CGROUP_PARENT];
         struct tlv_writer w;
         struct reply reply;
         size_t len;
@@ -513,6 +514,8 @@ int helper_client_pod_create(struct helper_client *hc, uint64_t call_id,
                 tlv_put_string(&w, BRIG_TAG_HOSTNAME, req->hostname);
         for (size_t i = 0; i < req->n_sysctls; i++)
                 tlv_put_string(&w, BRIG_TAG_SYSCTL, req->sysctls[i]);
+        if (req->cgroup_parent)
+                tlv_put_string(&w, BRIG_TAG_CGROUP_PARENT, req->cgroup_parent);
         r = tlv_writer_finish(&w, &len);
         if (r < 0) {
                 snprintf(reason, reason_size, "POD_CREATE request does not fit its buffer");

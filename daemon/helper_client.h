@@ -84,6 +84,7 @@ struct helper_pod_create {
         const char *hostname;
         const char *const *sysctls;
         size_t n_sysctls;
+        const char *cgroup_parent; /* resolved, absolute; NULL: the helper's default */
 };
 
 /* Has the helper create and pin the pod's namespaces. Blocks until they are

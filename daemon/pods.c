@@ -205,7 +205,7 @@ static int record_parse(const char *text, size_t len, const char *name, struct p
                 errbuf_fail(err, err_size, -EINVAL, "unknown state \"%.32s\"", state);
                 goto out;
         }
-        if (ns_flags < 0 || ns_flags & ~(json_int_t)BRIG_POD_NS_ALL ||
+        if (ns_flags < 0 || ns_flags & ~(json_int_t)BRIG_POD_NS_KNOWN ||
             hex_decode(config_hex, &packed, &packed_len) < 0) {
                 errbuf_fail(err, err_size, -EINVAL, "bad nsFlags or config");
                 goto out;
@@ -539,8 +539,9 @@ static int reserve(struct pods *p, struct pod *pod, char *err, size_t err_size)
 
 int pods_run(struct pods *p, uint64_t call_id, const Runtime__V1__PodSandboxConfig *config,
              const char *runtime_handler, unsigned ns_flags, const char *hostname,
-             const char *const *sysctls, size_t n_sysctls, const struct pod_network *net,
-             const char *files_hostname, char id[static POD_ID_LEN + 1], char *err, size_t err_size)
+             const char *cgroup_parent, const char *const *sysctls, size_t n_sysctls,
+             const struct pod_network *net, const char *files_hostname,
+             char id[static POD_ID_LEN + 1], char *err, size_t err_size)
 {
         struct pod *pod = NULL;
         char why[512];
@@ -571,6 +572,7 @@ int pods_run(struct pods *p, uint64_t call_id, const Runtime__V1__PodSandboxConf
             .hostname = hostname,
             .sysctls = sysctls,
             .n_sysctls = n_sysctls,
+            .cgroup_parent = cgroup_parent,
         };
         r = helper_client_pod_create(p->helper, call_id, &req, err, err_size);
         /* The only ENOENT: a sysctl the kernel does not have. */

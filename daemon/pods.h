@@ -67,14 +67,16 @@ void pods_close(struct pods *p);
  * ns_flags asks for, its sysctls (n "name=value" strings) and hostname
  * (NULL: the node's is kept), attached to the CNI network with net's
  * request when it has its own network namespace (the pod id and names are
- * filled in here), and its resolv.conf, hostname and hosts files written
+ * filled in here), its monitor started in cgroup_parent (the resolved
+ * path; NULL: the helper's default), and its resolv.conf, hostname and
+ * hosts files written
  * (files_hostname, NULL: none; net's files_dns). On success the new id is
  * in id. */
 int pods_run(struct pods *p, uint64_t call_id, const Runtime__V1__PodSandboxConfig *config,
              const char *runtime_handler, unsigned ns_flags, const char *hostname,
-             const char *const *sysctls, size_t n_sysctls, const struct pod_network *net,
-             const char *files_hostname, char id[static POD_ID_LEN + 1], char *err,
-             size_t err_size);
+             const char *cgroup_parent, const char *const *sysctls, size_t n_sysctls,
+             const struct pod_network *net, const char *files_hostname,
+             char id[static POD_ID_LEN + 1], char *err, size_t err_size);
 
 /* CNI CHECK of a ready pod's network (0 for a pod on the node's). */
 int pods_check_network(struct pods *p, uint64_t call_id, const struct pod *pod, char *err,

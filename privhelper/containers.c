@@ -299,6 +299,9 @@ struct create_job {
         char pod[BRIG_HELPER_MAX_POD_ID];
         char id[BRIG_HELPER_MAX_POD_ID];
         struct ctr_spec spec;
+        /* the PID namespace joined: the pod's pin or a target's; "" for a
+         * new one or the node's */
+        char pid_ns[PATH_MAX];
         int log_fd;
         struct create_result *res;
 };
@@ -618,7 +621,10 @@ static int make_bundle(struct create_job *j, char *err, size_t size)
                      .additional_gids = user.additional_gids,
                      .n_additional_gids = user.n_additional_gids},
             .rootfs = "rootfs",
-            .pid = {.mode = spec->pid_mode == CTR_PID_NODE ? OCI_NS_NODE : OCI_NS_NEW},
+            .pid = {.mode = j->pid_ns[0]                     ? OCI_NS_JOIN
+                            : spec->pid_mode == CTR_PID_NODE ? OCI_NS_NODE
+                                                             : OCI_NS_NEW,
+                    .path = j->pid_ns[0] ? j->pid_ns : NULL},
             .net = pod_ns(j->pod, "net", net, sizeof(net)),
             .ipc = pod_ns(j->pod, "ipc", ipc, sizeof(ipc)),
             .uts = pod_ns(j->pod, "uts", uts, sizeof(uts)),
@@ -844,6 +850,66 @@ static void create_done(void *data, int status)
         }
 }
 
+/* Reads dfd's small file name into buf (NUL-terminated). */
+static int read_small(int dfd, const char *name, char *buf, size_t size)
+{
+        _cleanup_close_ int fd = openat_beneath(dfd, name, O_RDONLY | O_NOFOLLOW, 0);
+        ssize_t n;
+
+        if (fd < 0)
+                return fd;
+        n = read(fd, buf, size - 1);
+        if (n < 0)
+                return negative_errno();
+        buf[n] = '\0';
+        return 0;
+}
+
+/* The PID namespace a POD or TARGET container joins, into j->pid_ns: the
+ * pod's pin, or the namespace of a running container of the same pod. */
+static int pid_ns_of(struct create_job *j, char *reason, size_t reason_size)
+{
+        char buf[BUNDLE_FILE_MAX], pod[BRIG_HELPER_MAX_POD_ID], proc_root[64];
+        _cleanup_close_ int dfd = -1;
+        unsigned long long pid = 0;
+        struct stat a, b;
+
+        if (j->spec.pid_mode == CTR_PID_POD) {
+                if (pods_ns_path(j->pod, "pid", j->pid_ns, sizeof(j->pid_ns)) < 0) {
+                        snprintf(reason, reason_size,
+                                 "CTR_CREATE: container %s: pod %s has no PID namespace of its "
+                                 "own to share (POD_CREATE without BRIG_POD_NS_PID)",
+                                 j->id, j->pod);
+                        return -EINVAL;
+                }
+                return 0;
+        }
+        if (j->spec.pid_mode != CTR_PID_TARGET)
+                return 0;
+        dfd = openat_beneath(containers_fd, j->spec.pid_target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
+                             0);
+        if (dfd < 0 || read_small(dfd, "pod", pod, sizeof(pod)) < 0 || strcmp(pod, j->pod) != 0) {
+                snprintf(reason, reason_size,
+                         "CTR_CREATE: container %s: target container %s is not in pod %s", j->id,
+                         j->spec.pid_target, j->pod);
+                return -ENOENT;
+        }
+        /* Its init, if it still runs in its own rootfs (pids are reused). */
+        if (read_small(dfd, "pid", buf, sizeof(buf)) == 0)
+                sscanf(buf, "%llu", &pid);
+        snprintf(proc_root, sizeof(proc_root), "/proc/%llu/root", pid);
+        if (pid == 0 || pid >= INT32_MAX || faccessat(dfd, "exit", F_OK, 0) == 0 ||
+            stat(proc_root, &a) < 0 || fstatat(dfd, "rootfs", &b, 0) < 0 || a.st_dev != b.st_dev ||
+            a.st_ino != b.st_ino) {
+                snprintf(reason, reason_size,
+                         "CTR_CREATE: container %s: target container %s does not run", j->id,
+                         j->spec.pid_target);
+                return -ENOENT;
+        }
+        snprintf(j->pid_ns, sizeof(j->pid_ns), "/proc/%llu/ns/pid", pid);
+        return 0;
+}
+
 int ctr_handle_create(struct helper_conn *c, const struct brig_msg *msg, int *fds,
                       struct tlv_writer *reply, char *reason, size_t reason_size)
 {
@@ -903,14 +969,9 @@ int ctr_handle_create(struct helper_conn *c, const struct brig_msg *msg, int *fd
                 snprintf(reason, reason_size, "CTR_CREATE: container %s: %s", id, why);
                 goto fail;
         }
-        if (j->spec.pid_mode == CTR_PID_POD || j->spec.pid_mode == CTR_PID_TARGET) {
-                snprintf(reason, reason_size,
-                         "CTR_CREATE: container %s: PID namespace modes POD and TARGET are not "
-                         "supported yet",
-                         id);
-                r = -EOPNOTSUPP;
+        r = pid_ns_of(j, reason, reason_size);
+        if (r < 0)
                 goto fail;
-        }
         for (size_t i = 0; i < j->spec.n_layers; i++)
                 if (!layers_present(j->spec.layers[i])) {
                         snprintf(reason, reason_size,
@@ -973,21 +1034,6 @@ int ctr_handle_create(struct helper_conn *c, const struct brig_msg *msg, int *fd
 fail:
         create_job_free(j);
         return r;
-}
-
-/* Reads dfd's small file name into buf (NUL-terminated). */
-static int read_small(int dfd, const char *name, char *buf, size_t size)
-{
-        _cleanup_close_ int fd = openat_beneath(dfd, name, O_RDONLY | O_NOFOLLOW, 0);
-        ssize_t n;
-
-        if (fd < 0)
-                return fd;
-        n = read(fd, buf, size - 1);
-        if (n < 0)
-                return negative_errno();
-        buf[n] = '\0';
-        return 0;
 }
 
 static int runtime_done_status(int status, const char *what, const char *id, char *msg, size_t size)

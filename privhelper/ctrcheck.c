@@ -253,7 +253,7 @@ static bool cgroup_char(char c)
 
 /* A cgroupfs path, or a systemd slice name that the driver expands into
  * one; which of the two the node's driver takes is for its code to say. */
-static bool cgroup_parent_ok(const char *s)
+bool ctrcheck_cgroup_parent(const char *s)
 {
         static const char suffix[] = ".slice";
         const size_t n_suffix = sizeof(suffix) - 1;
@@ -302,7 +302,7 @@ static bool set(struct ctr_opt_i64 v)
 
 static int check_resources(const struct ctr_spec *spec, char *reason, size_t reason_size)
 {
-        if (spec->cgroup_parent && !cgroup_parent_ok(spec->cgroup_parent))
+        if (spec->cgroup_parent && !ctrcheck_cgroup_parent(spec->cgroup_parent))
                 return refuse(reason, reason_size,
                               "cgroup_parent " VAL " is neither a normalised absolute path of "
                               "[A-Za-z0-9._@:-] nor a \"x.slice\" name",

@@ -72,5 +72,8 @@ int ctrcheck_spec(const struct ctr_spec *spec, const struct ctrcheck_roots *root
  * CTRSPEC_MAX_PATH bytes. */
 bool ctrcheck_abs_path(const char *path);
 
+/* Whether s is a cgroup parent as ctrcheck_spec() takes it. */
+bool ctrcheck_cgroup_parent(const char *s);
+
 /* Whether id is 64 lowercase hex (container and pod ids). */
 bool ctrcheck_id(const char *id);

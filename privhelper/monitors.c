@@ -42,8 +42,13 @@ struct pending {
 
 struct monitor {
         char pod[BRIG_HELPER_MAX_POD_ID];
-        int fd;    /* control connection */
-        pid_t pid; /* from its READY */
+        int fd;          /* control connection */
+        pid_t pid;       /* from its READY */
+        pid_t pause_pid; /* from its READY; 0 without a pause process */
+        bool ready;      /* its READY came */
+        /* called once, at its READY (or when it goes away first) */
+        monitor_ready_fn on_ready;
+        void *ready_data;
         /* the monitor's cgroup (cgroups.h), removed after it shut down;
          * read from /proc for one a previous helper started */
         char cgroup[PATH_MAX];
@@ -124,6 +129,11 @@ static struct monitor *add(const char *pod, int fd)
  * it still runs, is not touched). */
 static void drop(struct monitor *m, const char *why)
 {
+        if (m->on_ready) {
+                monitor_ready_fn fn = m->on_ready;
+                m->on_ready = NULL;
+                fn(m->ready_data, -EPIPE, why, 0);
+        }
         while (m->pending) {
                 struct pending *p = m->pending;
                 m->pending = p->next;
@@ -176,12 +186,12 @@ static int listen_socket(const char *pod)
  * intermediate child gives it a session of its own and exits at once, so
  * the monitor belongs to init (or the node's subreaper) from the start and
  * outlives the helper without a zombie ever waiting on it here. */
-static struct monitor *spawn(const char *pod, const char *cgroup_parent, int *r)
+static struct monitor *spawn(const char *pod, const char *cgroup_parent, bool pause, int *r)
 {
         _cleanup_close_ int lfd = -1, devnull = -1, ours = -1, theirs = -1;
         int pair[2], status;
         char name[BRIG_HELPER_MAX_POD_ID];
-        char *argv[] = {"brig-monitor", name, NULL};
+        char *argv[] = {"brig-monitor", pause ? "--pause" : name, pause ? name : NULL, NULL};
         char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
         struct monitor *m;
         pid_t pid;
@@ -283,7 +293,37 @@ static struct monitor *get(const char *pod, const char *cgroup_parent, bool star
                 *r = -ENOENT;
                 return NULL;
         }
-        return spawn(pod, cgroup_parent, r);
+        return spawn(pod, cgroup_parent, false, r);
+}
+
+int monitors_start(const char *pod_id, const char *cgroup_parent, bool pause,
+                   monitor_ready_fn ready, void *data)
+{
+        struct monitor *m = find(pod_id);
+        int fd, r = 0;
+
+        /* A monitor left by a create that crashed half-way, or one a
+         * previous helper started: used as it is. */
+        if (!m && (fd = connect_existing(pod_id)) >= 0) {
+                m = add(pod_id, fd);
+                if (!m) {
+                        safe_close(fd);
+                        return -EBUSY;
+                }
+        }
+        if (!m)
+                m = spawn(pod_id, cgroup_parent, pause, &r);
+        if (!m)
+                return r;
+        if (m->on_ready)
+                return -EBUSY;
+        if (m->ready) {
+                ready(data, 0, NULL, m->pause_pid);
+                return 0;
+        }
+        m->on_ready = ready;
+        m->ready_data = data;
+        return 0;
 }
 
 static int send_payload(int sock, const struct tlv_writer *w, const int *fds, size_t n_fds)
@@ -563,13 +603,25 @@ static void on_event(struct monitor *m, const struct tlv_fields *f, int *fds, si
 
         tlv_get_u32(f, MON_TAG_KIND, &kind);
         switch (kind) {
-        case MON_KIND_READY:
+        case MON_KIND_READY: {
+                uint32_t pause = 0;
+
                 tlv_get_u32(f, MON_TAG_PID, &pid);
+                (void)tlv_get_u32(f, MON_TAG_PAUSE_PID, &pause);
                 m->pid = (pid_t)pid;
+                m->pause_pid = (pid_t)pause;
+                m->ready = true;
                 if (!m->cgroup[0])
                         read_cgroup(m);
-                log_debug("pod monitor ready", "pod=%s pid=%" PRIu32, m->pod, pid);
+                log_debug("pod monitor ready", "pod=%s pid=%" PRIu32 " pause_pid=%" PRIu32, m->pod,
+                          pid, pause);
+                if (m->on_ready) {
+                        monitor_ready_fn fn = m->on_ready;
+                        m->on_ready = NULL;
+                        fn(m->ready_data, 0, NULL, m->pause_pid);
+                }
                 break;
+        }
         case MON_KIND_EXITED:
                 (void)tlv_get_string(f, MON_TAG_CTR_ID, &ctr);
                 tlv_get_u32(f, MON_TAG_PID, &pid);

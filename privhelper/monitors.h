@@ -17,8 +17,10 @@
 #pragma once
 
 #include <poll.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "tlv.h"
 
@@ -33,10 +35,22 @@
 typedef void (*monitor_reply_fn)(void *data, int status, const char *error,
                                  const struct tlv_fields *reply, int *fds, size_t n_fds);
 
+/* A monitor's READY: status 0 (pause_pid its pause process, 0 for none)
+ * or a negative errno when it went away first (error says why). */
+typedef void (*monitor_ready_fn)(void *data, int status, const char *error, pid_t pause_pid);
+
 /* Opens (creating root 0700, or checking) <run_root>/mon and the
  * brig-monitor program at monitor_path. A missing program is logged; the
  * helper still starts and CTR_CREATE fails. Returns 0 or a negative errno. */
 int monitors_init(const char *run_root, const char *monitor_path);
+
+/* At POD_CREATE: starts pod_id's monitor (with a pause process as the
+ * init of a new PID namespace when pause) in the cgroup
+ * cgroups_monitor_path() gives for cgroup_parent, or finds the one already
+ * there; ready is called once it said READY (at once if it had). Returns 0
+ * or a negative errno (ready is then never called). */
+int monitors_start(const char *pod_id, const char *cgroup_parent, bool pause,
+                   monitor_ready_fn ready, void *data);
 
 /* The CREATE of container ctr_id in pod_id's monitor (started or
  * reconnected here as needed; a new one goes into the cgroup

@@ -31,6 +31,7 @@
 #include "monitors.h"
 #include "netlink.h"
 #include "network.h"
+#include "ctrcheck.h"
 #include "podcheck.h"
 #include "tlv.h"
 #include "util.h"
@@ -51,6 +52,8 @@ static const struct {
     {"net", BRIG_POD_NS_NET, CLONE_NEWNET},
     {"ipc", BRIG_POD_NS_IPC, CLONE_NEWIPC},
     {"uts", BRIG_POD_NS_UTS, CLONE_NEWUTS},
+    /* made by the monitor's pause process, not by the pod's child */
+    {"pid", BRIG_POD_NS_PID, 0},
 };
 
 /* One POD_CREATE while its child runs. It lives in a shared mapping so
@@ -64,6 +67,8 @@ struct pod_job {
         unsigned flags;
         int pod_fd;
         char hostname[BRIG_HELPER_MAX_HOSTNAME];
+        char cgroup_parent[BRIG_HELPER_MAX_CGROUP_PARENT];
+        bool monitor_started;
         size_t n_sysctls;
         struct pod_sysctl sysctls[BRIG_HELPER_MAX_SYSCTLS];
         /* written by the child */
@@ -286,7 +291,7 @@ static int pod_child(void *arg)
                 _cleanup_close_ int tree = -1;
                 char src[32];
 
-                if (!(j->flags & pod_ns[i].flag))
+                if (!(j->flags & pod_ns[i].flag) || !pod_ns[i].clone_flag)
                         continue;
                 snprintf(src, sizeof(src), "/proc/self/ns/%s", pod_ns[i].name);
                 tree = (int)syscall(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | O_CLOEXEC);
@@ -314,30 +319,96 @@ static void job_free(struct pod_job *j)
         munmap(j, sizeof(*j));
 }
 
-static void pod_done(void *data, int status)
+/* Ends a POD_CREATE: its reply, and on failure the undoing of what it made. */
+static void pod_finish(struct pod_job *j, int r)
 {
-        struct pod_job *j = data;
         char reason[BRIG_HELPER_MAX_ERROR_MESSAGE];
-        int r = 0;
 
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                r = j->error < 0 ? j->error : -EIO;
+        if (r < 0) {
                 if (!j->err[0])
-                        snprintf(j->err, sizeof(j->err),
-                                 "pod %s: the child making its namespaces ended with status %d",
-                                 j->id, status);
+                        snprintf(j->err, sizeof(j->err), "pod %s: %s", j->id, strerror(-r));
+                if (j->monitor_started)
+                        monitors_shutdown(j->id);
                 if (remove_pod(j->id, reason, sizeof(reason)) < 0)
                         log_warn("cannot clean up after a failed POD_CREATE",
                                  "pod=%s reason=\"%s\"", j->id, reason);
         } else {
-                log_info("pod namespaces created", "pod=%s net=%s ipc=%s uts=%s sysctls=%zu", j->id,
-                         j->flags & BRIG_POD_NS_NET ? "pod" : "node",
+                log_info("pod namespaces created", "pod=%s net=%s ipc=%s uts=%s pid=%s sysctls=%zu",
+                         j->id, j->flags & BRIG_POD_NS_NET ? "pod" : "node",
                          j->flags & BRIG_POD_NS_IPC ? "pod" : "node",
-                         j->flags & BRIG_POD_NS_UTS ? "pod" : "node", j->n_sysctls);
+                         j->flags & BRIG_POD_NS_UTS ? "pod" : "node",
+                         j->flags & BRIG_POD_NS_PID ? "pod" : "container", j->n_sysctls);
         }
         helper_conn_finish(j->conn, j->serial, BRIG_CMD_POD_CREATE, j->request_id, r,
                            r < 0 ? j->err : NULL, NULL, 0, NULL, 0);
         job_free(j);
+}
+
+/* Pins the PID namespace of the monitor's pause process: quick work on
+ * one fd, so it is done in the loop. */
+static int pin_pid_ns(struct pod_job *j, pid_t pause)
+{
+        _cleanup_close_ int tree = -1;
+        char src[64];
+
+        snprintf(src, sizeof(src), "/proc/%d/ns/pid", (int)pause);
+        tree = (int)syscall(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | O_CLOEXEC);
+        if (tree < 0 ||
+            syscall(SYS_move_mount, tree, "", j->pod_fd, "pid", MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+                int r = negative_errno();
+                snprintf(j->err, sizeof(j->err),
+                         "pod %s: pinning the pause process's PID "
+                         "namespace: %s",
+                         j->id, strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+static void monitor_ready(void *data, int status, const char *error, pid_t pause)
+{
+        struct pod_job *j = data;
+        int r = status;
+
+        if (r < 0)
+                snprintf(j->err, sizeof(j->err), "pod %s: its monitor did not start: %s", j->id,
+                         error ? error : strerror(-r));
+        else if ((j->flags & BRIG_POD_NS_PID) && pause <= 0) {
+                snprintf(j->err, sizeof(j->err),
+                         "pod %s: its monitor runs no pause process for the pod's PID namespace",
+                         j->id);
+                r = -EPROTO;
+        } else if (j->flags & BRIG_POD_NS_PID)
+                r = pin_pid_ns(j, pause);
+        pod_finish(j, r);
+}
+
+static void pod_done(void *data, int status)
+{
+        struct pod_job *j = data;
+        int r;
+
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                if (!j->err[0])
+                        snprintf(j->err, sizeof(j->err),
+                                 "pod %s: the child making its namespaces ended with status %d",
+                                 j->id, status);
+                pod_finish(j, j->error < 0 ? j->error : -EIO);
+                return;
+        }
+        /* The pod's monitor starts with the pod, so that its containers'
+         * creation does not wait for it, and so that a shared PID
+         * namespace has its init before any container. */
+        j->monitor_started = true;
+        /* monitor_ready() may run (and end j) before this returns */
+        r = monitors_start(j->id, j->cgroup_parent[0] ? j->cgroup_parent : NULL,
+                           j->flags & BRIG_POD_NS_PID, monitor_ready, j);
+        if (r < 0) {
+                j->monitor_started = false;
+                snprintf(j->err, sizeof(j->err), "pod %s: cannot start its monitor: %s", j->id,
+                         strerror(-r));
+                pod_finish(j, r);
+        }
 }
 
 /* The request's strings, checked into j. */
@@ -354,10 +425,21 @@ static int read_request(const struct brig_msg *msg, struct pod_job *j, char *rea
         /* The schema guarantees NS_FLAGS is there once. */
         tlv_get_u32(&msg->fields, BRIG_TAG_NS_FLAGS, &flags);
         snprintf(j->id, sizeof(j->id), "%s", id);
-        if (flags & ~BRIG_POD_NS_ALL) {
+        if (flags & ~BRIG_POD_NS_KNOWN) {
                 snprintf(reason, reason_size, "POD_CREATE: unknown namespace flags 0x%" PRIx32,
-                         flags & ~BRIG_POD_NS_ALL);
+                         flags & ~BRIG_POD_NS_KNOWN);
                 return -EINVAL;
+        }
+        const char *cgroup = NULL;
+        if (tlv_get_string(&msg->fields, BRIG_TAG_CGROUP_PARENT, &cgroup) == 0) {
+                if (cgroup[0] != '/' || !ctrcheck_cgroup_parent(cgroup)) {
+                        snprintf(reason, reason_size,
+                                 "POD_CREATE: pod %s: the cgroup parent is not a normalised "
+                                 "absolute path of [A-Za-z0-9._@:-] components",
+                                 id);
+                        return -EINVAL;
+                }
+                snprintf(j->cgroup_parent, sizeof(j->cgroup_parent), "%s", cgroup);
         }
         j->flags = flags;
         if (tlv_get_string(&msg->fields, BRIG_TAG_HOSTNAME, &hostname) == 0) {

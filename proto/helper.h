@@ -132,7 +132,10 @@ enum brig_cmd {
         BRIG_CMD_REMOVE_LAYER = 5,
         /* Creates the namespaces of pod <pod id> that NS_FLAGS asks for
          * (network, IPC, UTS; each one not asked for is the node's) and
-         * pins them by bind mounts at <run_root>/ns/<pod id>/{net,ipc,uts}.
+         * pins them by bind mounts at <run_root>/ns/<pod id>/{net,ipc,uts},
+         * then starts the pod's brig-monitor (in <CGROUP_PARENT>/brig-monitor)
+         * and, with BRIG_POD_NS_PID, pins its pause process's PID namespace
+         * at <run_root>/ns/<pod id>/pid.
          * A child does the work: it sets the hostname and the sysctls in the
          * new namespaces and brings up loopback in a new network namespace.
          * The helper builds every path from the pod id; it refuses a
@@ -323,6 +326,10 @@ enum brig_tag {
         /* [FD] an exec's output, a sealed memfd read from offset 0 */
         BRIG_TAG_STDOUT_FD = 44,
         BRIG_TAG_STDERR_FD = 45,
+        /* [STRING] the pod's cgroup parent as brigd resolved it: an
+         * absolute, normalised cgroupfs path; the pod's monitor goes into
+         * <parent>/brig-monitor */
+        BRIG_TAG_CGROUP_PARENT = 46,
         /* [STRING] why a request was refused or failed; allowed in every
          * reply. Kept at the top of the range, apart from command fields. */
         BRIG_TAG_ERROR_MESSAGE = 0x7fff,
@@ -364,6 +371,9 @@ enum brig_tag {
 #define BRIG_HELPER_MAX_EXEC_ARGS       48
 #define BRIG_HELPER_MAX_EXEC_ARGS_BYTES 61440
 
+/* A cgroup parent path + NUL */
+#define BRIG_HELPER_MAX_CGROUP_PARENT 1024
+
 /* Highest signal CTR_KILL accepts (SIGRTMAX on Linux) */
 #define BRIG_HELPER_MAX_SIGNAL 64
 
@@ -372,3 +382,8 @@ enum brig_tag {
 #define BRIG_POD_NS_IPC 0x2u
 #define BRIG_POD_NS_UTS 0x4u
 #define BRIG_POD_NS_ALL (BRIG_POD_NS_NET | BRIG_POD_NS_IPC | BRIG_POD_NS_UTS)
+/* One PID namespace for all the pod's containers (NamespaceMode POD): its
+ * init is the pause process of the pod's monitor; not in ALL, since
+ * Kubernetes gives each container its own by default */
+#define BRIG_POD_NS_PID   0x8u
+#define BRIG_POD_NS_KNOWN (BRIG_POD_NS_ALL | BRIG_POD_NS_PID)

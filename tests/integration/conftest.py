@@ -378,3 +378,8 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     setattr(item, "rep_" + rep.when, rep)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers",
+                            "pod_extra(flags, payload): how test_helper_containers' pod is made")

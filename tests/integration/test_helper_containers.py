@@ -18,7 +18,7 @@ import time
 import pytest
 
 from conftest import monitor_pid, wait_for
-from helperproto import (CTR_CREATE, CTR_DELETE, CTR_F_RUN_AS_NON_ROOT, CTR_F_STDIN,
+from helperproto import (NS_PID, TAG_CGROUP_PARENT, CTR_CREATE, CTR_DELETE, CTR_F_RUN_AS_NON_ROOT, CTR_F_STDIN,
                          CTR_F_STDIN_ONCE, CTR_KILL, CTR_M_READONLY, CTR_START, CTR_STATUS,
                          MOUNT_POD_HOSTS, MOUNT_POD_RESOLV, NS_IPC, NS_NET, NS_UTS, POD_CREATE,
                          POD_FILES, POD_REMOVE, TAG_CTR_ID, TAG_CTR_SPEC_FD, TAG_EXIT_TIME,
@@ -80,12 +80,18 @@ def unpack(brig, conn, data):
     return diff
 
 
-@pytest.fixture
-def ctr(brig, conn):
-    """A created pod with its own namespaces and files, and a busybox layer."""
-    r = conn.request(POD_CREATE, string(TAG_POD_ID, POD) + u32(TAG_NS_FLAGS, NS_NET | NS_IPC | NS_UTS)
-                     + string(TAG_HOSTNAME, "web-0"))
+def create_pod(conn, flags=NS_NET | NS_IPC | NS_UTS, extra=b""):
+    r = conn.request(POD_CREATE, string(TAG_POD_ID, POD) + u32(TAG_NS_FLAGS, flags)
+                     + string(TAG_HOSTNAME, "web-0") + extra)
     assert r.status == 0, r.error_message
+
+
+@pytest.fixture
+def ctr(brig, conn, request):
+    """A created pod with its own namespaces and files, and a busybox layer.
+    A test marked pod_extra(flags, payload) gets its pod made that way."""
+    mark = request.node.get_closest_marker("pod_extra")
+    create_pod(conn, *(mark.args if mark else ()))
     r = conn.request(POD_FILES, string(TAG_POD_ID, POD) + string(TAG_HOSTNAME, "web-0"))
     assert r.status == 0, r.error_message
     conn.layer = unpack(brig, conn, busybox_tar())
@@ -306,7 +312,7 @@ BAD = [
     ("log path escaping", dict(log_path="../../x.log"), errno.EINVAL),
     ("stdin_once without stdin", dict(flags=CTR_F_STDIN_ONCE), errno.EINVAL),
     ("env without a name", dict(env=["=x"]), errno.EINVAL),
-    ("pid mode pod", dict(pid_mode=1), errno.EOPNOTSUPP),
+    ("pid mode pod without a shared namespace", dict(pid_mode=1), errno.EINVAL),
     ("unknown user", dict(image_user="nosuchuser"), None),
 ]
 
@@ -365,6 +371,7 @@ def cgroup_of(pid, hierarchy="0::"):
     return None
 
 
+@pytest.mark.pod_extra(NS_NET | NS_IPC | NS_UTS, string(TAG_CGROUP_PARENT, "/brig-test-pods"))
 def test_monitor_lives_outside_the_helpers_cgroup(brig, ctr):
     """The unit's KillMode=mixed: a stop SIGTERMs the helper, then SIGKILLs
     whatever is left in its cgroup. The monitor and the containers are not
@@ -416,3 +423,42 @@ def test_monitor_lives_outside_the_helpers_cgroup(brig, ctr):
                     os.rmdir(f"/sys/fs/cgroup/{h}{d}")
                 except OSError:
                     pass
+
+
+@pytest.mark.pod_extra(NS_NET | NS_IPC | NS_UTS | NS_PID)
+def test_pod_pid_namespace_is_shared_with_a_pause_init(brig, ctr):
+    """NamespaceMode POD: the monitor's pause process is pid 1 of the pod's
+    PID namespace, pinned with the pod; both containers see it and each
+    other."""
+    pin = brig.run_root / "ns" / POD / "pid"
+    assert pin.exists()
+    mon = monitor_pid(brig.run_root / "mon" / POD)
+    assert mon
+    for cid in (CTR, CTR2):
+        r = create(ctr, cid, spec(ctr, ["/bin/sleep", "1000"], pid_mode=1,
+                                  log_path=f"{cid[:4]}/0.log"))
+        assert r.status == 0, r.error_message
+        assert ctr.request(CTR_START, string(TAG_CTR_ID, cid)).status == 0
+    pids = [status(ctr, cid)["pid"] for cid in (CTR, CTR2)]
+    ns = {os.readlink(f"/proc/{p}/ns/pid") for p in pids}
+    assert len(ns) == 1
+    # NSpid: host pid, then the pid inside the pod's namespace
+    for p in pids:
+        nspid = [line for line in open(f"/proc/{p}/status") if line.startswith("NSpid")][0]
+        assert int(nspid.split()[-1]) > 1
+    assert os.stat(pin).st_ino == os.stat(f"/proc/{pids[0]}/ns/pid").st_ino
+    # a container in PID mode POD in a pod without a shared namespace is refused
+    # (checked in test_bad_requests_leave_nothing); a TARGET container joins CTR's
+    r = ctr.request(CTR_DELETE, string(TAG_CTR_ID, CTR2))
+    assert r.status == 0
+    r = create(ctr, CTR2, spec(ctr, ["/bin/sleep", "1000"], pid_mode=3, pid_target=CTR,
+                               log_path="t/0.log"))
+    assert r.status == 0, r.error_message
+    assert ctr.request(CTR_START, string(TAG_CTR_ID, CTR2)).status == 0
+    assert os.readlink(f"/proc/{status(ctr, CTR2)['pid']}/ns/pid") == ns.pop()
+
+
+def test_target_must_run_in_the_same_pod(brig, ctr):
+    r = create(ctr, CTR2, spec(ctr, ["/bin/true"], pid_mode=3, pid_target=CTR))
+    assert r.status == -errno.ENOENT and "target container" in r.error_message
+    assert containers(brig) == []
