@@ -50,21 +50,25 @@
  *                                             subscriber and control connection:
  *                                             CTR_ID PID WAIT_STATUS EXIT_TIME
  *
- * Exec. EXEC_SYNC runs
- *   <RUNTIME> --root <RUNTIME_ROOT> exec --pid-file <bundle>/exec-<n>.pid
- *       <CTR_ID> <ARG>...
+ * Exec. EXEC_SYNC runs, detached,
+ *   <RUNTIME> --root <RUNTIME_ROOT> --log <bundle>/exec-<n>.log exec -d
+ *       --pid-file <bundle>/exec-<n>.pid <CTR_ID> <ARG>...
  * (the container's own process settings: env, cwd, user, capabilities;
  * ARG replaces only the command) with stdin /dev/null and stdout and
- * stderr pipes the monitor reads into two memfds, at most MON_EXEC_OUTPUT_MAX
- * bytes each (the rest is read and dropped). When TIMEOUT_MS (0 or absent:
- * none) passes first, the exec'd process (the pid in the pid file) is sent
- * SIGKILL and the reply has TIMED_OUT 1. The runtime's own exit status is
- * the process's (runc exec waits for it). The reply, sent when the runtime
- * exited and both pipes are at EOF (or, for a process that left a child
- * holding them, MON_EXEC_DRAIN_MS after its exit), carries the memfds
- * (sealed against writes, offset 0) and the wait status; the pid file is
- * removed. Processes the exec leaves orphaned are reaped by the monitor,
- * its subreaper. At most MON_MAX_EXECS run at once (EBUSY past it).
+ * stderr pipes that the runtime hands straight to the process. The runtime
+ * exits once the process started (a failure to start is the reply's EIO
+ * with the runtime's error line from its log); the process then belongs to
+ * the monitor, its subreaper, so the monitor waits for it itself and its
+ * pid cannot be reused before the monitor reaped it. Output goes into two
+ * memfds, at most MON_EXEC_OUTPUT_MAX bytes each (the rest is read and
+ * dropped). When TIMEOUT_MS (0 or absent: none) passes first, the process
+ * is sent SIGKILL and the reply has TIMED_OUT 1. The reply, sent when the
+ * process was reaped and both pipes are at EOF, or MON_EXEC_DRAIN_MS after
+ * the process was reaped when something it left still holds them, carries
+ * the process's own wait status and the memfds (sealed against writes,
+ * offset 0); the pid and log files are removed. Whatever the process
+ * leaves orphaned is reaped by the monitor too. At most MON_MAX_EXECS run
+ * at once (EBUSY past it).
  *
  * Exit records. Before it sends EXITED, the monitor writes
  * <bundle>/exit (temporary file, fsync, rename) holding one line:

@@ -1,6 +1,6 @@
-/* exec.c: owns one EXEC_SYNC: the pipes and memfds of `<runtime> exec`,
- * the reading of its output, its timeout and the pid file it leaves in
- * the bundle (exec.h). */
+/* exec.c: owns one EXEC_SYNC: the pipes and memfds of `<runtime> exec -d`,
+ * the reading of its output, the files the runtime leaves in the bundle,
+ * the process's end and its timeout (exec.h). */
 #include "exec.h"
 
 #include <errno.h>
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/pidfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -18,12 +18,10 @@
 #include "privhelper/monitor/runtime.h"
 #include "util.h"
 
-/* How often, and how far apart, the pid file is looked for at the
- * timeout before the runtime alone is killed: the runtime writes it right
- * after the process started, and killing the runtime before then could
- * leave the process running. */
-#define KILL_TRIES    20
-#define KILL_RETRY_NS (50 * 1000000ull)
+/* How long the runtime may still run after the timeout before it is
+ * killed: it names the process only when it exits, and killing it sooner
+ * could leave a process started that nobody knows of. */
+#define RUNTIME_GRACE_NS (1000 * 1000000ull)
 /* Most bytes moved from a pipe into a memfd at once. */
 #define SPLICE_MAX (1024 * 1024)
 /* Bytes read and dropped at once past MON_EXEC_OUTPUT_MAX. */
@@ -103,9 +101,10 @@ int exec_start(const struct mon_request *q, unsigned n, uint64_t now, struct exe
                          strerror(-r));
                 goto fail;
         }
-        /* A pid file left by an earlier monitor must not be read at the
-         * timeout as this exec's process. */
-        r = runtime_unlink_exec_pid(e->dir_fd, n);
+        /* Files left by an earlier monitor must not be read as this exec's:
+         * a stale pid would name another process, a stale log another
+         * error. */
+        r = runtime_unlink_exec_files(e->dir_fd, n);
         if (r == 0)
                 r = open_stdio(e, fds);
         if (r < 0) {
@@ -201,12 +200,71 @@ void exec_read(struct exec *e, enum exec_stream i)
         close_stream(e, i);
 }
 
-void exec_runtime_done(struct exec *e, int wait_status, uint64_t now)
+/* Whether pid is a child of the monitor not reaped yet, running or a
+ * zombie: only then is it surely the process the pid file named.
+ * WNOWAIT leaves a zombie to the reap loop. */
+static bool unreaped_child(pid_t pid)
 {
+        siginfo_t si;
+
+        return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0;
+}
+
+/* Only while the process is unreaped: its pid is still its own. */
+static void kill_process(struct exec *e)
+{
+        if (kill(e->pid, SIGKILL) < 0)
+                log_warn_errno(negative_errno(), "killing the exec's process failed",
+                               "ctr=%s exec=%u pid=%d", e->ctr_id, e->n, (int)e->pid);
+        else
+                log_info("exec timed out; its process killed", "ctr=%s exec=%u pid=%d", e->ctr_id,
+                         e->n, (int)e->pid);
+}
+
+int exec_runtime_done(struct exec *e, int wait_status, char *err, size_t err_size)
+{
+        pid_t pid = 0;
+        int r = runtime_read_exec_pid(e->dir_fd, e->n, &pid);
+
         e->runtime_pid = 0;
+        if (!WIFEXITED(wait_status) || WEXITSTATUS(wait_status) != 0) {
+                runtime_exec_error(e->dir_fd, e->n, wait_status, err, err_size);
+                /* A runtime killed past its grace may have started the
+                 * process already: none may run that no reply covers. */
+                if (r == 0 && unreaped_child(pid))
+                        kill(pid, SIGKILL);
+                r = -EIO;
+        } else if (r < 0) {
+                snprintf(err, err_size, "reading the runtime's exec pid file failed: %s",
+                         strerror(-r));
+                r = -EIO;
+        }
+        int u = runtime_unlink_exec_files(e->dir_fd, e->n);
+        if (u < 0)
+                log_warn_errno(u, "removing the exec's pid and log files failed", "ctr=%s exec=%u",
+                               e->ctr_id, e->n);
+        if (r < 0) {
+                log_warn("runtime exec failed", "ctr=%s exec=%u status=0x%x error=\"%s\"",
+                         e->ctr_id, e->n, wait_status, err);
+                return r;
+        }
+        e->pid = pid;
+        log_info("exec's process started", "ctr=%s exec=%u pid=%d", e->ctr_id, e->n, (int)pid);
+        if (!unreaped_child(pid))
+                return -ECHILD;
+        if (e->timed_out) {
+                kill_process(e);
+                e->deadline = 0;
+        }
+        return 0;
+}
+
+void exec_process_done(struct exec *e, int wait_status, uint64_t now)
+{
+        e->reaped = true;
         e->wait_status = wait_status;
-        /* A process the exec left behind may hold the pipes: they are
-         * read for MON_EXEC_DRAIN_MS more at most. */
+        /* A process it left behind may hold the pipes: they are read for
+         * MON_EXEC_DRAIN_MS more at most. */
         e->deadline = exec_done(e) ? 0 : now + MON_EXEC_DRAIN_MS * 1000000ull;
 }
 
@@ -215,69 +273,43 @@ uint64_t exec_deadline(const struct exec *e)
         return e->deadline;
 }
 
-/* SIGKILL through a pidfd: once it is open, a pid reused since cannot be
- * hit. */
-static int kill_pid(pid_t pid)
-{
-        _cleanup_close_ int fd = pidfd_open(pid, 0);
-
-        if (fd < 0 || pidfd_send_signal(fd, SIGKILL, NULL, 0) < 0)
-                return negative_errno();
-        return 0;
-}
-
-static void kill_at_timeout(struct exec *e, uint64_t now)
-{
-        pid_t pid;
-        int r = runtime_read_exec_pid(e->dir_fd, e->n, &pid);
-
-        e->timed_out = true;
-        e->deadline = 0;
-        if (r == -ENOENT && ++e->kill_tries < KILL_TRIES) {
-                e->deadline = now + KILL_RETRY_NS;
-                return;
-        }
-        if (r == 0) {
-                r = kill_pid(pid);
-                if (r < 0 && r != -ESRCH)
-                        log_warn_errno(r, "killing the exec'd process failed",
-                                       "ctr=%s exec=%u pid=%d", e->ctr_id, e->n, (int)pid);
-        } else {
-                log_warn_errno(r, "no pid file at the exec's timeout; killing the runtime only",
-                               "ctr=%s exec=%u", e->ctr_id, e->n);
-        }
-        /* Not reaped yet, so the pid is still the runtime's. Killed too in
-         * case the pid file named no process of this exec. */
-        kill(e->runtime_pid, SIGKILL);
-        log_info("exec timed out and killed", "ctr=%s exec=%u", e->ctr_id, e->n);
-}
-
 void exec_expire(struct exec *e, uint64_t now)
 {
-        if (e->runtime_pid > 0) {
-                kill_at_timeout(e, now);
+        e->deadline = 0;
+        if (e->reaped) {
+                log_debug("exec output still held open after the drain; closing it",
+                          "ctr=%s exec=%u", e->ctr_id, e->n);
+                for (int i = 0; i < EXEC_N_STREAMS; i++)
+                        close_stream(e, (enum exec_stream)i);
                 return;
         }
-        log_debug("exec output still held open after the drain; closing it", "ctr=%s exec=%u",
-                  e->ctr_id, e->n);
-        for (int i = 0; i < EXEC_N_STREAMS; i++)
-                close_stream(e, (enum exec_stream)i);
-        e->deadline = 0;
+        if (e->timed_out) {
+                /* Only the runtime's grace has a deadline after the timeout;
+                 * not reaped yet, the runtime's pid is still its own. */
+                log_warn("the runtime's exec still runs after the timeout; killing it",
+                         "ctr=%s exec=%u", e->ctr_id, e->n);
+                kill(e->runtime_pid, SIGKILL);
+                return;
+        }
+        e->timed_out = true;
+        if (e->runtime_pid > 0) {
+                /* exec_runtime_done() kills the process once the runtime
+                 * has named it. */
+                log_info("exec timed out before its runtime ended", "ctr=%s exec=%u", e->ctr_id,
+                         e->n);
+                e->deadline = now + RUNTIME_GRACE_NS;
+                return;
+        }
+        kill_process(e);
 }
 
 bool exec_done(const struct exec *e)
 {
-        return e->runtime_pid == 0 && e->pipe[EXEC_STDOUT] < 0 && e->pipe[EXEC_STDERR] < 0;
+        return e->reaped && e->pipe[EXEC_STDOUT] < 0 && e->pipe[EXEC_STDERR] < 0;
 }
 
 int exec_finish(struct exec *e, int fds[EXEC_N_STREAMS])
 {
-        /* Before the reply, so its reader finds the bundle as it was. */
-        int r = runtime_unlink_exec_pid(e->dir_fd, e->n);
-
-        if (r < 0)
-                log_warn_errno(r, "removing the exec's pid file failed", "ctr=%s exec=%u",
-                               e->ctr_id, e->n);
         for (int i = 0; i < EXEC_N_STREAMS; i++) {
                 if (lseek(e->out[i], 0, SEEK_SET) < 0 ||
                     fcntl(e->out[i], F_ADD_SEALS,

@@ -32,9 +32,10 @@
 #define LISTEN_FD     3
 #define FIRST_CONN_FD 4
 #define MAX_CONNS     16
-/* Exits of pids not known yet: an init can die before its runtime's
- * create has ended and its pid file been read. */
-#define MAX_EARLY_EXITS 16
+/* Exits of pids not known yet: an init or an exec's process can end, and
+ * be reaped, before its runtime has exited and its pid file been read.
+ * Room for every create and exec at once and orphans between them. */
+#define MAX_EARLY_EXITS 128
 /* The listening socket, the signalfd, the connections, per container
  * two streams and a console socket, and per exec two streams. */
 #define MAX_POLL (2 + MAX_CONNS + 3 * MON_MAX_CONTAINERS + 2 * MON_MAX_EXECS)
@@ -70,12 +71,13 @@ static struct {
         struct ctr *ctrs[MON_MAX_CONTAINERS];
         struct early_exit early[MAX_EARLY_EXITS];
         unsigned n_early;
-        /* unknown pids reaped so far: an init is matched only with an exit
-         * reaped after its create began, never with an older process
-         * (an exec's orphan, say) whose pid it reuses */
+        /* unknown pids reaped so far: an init or an exec's process is
+         * matched only with an exit reaped after its runtime started, never
+         * with an older process (an exec's orphan, say) whose pid it
+         * reuses */
         uint64_t n_unknown;
         struct exec *execs[MON_MAX_EXECS];
-        unsigned n_execs_started; /* numbers the exec pid files */
+        unsigned n_execs_started; /* numbers the exec pid and log files */
 } m;
 
 static uint8_t recv_buf[BRIG_HELPER_RECV_SIZE];
@@ -222,7 +224,7 @@ static void init_exited(struct ctr *c, int wait_status, uint64_t time)
         broadcast_exited(c);
 }
 
-/* The exit of pid reaped after mark (an init's unknown_mark). */
+/* The exit of pid reaped after mark (an init's or exec's unknown_mark). */
 static bool take_early_exit(pid_t pid, uint64_t mark, struct early_exit *ret)
 {
         for (unsigned i = 0; i < m.n_early; i++) {
@@ -235,15 +237,42 @@ static bool take_early_exit(pid_t pid, uint64_t mark, struct early_exit *ret)
         return false;
 }
 
+/* The oldest unknown_mark of a create or exec whose runtime still runs,
+ * UINT64_MAX for none. */
+static uint64_t oldest_mark(void)
+{
+        uint64_t mark = UINT64_MAX;
+
+        for (unsigned i = 0; i < MON_MAX_CONTAINERS; i++)
+                if (m.ctrs[i] && m.ctrs[i]->runtime_pid > 0 && m.ctrs[i]->unknown_mark < mark)
+                        mark = m.ctrs[i]->unknown_mark;
+        for (unsigned i = 0; i < MON_MAX_EXECS; i++)
+                if (m.execs[i] && m.execs[i]->runtime_pid > 0 && m.execs[i]->unknown_mark < mark)
+                        mark = m.execs[i]->unknown_mark;
+        return mark;
+}
+
 static void remember_early_exit(pid_t pid, int wait_status, uint64_t time)
 {
-        /* Only the latest matter: an init's exit is looked for as soon as
-         * its runtime's create has ended. */
-        if (m.n_early == MAX_EARLY_EXITS)
+        uint64_t mark = oldest_mark();
+        unsigned n = 0;
+
+        /* An exit is looked for only when a runtime that started before it
+         * ends, so it is kept only while one still runs. */
+        m.n_unknown++;
+        for (unsigned i = 0; i < m.n_early; i++)
+                if (m.early[i].serial > mark)
+                        m.early[n++] = m.early[i];
+        m.n_early = n;
+        if (m.n_unknown <= mark)
+                return;
+        if (m.n_early == MAX_EARLY_EXITS) {
+                log_warn("too many unknown exits while runtimes run; forgetting the oldest",
+                         "pid=%d", (int)m.early[0].pid);
                 memmove(&m.early[0], &m.early[1], sizeof(m.early[0]) * (MAX_EARLY_EXITS - 1));
-        else
-                m.n_early++;
-        m.early[m.n_early - 1] = (struct early_exit){pid, wait_status, time, ++m.n_unknown};
+                m.n_early--;
+        }
+        m.early[m.n_early++] = (struct early_exit){pid, wait_status, time, m.n_unknown};
 }
 
 static void runtime_done(struct ctr **slot, int wait_status)
@@ -293,13 +322,50 @@ static void exec_check(struct exec **slot)
                 exec_complete(slot);
 }
 
+/* An exec's runtime was reaped: the exec goes on with its process, or
+ * ends with an error reply. */
+static void exec_runtime_ended(struct exec **slot, int wait_status)
+{
+        struct exec *e = *slot;
+        char err[MON_MAX_ERROR];
+        struct early_exit x;
+        int r = exec_runtime_done(e, wait_status, err, sizeof(err));
+
+        if (r == -ECHILD) {
+                /* The process ended before its runtime did, and was reaped
+                 * as an unknown pid. */
+                if (take_early_exit(e->pid, e->unknown_mark, &x)) {
+                        exec_process_done(e, x.wait_status, mono_ns());
+                        r = 0;
+                } else {
+                        snprintf(err, sizeof(err), "the exec's process %d ended unseen",
+                                 (int)e->pid);
+                        log_warn("exec's process lost", "ctr=%s exec=%u pid=%d", e->ctr_id, e->n,
+                                 (int)e->pid);
+                        r = -EIO;
+                }
+        }
+        if (r < 0) {
+                send_reply(conn_by_id(e->conn_id), e->seq, r, err, 0);
+                exec_free(e);
+                *slot = NULL;
+                return;
+        }
+        exec_check(slot);
+}
+
 static void child_ended(pid_t pid, int wait_status)
 {
         uint64_t time = now_ns();
 
         for (unsigned i = 0; i < MON_MAX_EXECS; i++) {
-                if (m.execs[i] && m.execs[i]->runtime_pid == pid) {
-                        exec_runtime_done(m.execs[i], wait_status, mono_ns());
+                struct exec *e = m.execs[i];
+                if (e && e->runtime_pid == pid) {
+                        exec_runtime_ended(&m.execs[i], wait_status);
+                        return;
+                }
+                if (e && e->pid == pid && !e->reaped) {
+                        exec_process_done(e, wait_status, mono_ns());
                         exec_check(&m.execs[i]);
                         return;
                 }
@@ -430,6 +496,7 @@ static void do_exec(struct conn *cn, const struct mon_request *q)
         }
         e->conn_id = cn->id;
         e->seq = q->seq;
+        e->unknown_mark = m.n_unknown;
         for (unsigned i = 0; i < MON_MAX_EXECS; i++) {
                 if (!m.execs[i]) {
                         m.execs[i] = e;

@@ -120,27 +120,39 @@ int runtime_spawn(const struct runtime_create *c, pid_t *ret_pid)
         return spawn(argv, c->stdio, c->bundle, ret_pid);
 }
 
-static void exec_pid_name(unsigned n, char *buf, size_t size)
+/* The files of exec n in the bundle: its pid file and its runtime's log. */
+static void exec_file_name(unsigned n, const char *suffix, char *buf, size_t size)
 {
-        snprintf(buf, size, "exec-%u.pid", n);
+        snprintf(buf, size, "exec-%u.%s", n, suffix);
 }
 
 int runtime_spawn_exec(const struct runtime_exec *e, pid_t *ret_pid)
 {
-        char name[32], pid_path[PATH_MAX];
-        char *argv[8 + MON_MAX_EXEC_ARGS];
+        char name[32], log_path[PATH_MAX], pid_path[PATH_MAX];
+        /* 10 before the args, NULL after */
+        char *argv[10 + MON_MAX_EXEC_ARGS + 1];
         size_t n = 0;
 
         if (e->n_args > MON_MAX_EXEC_ARGS)
                 return -E2BIG;
-        exec_pid_name(e->n, name, sizeof(name));
+        exec_file_name(e->n, "log", name, sizeof(name));
+        if ((size_t)snprintf(log_path, sizeof(log_path), "%s/%s", e->bundle, name) >=
+            sizeof(log_path))
+                return -ENAMETOOLONG;
+        exec_file_name(e->n, "pid", name, sizeof(name));
         if ((size_t)snprintf(pid_path, sizeof(pid_path), "%s/%s", e->bundle, name) >=
             sizeof(pid_path))
                 return -ENAMETOOLONG;
         argv[n++] = (char *)e->runtime;
         argv[n++] = "--root";
         argv[n++] = (char *)e->root;
+        argv[n++] = "--log";
+        argv[n++] = log_path;
         argv[n++] = "exec";
+        /* Detached: the runtime hands stdio to the process as it is and
+         * exits once the process started, instead of copying its output
+         * until EOF. */
+        argv[n++] = "-d";
         argv[n++] = "--pid-file";
         argv[n++] = pid_path;
         /* runc stops reading its flags at the container id: the args after
@@ -186,26 +198,31 @@ int runtime_read_exec_pid(int bundle_fd, unsigned n, pid_t *ret)
 {
         char name[32];
 
-        exec_pid_name(n, name, sizeof(name));
+        exec_file_name(n, "pid", name, sizeof(name));
         return read_pid_file(bundle_fd, name, ret);
 }
 
-int runtime_unlink_exec_pid(int bundle_fd, unsigned n)
+int runtime_unlink_exec_files(int bundle_fd, unsigned n)
 {
+        static const char *const suffixes[] = {"pid", "log"};
         char name[32];
+        int r = 0;
 
-        exec_pid_name(n, name, sizeof(name));
-        if (unlinkat(bundle_fd, name, 0) < 0 && errno != ENOENT)
-                return negative_errno();
-        return 0;
+        for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+                exec_file_name(n, suffixes[i], name, sizeof(name));
+                if (unlinkat(bundle_fd, name, 0) < 0 && errno != ENOENT)
+                        r = negative_errno();
+        }
+        return r;
 }
 
-/* Reads the runtime log from log_start (at most its last RTLOG_TAIL bytes)
+/* Reads the log name from log_start (at most its last RTLOG_TAIL bytes)
  * into buf. */
-static ssize_t read_log_tail(int bundle_fd, off_t log_start, char *buf, size_t size)
+static ssize_t read_log_tail(int bundle_fd, const char *name, off_t log_start, char *buf,
+                             size_t size)
 {
         _cleanup_close_ int fd =
-            openat(bundle_fd, runtime_log, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+            openat(bundle_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
         struct stat st;
         size_t got = 0;
 
@@ -223,17 +240,34 @@ static ssize_t read_log_tail(int bundle_fd, off_t log_start, char *buf, size_t s
         return (ssize_t)got;
 }
 
-void runtime_error(int bundle_fd, off_t log_start, int wait_status, char *msg, size_t msg_size)
+/* The error line of the log name since log_start, or how the runtime's
+ * command what ended. */
+static void log_error(int bundle_fd, const char *name, off_t log_start, const char *what,
+                      int wait_status, char *msg, size_t msg_size)
 {
         _cleanup_free_ char *buf = malloc(RTLOG_TAIL);
-        ssize_t n = buf ? read_log_tail(bundle_fd, log_start, buf, RTLOG_TAIL) : -ENOMEM;
+        ssize_t n = buf ? read_log_tail(bundle_fd, name, log_start, buf, RTLOG_TAIL) : -ENOMEM;
 
         if (n > 0 && rtlog_last_error(buf, (size_t)n, msg, msg_size) == 0)
                 return;
         if (WIFSIGNALED(wait_status))
-                snprintf(msg, msg_size, "runtime create was killed by signal %d",
+                snprintf(msg, msg_size, "runtime %s was killed by signal %d", what,
                          WTERMSIG(wait_status));
         else
-                snprintf(msg, msg_size, "runtime create exited with status %d",
+                snprintf(msg, msg_size, "runtime %s exited with status %d", what,
                          WEXITSTATUS(wait_status));
+}
+
+void runtime_error(int bundle_fd, off_t log_start, int wait_status, char *msg, size_t msg_size)
+{
+        log_error(bundle_fd, runtime_log, log_start, "create", wait_status, msg, msg_size);
+}
+
+void runtime_exec_error(int bundle_fd, unsigned n, int wait_status, char *msg, size_t msg_size)
+{
+        char name[32];
+
+        exec_file_name(n, "log", name, sizeof(name));
+        /* Each exec has a log of its own, removed before it starts. */
+        log_error(bundle_fd, name, 0, "exec", wait_status, msg, msg_size);
 }

@@ -14,9 +14,10 @@
  *   runtime_error() reads only what this create wrote.
  * - runtime_read_pid() reads <bundle>/pid, runtime_read_exec_pid()
  *   <bundle>/exec-<n>.pid (rtlog.h rules).
- * - runtime_error() always fills msg: the runtime's last error line since
- *   log_start, or "runtime create exited with status N" / "... was killed by
- *   signal N".
+ * - runtime_error() always fills msg: the runtime's last error line in
+ *   runtime.log since log_start, or "runtime create exited with status N" /
+ *   "... was killed by signal N". runtime_exec_error() does the same with
+ *   <bundle>/exec-<n>.log and "runtime exec ...".
  */
 #pragma once
 
@@ -37,7 +38,7 @@ struct runtime_exec {
         const char *root;
         const char *bundle;
         const char *ctr_id;
-        unsigned n; /* names the pid file */
+        unsigned n; /* names the pid and log files */
         const char *const *args;
         size_t n_args; /* at most MON_MAX_EXEC_ARGS */
         int stdio[3];
@@ -48,6 +49,8 @@ int runtime_spawn_exec(const struct runtime_exec *e, pid_t *ret_pid);
 off_t runtime_log_size(int bundle_fd);
 int runtime_read_pid(int bundle_fd, pid_t *ret);
 int runtime_read_exec_pid(int bundle_fd, unsigned n, pid_t *ret);
-/* Removes <bundle>/exec-<n>.pid; a missing file is no error. */
-int runtime_unlink_exec_pid(int bundle_fd, unsigned n);
+/* Removes <bundle>/exec-<n>.pid and exec-<n>.log; a missing file is no
+ * error. */
+int runtime_unlink_exec_files(int bundle_fd, unsigned n);
 void runtime_error(int bundle_fd, off_t log_start, int wait_status, char *msg, size_t msg_size);
+void runtime_exec_error(int bundle_fd, unsigned n, int wait_status, char *msg, size_t msg_size);

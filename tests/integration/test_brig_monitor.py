@@ -728,11 +728,11 @@ def test_exec_sync_output_status_and_args(world):
     # the container's own process settings: its environment, not the monitor's
     r = world.exec_sync(cid, b, ["sh", "-c", "echo $TERM"])
     assert r["out"] == b"xterm\n"
-    # killed by a signal: runc exits 128 + signal
+    # killed by a signal: the process's own wait status
     r = world.exec_sync(cid, b, ["sh", "-c", "kill -9 $$"])
-    assert exit_code(r) == 128 + signal.SIGKILL and val32(r[T_TIMED_OUT][0]) == 0
-    # the pid files are gone, nothing is left to reap, the container runs on
-    assert not list(b.glob("exec-*.pid"))
+    assert val32(r[T_WAIT_STATUS][0]) == signal.SIGKILL and val32(r[T_TIMED_OUT][0]) == 0
+    # the pid and log files are gone, nothing is left to reap, the container runs on
+    assert not list(b.glob("exec-*"))
     assert not zombies_of(world.monitor_pid)
     assert alive(pid) and world.chan.state()[cid]["wait_status"] is None
 
@@ -744,11 +744,12 @@ def test_exec_sync_timeout_kills_the_process(world):
     r = world.exec_sync(cid, b, ["sleep", "100"], timeout_ms=500)
     took = time.monotonic() - t0
     assert status_of(r) == 0
-    assert val32(r[T_TIMED_OUT][0]) == 1
+    # the process's own wait status: killed by SIGKILL
+    assert (val32(r[T_TIMED_OUT][0]), val32(r[T_WAIT_STATUS][0])) == (1, signal.SIGKILL)
     assert 0.5 <= took < 5, took
     # only the container's init is left in its PID namespace
     wait_for(lambda: not processes_in_ns_of(pid), TIMEOUT, "the exec'd sleep to go")
-    assert not list(b.glob("exec-*.pid"))
+    assert not list(b.glob("exec-*"))
     wait_for(lambda: not zombies_of(world.monitor_pid), TIMEOUT, "no zombie")
     # a timeout that does not pass changes nothing
     r = world.exec_sync(cid, b, ["true"], timeout_ms=5000)
@@ -768,19 +769,90 @@ def test_exec_sync_output_capped(world):
 def test_exec_sync_background_child_holding_stdout(world):
     world.start()
     cid, b, _ = world.run(["sleep", "30"])
-    # A background child with its own stdio does not hold the reply.
+    # A background child that holds stdout holds the reply only for the
+    # drain after its parent, the process, was reaped.
+    t0 = time.monotonic()
+    r = world.exec_sync(cid, b, ["sh", "-c", "sleep 5 & echo hi"])
+    took = time.monotonic() - t0
+    assert (exit_code(r), val32(r[T_TIMED_OUT][0]), r["out"]) == (0, 0, b"hi\n")
+    assert EXEC_DRAIN_MS / 1000 <= took < 2, took
+    # One with its own stdio does not hold it at all.
     t0 = time.monotonic()
     r = world.exec_sync(cid, b, ["sh", "-c", "sleep 5 >/dev/null 2>&1 & echo hi"])
     assert (exit_code(r), r["out"]) == (0, b"hi\n")
-    assert time.monotonic() - t0 < EXEC_DRAIN_MS / 1000 + 1.5
-    # One that holds stdout keeps runc exec (which copies the output through
-    # its own pipes until EOF) running: the timeout ends it.
+    assert time.monotonic() - t0 < 1.5
+    # At a timeout the process is killed; its child holding stdout does not
+    # keep the reply past the drain.
     t0 = time.monotonic()
-    r = world.exec_sync(cid, b, ["sh", "-c", "sleep 30 & echo hi"], timeout_ms=1000)
+    r = world.exec_sync(cid, b, ["sh", "-c", "sleep 30 & echo hi; wait"], timeout_ms=1000)
     took = time.monotonic() - t0
-    assert val32(r[T_TIMED_OUT][0]) == 1 and r["out"] == b"hi\n"
+    assert (val32(r[T_TIMED_OUT][0]), val32(r[T_WAIT_STATUS][0])) == (1, signal.SIGKILL)
+    assert r["out"] == b"hi\n"
     assert 1 <= took < 1 + EXEC_DRAIN_MS / 1000 + 1.5, took
     wait_for(lambda: not zombies_of(world.monitor_pid), TIMEOUT, "no zombie")
+
+
+def write_runtime(path, body):
+    """A stand-in for the runtime: a shell script that the monitor runs
+    with runc's command line."""
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_exec_sync_process_reaped_before_its_runtime_ended(world):
+    world.start()
+    cid, b, _ = world.run(["sleep", "30"])
+    # runc exits once the process started; its exit status then waits for a
+    # runtime that lingers, so the monitor reaps the process first, as an
+    # unknown pid, and matches it when it reads the pid file.
+    slow = write_runtime(world.tmp / "slow-runc", f'{RUNC} "$@"; rc=$?; sleep 0.5; exit $rc\n')
+    r = world.exec_sync(cid, b, ["sh", "-c", "echo early; exit 3"], runtime=slow)
+    assert (exit_code(r), val32(r[T_TIMED_OUT][0]), r["out"]) == (3, 0, b"early\n")
+    # and many at once, whichever of the process and runc is reaped first
+    seqs = [world.chan.send_request(EXEC_SYNC, world.exec_fields(cid, b, ["sh", "-c", f"exit {i}"]))
+            for i in range(MAX_EXECS)]
+    for i, seq in enumerate(seqs):
+        assert exit_code(read_exec_reply(world.chan.wait_reply(seq, timeout=30))) == i
+    assert not list(b.glob("exec-*"))
+    assert not zombies_of(world.monitor_pid)
+
+
+def test_exec_sync_never_takes_an_exit_reaped_before_it(world):
+    world.start()
+    cid, b, _ = world.run(["sleep", "30"], no_pid_ns=True)
+    r = world.exec_sync(cid, b, ["sh", "-c", "sleep 0.5 >/dev/null 2>&1 & echo $!"])
+    orphan = int(r["out"])
+    # An exec whose runtime runs across the orphan's end keeps that exit.
+    slow = write_runtime(world.tmp / "slow-runc", f'{RUNC} "$@"; rc=$?; sleep 2; exit $rc\n')
+    seq = world.chan.send_request(EXEC_SYNC, world.exec_fields(cid, b, ["true"], runtime=slow))
+    wait_for(lambda: not os.path.exists(f"/proc/{orphan}"), TIMEOUT, "the orphan reaped")
+    # A runtime started after it that names the orphan's pid gets no exit.
+    liar = write_runtime(world.tmp / "liar-runc",
+                         'while [ $# -gt 0 ]; do [ "$1" = --pid-file ] && '
+                         f'printf {orphan} >"$2"; shift; done\n')
+    r = world.exec_sync(cid, b, ["true"], runtime=liar)
+    assert status_of(r) == 5 and "ended unseen" in error_of(r)  # EIO
+    assert exit_code(read_exec_reply(world.chan.wait_reply(seq))) == 0
+    assert not list(b.glob("exec-*"))
+
+
+def test_exec_sync_runtime_failures(world):
+    world.start()
+    cid, b, _ = world.run(["sleep", "30"])
+    # runc's error line from its log
+    r = world.exec_sync(cid, b, ["no-such-command"])
+    assert status_of(r) == 5, r  # EIO
+    assert "no-such-command" in error_of(r) and "not found" in error_of(r), error_of(r)
+    # exited 0 without a pid file
+    r = world.exec_sync(cid, b, ["true"], runtime=write_runtime(world.tmp / "mute", "exit 0\n"))
+    assert status_of(r) == 5 and "pid file" in error_of(r), error_of(r)
+    # failed with no error line
+    r = world.exec_sync(cid, b, ["true"], runtime=write_runtime(world.tmp / "fail", "exit 4\n"))
+    assert status_of(r) == 5 and error_of(r) == "runtime exec exited with status 4"
+    assert not list(b.glob("exec-*"))
+    assert world.monitor_exited() is None
+    assert exit_code(world.exec_sync(cid, b, ["true"])) == 0
 
 
 def test_exec_sync_orphans_reaped_by_the_monitor(world):
@@ -830,8 +902,9 @@ def test_exec_sync_limit_shutdown_and_forget(world):
     for seq in seqs:
         r = read_exec_reply(world.chan.wait_reply(seq, timeout=30))
         assert status_of(r) == 0 and val32(r[T_TIMED_OUT][0]) == 1
+        assert val32(r[T_WAIT_STATUS][0]) == signal.SIGKILL
     wait_for(lambda: not zombies_of(world.monitor_pid), TIMEOUT, "no zombie")
-    assert not list(b.glob("exec-*.pid"))
+    assert not list(b.glob("exec-*"))
     # an exec that outlives the container's init keeps FORGET away
     cid2, b2, _ = world.run(["sleep", "1"], no_pid_ns=True)
     seq = world.chan.send_request(EXEC_SYNC, world.exec_fields(cid2, b2, ["sleep", "3"]))
@@ -853,7 +926,7 @@ def test_exec_sync_requester_gone(world):
     world.keep.remove(c)
     wait_for(lambda: "exec finished" in world.monitor_log(), TIMEOUT, "the exec to finish")
     assert world.monitor_exited() is None
-    assert not list(b.glob("exec-*.pid"))
+    assert not list(b.glob("exec-*"))
     # no fd of the dropped reply is left in the monitor
     fds = os.listdir(f"/proc/{world.monitor_pid}/fd")
     assert not [f for f in fds
