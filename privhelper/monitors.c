@@ -379,13 +379,22 @@ static int request(struct monitor *m, uint32_t seq, const struct tlv_writer *w, 
         return 0;
 }
 
-static void start_request(struct monitor *m, struct tlv_writer *w, uint8_t *buf, size_t size,
-                          uint32_t kind, uint32_t *ret_seq)
+/* The pod's monitor (started when start and it has none) and a request of
+ * kind for it begun in w over buf: KIND and SEQ first. NULL with *r set
+ * when the pod has no monitor to ask. */
+static struct monitor *begin(const char *pod, bool start, const char *cgroup_parent, uint32_t kind,
+                             struct tlv_writer *w, uint8_t *buf, size_t size, uint32_t *ret_seq,
+                             int *r)
 {
+        struct monitor *m = get(pod, cgroup_parent, start, r);
+
+        if (!m)
+                return NULL;
         *ret_seq = m->next_seq++;
         tlv_writer_init(w, buf, size);
         tlv_put_u32(w, MON_TAG_KIND, kind);
         tlv_put_u32(w, MON_TAG_SEQ, *ret_seq);
+        return m;
 }
 
 int monitors_create(const char *pod_id, const char *cgroup_parent, const char *ctr_id,
@@ -398,10 +407,9 @@ int monitors_create(const char *pod_id, const char *cgroup_parent, const char *c
         uint32_t seq;
         int r = 0;
 
-        m = get(pod_id, cgroup_parent, true, &r);
+        m = begin(pod_id, true, cgroup_parent, MON_KIND_CREATE, &w, buf, sizeof(buf), &seq, &r);
         if (!m)
                 return log_warn_errno(r, "cannot reach the pod's monitor", "pod=%s", pod_id);
-        start_request(m, &w, buf, sizeof(buf), MON_KIND_CREATE, &seq);
         tlv_put_string(&w, MON_TAG_CTR_ID, ctr_id);
         tlv_put_string(&w, MON_TAG_BUNDLE, bundle);
         tlv_put_string(&w, MON_TAG_RUNTIME, runtime);
@@ -433,10 +441,9 @@ int monitors_exec_sync(const char *pod_id, const char *ctr_id, const char *bundl
         uint32_t seq;
         int r = 0;
 
-        m = get(pod_id, NULL, false, &r);
+        m = begin(pod_id, false, NULL, MON_KIND_EXEC_SYNC, &w, buf, sizeof(buf), &seq, &r);
         if (!m)
                 return r;
-        start_request(m, &w, buf, sizeof(buf), MON_KIND_EXEC_SYNC, &seq);
         tlv_put_string(&w, MON_TAG_CTR_ID, ctr_id);
         tlv_put_string(&w, MON_TAG_BUNDLE, bundle);
         tlv_put_string(&w, MON_TAG_RUNTIME, runtime);
@@ -457,10 +464,9 @@ int monitors_reopen_log(const char *pod_id, const char *ctr_id, int log_fd, moni
         uint32_t seq;
         int r = 0;
 
-        m = get(pod_id, NULL, false, &r);
+        m = begin(pod_id, false, NULL, MON_KIND_REOPEN_LOG, &w, buf, sizeof(buf), &seq, &r);
         if (!m)
                 return r;
-        start_request(m, &w, buf, sizeof(buf), MON_KIND_REOPEN_LOG, &seq);
         tlv_put_string(&w, MON_TAG_CTR_ID, ctr_id);
         tlv_put_fd(&w, MON_TAG_LOG_FD, 0);
         return request(m, seq, &w, &log_fd, 1, done, data);
@@ -474,10 +480,9 @@ void monitors_forget(const char *pod_id, const char *ctr_id)
         uint32_t seq;
         int r = 0;
 
-        m = get(pod_id, NULL, false, &r);
+        m = begin(pod_id, false, NULL, MON_KIND_FORGET, &w, buf, sizeof(buf), &seq, &r);
         if (!m)
                 return;
-        start_request(m, &w, buf, sizeof(buf), MON_KIND_FORGET, &seq);
         tlv_put_string(&w, MON_TAG_CTR_ID, ctr_id);
         r = request(m, seq, &w, NULL, 0, log_answer, "FORGET");
         if (r < 0)
@@ -538,10 +543,9 @@ void monitors_shutdown(const char *pod_id)
         uint32_t seq;
         int r = 0;
 
-        m = get(pod_id, NULL, false, &r);
+        m = begin(pod_id, false, NULL, MON_KIND_SHUTDOWN, &w, buf, sizeof(buf), &seq, &r);
         if (!m)
                 return;
-        start_request(m, &w, buf, sizeof(buf), MON_KIND_SHUTDOWN, &seq);
         r = request(m, seq, &w, NULL, 0, shutdown_answer, m);
         if (r < 0)
                 log_warn_errno(r, "cannot ask the pod's monitor to shut down", "pod=%s", pod_id);
