@@ -171,6 +171,8 @@ int cmdline_load_config(const struct cmdline *cl, struct brig_config *c, char **
         r = config_load_defaults_and_files(c, path, cl->config_path != NULL, ret_err);
         if (r == 0)
                 r = cmdline_apply_flags(cl, c, ret_err);
+        if (r == 0)
+                r = config_check(c, ret_err);
         if (r < 0)
                 config_free(c);
         return r;

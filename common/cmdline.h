@@ -62,11 +62,13 @@ int cmdline_parse_main(const char *prog, int argc, char **argv,
  * given. */
 const char *cmdline_extra(const struct cmdline *cl, const char *name);
 
-/* Built-in defaults, then the main file and its drop-ins, then the flags.
- * c must be zeroed or freed; on error it is left freed. */
+/* Built-in defaults, then the main file and its drop-ins, then the flags,
+ * then config_check(). c must be zeroed or freed; on error it is left
+ * freed. */
 int cmdline_load_config(const struct cmdline *cl, struct brig_config *c, char **ret_err);
 
-/* Applies only the flags on top of c (for a config that came another way). */
+/* Applies only the flags on top of c (for a config that came another way;
+ * config_check() is then the caller's). */
 int cmdline_apply_flags(const struct cmdline *cl, struct brig_config *c, char **ret_err);
 
 void cmdline_free(struct cmdline *cl);

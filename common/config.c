@@ -19,13 +19,15 @@
 #define MAX_PATH_LIST       16
 #define MAX_PLUGIN_TIMEOUT  600
 #define UNIX_PREFIX         "unix://"
+#define RUNTIME_TYPE_OCI    "oci"
 
 struct config_key {
         const char *name;
         /* What the file must hold. parse() always receives text: a string as
          * it is, an integer in decimal, an array of strings joined by '\n'
          * (which no element may contain), which is also the form a flag
-         * gives (where ',' separates elements too). */
+         * gives (where ',' separates elements too). A TOML_TABLE key has
+         * init() and load() in place of parse(), and no flag. */
         enum toml_type type;
         const char *doc;           /* printed as # lines above the key */
         const char *default_value; /* handed to parse() by config_init() */
@@ -34,9 +36,18 @@ struct config_key {
         /* Validates text and stores it in the zeroed field. Returns 0, -ENOMEM,
          * or -EINVAL with *ret_why set to a static explanation for the user. */
         int (*parse)(void *field, const char *text, const char **ret_why);
-        /* Writes the field as a TOML value that parse() accepts back. */
+        /* Writes the field as a TOML value that parse() accepts back; for a
+         * TOML_TABLE key, whole [table] sections that load() accepts back. */
         int (*print)(FILE *f, const void *field);
         void (*release)(void *field); /* NULL if the field owns nothing */
+        /* TOML_TABLE keys: init() stores the built-in default in the zeroed
+         * field. load() fills the zeroed field from current (the value
+         * before this file) and the file's table n, since a table amends
+         * what earlier layers defined rather than replacing it; its
+         * messages are as config_load_buffer() gives them. */
+        int (*init)(void *field);
+        int (*load)(void *field, const void *current, const struct toml_node *n, const char *source,
+                    char **ret_err);
 };
 
 static const char *path_problem(const char *s)
@@ -306,9 +317,192 @@ static void release_string(void *field)
         *(char **)field = NULL;
 }
 
+/* A runtime name is what a kubelet RuntimeClass names as its handler (a DNS
+ * label) and also a directory name (<run_root>/runtimes/NAME) and a bare
+ * TOML key, so it needs no quoting anywhere. */
+static const char *runtime_name_problem(const char *s)
+{
+        size_t len = strlen(s);
+        bool ok = len >= 1 && len <= CONFIG_RUNTIME_NAME_MAX && s[0] >= 'a' && s[0] <= 'z';
+
+        for (size_t i = 1; ok && i < len; i++)
+                ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+                     s[i] == '-';
+        return ok ? NULL
+                  : "must be a runtime name: a lowercase letter, then up to 62 lowercase "
+                    "letters, digits, '_' or '-'";
+}
+
+static int parse_runtime_name(void *field, const char *text, const char **ret_why)
+{
+        *ret_why = runtime_name_problem(text);
+        if (*ret_why)
+                return -EINVAL;
+        return store_string(field, text);
+}
+
+/* "" stands for <run_root>/runtimes/NAME, resolved by its user rather than
+ * here so that a printed configuration keeps following run_root. */
+static int parse_runtime_root(void *field, const char *text, const char **ret_why)
+{
+        if (!text[0])
+                return store_string(field, text);
+        return parse_path(field, text, ret_why);
+}
+
+static int parse_runtime_type(void *field, const char *text, const char **ret_why)
+{
+        if (strcmp(text, RUNTIME_TYPE_OCI) != 0) {
+                *ret_why = "expected \"oci\", the only runtime type";
+                return -EINVAL;
+        }
+        return store_string(field, text);
+}
+
+/* The keys of a [runtimes.NAME] table, all strings, in printing order. */
+static const struct runtime_field {
+        const char *name;
+        size_t offset; /* of the char * in struct config_runtime */
+        int (*parse)(void *field, const char *text, const char **ret_why);
+} runtime_fields[] = {
+    {"path", offsetof(struct config_runtime, path), parse_path},
+    {"root", offsetof(struct config_runtime, root), parse_runtime_root},
+    {"type", offsetof(struct config_runtime, type), parse_runtime_type},
+};
+
+/* What config_init() defines. Debian's runc and crun packages install
+ * these paths. */
+static const struct {
+        const char *name;
+        const char *path;
+} builtin_runtimes[] = {
+    {"runc", "/usr/sbin/runc"},
+    {"crun", "/usr/bin/crun"},
+};
+
+static char **runtime_field_of(struct config_runtime *rt, const struct runtime_field *f)
+{
+        return (char **)((char *)rt + f->offset);
+}
+
+static const char *runtime_value_of(const struct config_runtime *rt, const struct runtime_field *f)
+{
+        return *(char *const *)((const char *)rt + f->offset);
+}
+
+/* The [runtimes] key's field spans runtimes and n_runtimes (see FIELDS()):
+ * its hooks get a pointer to the first and reach the count through the
+ * configuration that holds both. */
+static struct brig_config *runtimes_owner(void *field)
+{
+        return (struct brig_config *)((char *)field - offsetof(struct brig_config, runtimes));
+}
+
+static const struct brig_config *const_runtimes_owner(const void *field)
+{
+        return (const struct brig_config *)((const char *)field -
+                                            offsetof(struct brig_config, runtimes));
+}
+
+static void release_runtimes(void *field)
+{
+        struct brig_config *c = runtimes_owner(field);
+
+        for (size_t i = 0; i < c->n_runtimes; i++) {
+                free(c->runtimes[i].name);
+                for (size_t j = 0; j < ARRAY_SIZE(runtime_fields); j++)
+                        free(*runtime_field_of(&c->runtimes[i], &runtime_fields[j]));
+        }
+        free(c->runtimes);
+        c->runtimes = NULL;
+        c->n_runtimes = 0;
+}
+
+/* Appends a runtime with the default root and type and no path yet, which
+ * the caller sets. What was allocated is counted even on failure, for
+ * release_runtimes() to free. */
+static int runtime_append(struct brig_config *c, const char *name, struct config_runtime **ret)
+{
+        struct config_runtime *items =
+            reallocarray(c->runtimes, c->n_runtimes + 1, sizeof(*c->runtimes));
+        struct config_runtime *rt;
+
+        if (!items)
+                return -ENOMEM;
+        c->runtimes = items;
+        rt = &items[c->n_runtimes++];
+        *rt = (struct config_runtime){
+            .name = strdup(name), .root = strdup(""), .type = strdup(RUNTIME_TYPE_OCI)};
+        if (!rt->name || !rt->root || !rt->type)
+                return -ENOMEM;
+        *ret = rt;
+        return 0;
+}
+
+/* Sets one field of rt, dropping its previous value. */
+static int runtime_set(struct config_runtime *rt, const struct runtime_field *f, const char *value)
+{
+        char *copy = strdup(value);
+
+        if (!copy)
+                return -ENOMEM;
+        free(*runtime_field_of(rt, f));
+        *runtime_field_of(rt, f) = copy;
+        return 0;
+}
+
+static int init_runtimes(void *field)
+{
+        struct brig_config *c = runtimes_owner(field);
+
+        for (size_t i = 0; i < ARRAY_SIZE(builtin_runtimes); i++) {
+                struct config_runtime *rt;
+                int r = runtime_append(c, builtin_runtimes[i].name, &rt);
+                if (r == 0) /* runtime_fields[0] is path */
+                        r = runtime_set(rt, &runtime_fields[0], builtin_runtimes[i].path);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int print_runtimes(FILE *f, const void *field)
+{
+        const struct brig_config *c = const_runtimes_owner(field);
+
+        for (size_t i = 0; i < c->n_runtimes; i++) {
+                /* A valid name is a bare key: it needs no quoting. */
+                fprintf(f, "%s[runtimes.%s]\n", i > 0 ? "\n" : "", c->runtimes[i].name);
+                for (size_t j = 0; j < ARRAY_SIZE(runtime_fields); j++) {
+                        fprintf(f, "%s = ", runtime_fields[j].name);
+                        int r = toml_write_string(
+                            f, runtime_value_of(&c->runtimes[i], &runtime_fields[j]));
+                        if (r < 0)
+                                return r;
+                        fputc('\n', f);
+                }
+        }
+        return ferror(f) ? -EIO : 0;
+}
+
 #define FIELD(member)                                                                              \
         .offset = offsetof(struct brig_config, member),                                            \
         .size = sizeof(((struct brig_config *)NULL)->member)
+
+/* A value held in adjacent members, first to last (an array and its
+ * count), which commit() swaps as one. */
+#define FIELDS(first, last)                                                                        \
+        .offset = offsetof(struct brig_config, first),                                             \
+        .size = offsetof(struct brig_config, last) + sizeof(((struct brig_config *)NULL)->last) -  \
+                offsetof(struct brig_config, first)
+
+/* Defined with the loading code, whose messages it shares. */
+static int load_runtimes(void *field, const void *current, const struct toml_node *n,
+                         const char *source, char **ret_err);
+
+_Static_assert(offsetof(struct brig_config, n_runtimes) ==
+                   offsetof(struct brig_config, runtimes) + sizeof(struct config_runtime *),
+               "FIELDS(runtimes, n_runtimes) must not span another member");
 
 static const struct config_key config_keys[] = {
     {
@@ -476,6 +670,34 @@ static const struct config_key config_keys[] = {
         .print = print_string,
         .release = release_string,
     },
+    {
+        .name = "default_runtime",
+        .type = TOML_STRING,
+        .doc = "Runtime of the pods whose runtime handler is \"\" (those without a\n"
+               "RuntimeClass): the name of one of the [runtimes.NAME] tables.",
+        .default_value = "runc",
+        FIELD(default_runtime),
+        .parse = parse_runtime_name,
+        .print = print_string,
+        .release = release_string,
+    },
+    {
+        .name = "runtimes",
+        .type = TOML_TABLE,
+        .doc = "OCI runtimes, one [runtimes.NAME] table each: a pod whose runtime\n"
+               "handler (its RuntimeClass's handler) is NAME runs its containers with\n"
+               "it. NAME: a lowercase letter, then up to 62 lowercase letters, digits,\n"
+               "'_' or '-'. path: the executable, an absolute path. root: its state\n"
+               "directory (--root), an absolute path, or \"\" for\n"
+               "<run_root>/runtimes/NAME. type: \"oci\" (runc's command line), the only\n"
+               "type. runc and crun are built in. A file's table changes the keys it\n"
+               "sets of a runtime defined before, or adds a runtime, which needs a path.",
+        FIELDS(runtimes, n_runtimes),
+        .print = print_runtimes,
+        .release = release_runtimes,
+        .init = init_runtimes,
+        .load = load_runtimes,
+    },
 };
 
 static void *field_of(struct brig_config *c, const struct config_key *k)
@@ -530,9 +752,10 @@ int config_init(struct brig_config *c)
 {
         *c = (struct brig_config){};
         for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
+                const struct config_key *k = &config_keys[i];
                 const char *why;
-                int r = config_keys[i].parse(field_of(c, &config_keys[i]),
-                                             config_keys[i].default_value, &why);
+                int r = k->type == TOML_TABLE ? k->init(field_of(c, k))
+                                              : k->parse(field_of(c, k), k->default_value, &why);
                 if (r < 0) {
                         config_free(c);
                         return r;
@@ -559,18 +782,13 @@ static void commit(struct brig_config *c, struct brig_config *staged, const bool
         }
 }
 
-/* Parses text for key k into staged. where starts the message: the file,
- * line and key, or the flag. */
-static int parse_into(struct brig_config *staged, const struct config_key *k, const char *text,
-                      const char *where, char **ret_err)
+/* The message for a value text that breaks the rule why. where starts it:
+ * the file, line and key, or the flag. */
+static int invalid_value(const char *where, const char *text, const char *why, char **ret_err)
 {
         _cleanup_free_ char *quoted = NULL;
-        const char *why = NULL;
         size_t size = 0;
-
-        int r = k->parse(field_of(staged, k), text, &why);
-        if (r != -EINVAL)
-                return r < 0 ? oom(ret_err) : 0;
+        int r;
 
         FILE *f = open_memstream(&quoted, &size);
         if (!f)
@@ -579,6 +797,123 @@ static int parse_into(struct brig_config *staged, const struct config_key *k, co
         if (fclose(f) != 0 || r < 0)
                 return oom(ret_err);
         return fail(ret_err, -EINVAL, "%s: invalid value %s (%s)", where, quoted, why);
+}
+
+/* Parses text for key k into staged. where starts the message: the file,
+ * line and key, or the flag. */
+static int parse_into(struct brig_config *staged, const struct config_key *k, const char *text,
+                      const char *where, char **ret_err)
+{
+        const char *why = NULL;
+
+        int r = k->parse(field_of(staged, k), text, &why);
+        if (r == -EINVAL)
+                return invalid_value(where, text, why, ret_err);
+        return r < 0 ? oom(ret_err) : 0;
+}
+
+/* "<source>:<line>: key '<path>'", how messages about node n start. */
+static int node_where(const struct toml_node *n, const char *source, char **ret, char **ret_err)
+{
+        _cleanup_free_ char *path = NULL;
+
+        if (toml_path(n, &path) < 0)
+                return oom(ret_err);
+        if (asprintf(ret, "%s:%u: key '%s'", source, n->line, path) < 0) {
+                *ret = NULL;
+                return oom(ret_err);
+        }
+        return 0;
+}
+
+/* Applies one [runtimes.NAME] table n to the runtimes of c. */
+static int load_runtime(struct brig_config *c, const struct toml_node *n, const char *source,
+                        char **ret_err)
+{
+        _cleanup_free_ char *where = NULL;
+        struct config_runtime *rt = NULL;
+        const char *why;
+
+        int r = node_where(n, source, &where, ret_err);
+        if (r < 0)
+                return r;
+        if (n->type != TOML_TABLE)
+                return fail(ret_err, -EINVAL, "%s: expected table, got %s", where,
+                            toml_type_to_string(n->type));
+        why = runtime_name_problem(n->key);
+        if (why)
+                return fail(ret_err, -EINVAL, "%s: invalid runtime name (%s)", where, why);
+        for (size_t i = 0; i < c->n_runtimes && !rt; i++)
+                if (strcmp(c->runtimes[i].name, n->key) == 0)
+                        rt = &c->runtimes[i];
+        if (!rt) {
+                /* root and type have defaults; the executable has none. */
+                if (!toml_get(n, "path"))
+                        return fail(ret_err, -EINVAL,
+                                    "%s: a runtime that is not defined yet needs a path", where);
+                if (c->n_runtimes == CONFIG_MAX_RUNTIMES)
+                        return fail(ret_err, -EINVAL, "%s: at most %d runtimes can be defined",
+                                    where, CONFIG_MAX_RUNTIMES);
+                if (runtime_append(c, n->key, &rt) < 0)
+                        return oom(ret_err);
+        }
+        for (size_t i = 0; i < n->n_items; i++) {
+                const struct toml_node *item = n->items[i];
+                const struct runtime_field *f = NULL;
+                _cleanup_free_ char *item_where = NULL;
+                _cleanup_free_ char *value = NULL;
+
+                r = node_where(item, source, &item_where, ret_err);
+                if (r < 0)
+                        return r;
+                for (size_t j = 0; j < ARRAY_SIZE(runtime_fields) && !f; j++)
+                        if (strcmp(runtime_fields[j].name, item->key) == 0)
+                                f = &runtime_fields[j];
+                if (!f) {
+                        /* the same wording as an unknown top-level key */
+                        _cleanup_free_ char *path = NULL;
+                        if (toml_path(item, &path) < 0)
+                                return oom(ret_err);
+                        return fail(ret_err, -EINVAL, "%s:%u: unknown key '%s'", source, item->line,
+                                    path);
+                }
+                if (item->type != TOML_STRING)
+                        return fail(ret_err, -EINVAL, "%s: expected string, got %s", item_where,
+                                    toml_type_to_string(item->type));
+                r = f->parse(&value, item->string, &why);
+                if (r == -EINVAL)
+                        return invalid_value(item_where, item->string, why, ret_err);
+                if (r < 0)
+                        return oom(ret_err);
+                free(*runtime_field_of(rt, f));
+                *runtime_field_of(rt, f) = TAKE_PTR(value);
+        }
+        return 0;
+}
+
+/* The runtimes defined so far (current), amended by the file's [runtimes]
+ * table: the staged copy is all the caller keeps or drops. */
+static int load_runtimes(void *field, const void *current, const struct toml_node *n,
+                         const char *source, char **ret_err)
+{
+        struct brig_config *staged = runtimes_owner(field);
+        const struct brig_config *c = const_runtimes_owner(current);
+
+        for (size_t i = 0; i < c->n_runtimes; i++) {
+                struct config_runtime *rt;
+                int r = runtime_append(staged, c->runtimes[i].name, &rt);
+                for (size_t j = 0; j < ARRAY_SIZE(runtime_fields) && r == 0; j++)
+                        r = runtime_set(rt, &runtime_fields[j],
+                                        runtime_value_of(&c->runtimes[i], &runtime_fields[j]));
+                if (r < 0)
+                        return oom(ret_err);
+        }
+        for (size_t i = 0; i < n->n_items; i++) {
+                int r = load_runtime(staged, n->items[i], source, ret_err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 /* The text parse() gets for a node (see struct config_key). */
@@ -641,6 +976,13 @@ int config_load_buffer(struct brig_config *c, const char *buf, size_t len, const
                         return fail(ret_err, -EINVAL, "%s:%u: key '%s': expected %s, got %s",
                                     source, n->line, path, toml_type_to_string(k->type),
                                     toml_type_to_string(n->type));
+                if (k->type == TOML_TABLE) {
+                        r = k->load(field_of(&staged, k), const_field_of(c, k), n, source, ret_err);
+                        if (r < 0)
+                                return r;
+                        set[k - config_keys] = true;
+                        continue;
+                }
                 if (asprintf(&where, "%s:%u: key '%s'", source, n->line, path) < 0) {
                         where = NULL;
                         return oom(ret_err);
@@ -845,6 +1187,10 @@ int config_set(struct brig_config *c, const char *key, const char *value, const 
         const struct config_key *k = find_key(key);
         if (!k)
                 return fail(ret_err, -EINVAL, "%s: unknown key '%s'", source, key);
+        if (k->type == TOML_TABLE)
+                return fail(ret_err, -EINVAL,
+                            "%s: key '%s' is a table, which only a configuration file can set",
+                            source, key);
         /* A file can only hold UTF-8; refusing it here keeps config_print()
          * output loadable. */
         if (!toml_utf8_valid(value, strlen(value)))
@@ -857,28 +1203,94 @@ int config_set(struct brig_config *c, const char *key, const char *value, const 
         return 0;
 }
 
+int config_check(const struct brig_config *c, char **ret_err)
+{
+        _cleanup_free_ char *names = NULL;
+
+        if (config_runtime_find(c, c->default_runtime))
+                return 0;
+        if (config_runtime_names(c, &names) < 0)
+                return oom(ret_err);
+        return fail(ret_err, -EINVAL, "default_runtime \"%s\" is not one of [runtimes.*]: %s",
+                    c->default_runtime, names);
+}
+
+const struct config_runtime *config_runtime_find(const struct brig_config *c, const char *name)
+{
+        if (!name[0])
+                name = c->default_runtime;
+        for (size_t i = 0; i < c->n_runtimes; i++)
+                if (strcmp(c->runtimes[i].name, name) == 0)
+                        return &c->runtimes[i];
+        return NULL;
+}
+
+int config_runtime_root(const struct brig_config *c, const struct config_runtime *rt, char **ret)
+{
+        if (rt->root[0]) {
+                *ret = strdup(rt->root);
+                return *ret ? 0 : -ENOMEM;
+        }
+        /* run_root "/" must not give "//runtimes" */
+        if (asprintf(ret, "%s/runtimes/%s", strcmp(c->run_root, "/") == 0 ? "" : c->run_root,
+                     rt->name) < 0) {
+                *ret = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int config_runtime_names(const struct brig_config *c, char **ret)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+
+        FILE *f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_runtimes; i++)
+                fprintf(f, "%s%s", i > 0 ? ", " : "", c->runtimes[i].name);
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+static void print_doc(FILE *f, const char *doc)
+{
+        for (const char *line = doc; *line;) {
+                size_t n = strcspn(line, "\n");
+                fprintf(f, "# %.*s\n", (int)n, line);
+                line += n;
+                if (*line == '\n')
+                        line++;
+        }
+}
+
 int config_print(const struct brig_config *c, FILE *f)
 {
         fputs("# brig configuration: the effective values after built-in defaults, the\n"
               "# configuration file (" BRIG_DEFAULT_CONFIG_PATH " unless another was given),\n"
               "# its drop-in directory and command-line flags.\n",
               f);
-        for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
-                const struct config_key *k = &config_keys[i];
+        /* Plain keys first: in TOML, every key after a [table] header
+         * belongs to that table. */
+        for (int tables = 0; tables <= 1; tables++) {
+                for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
+                        const struct config_key *k = &config_keys[i];
 
-                fputc('\n', f);
-                for (const char *line = k->doc; *line;) {
-                        size_t n = strcspn(line, "\n");
-                        fprintf(f, "# %.*s\n", (int)n, line);
-                        line += n;
-                        if (*line == '\n')
-                                line++;
+                        if ((k->type == TOML_TABLE) != tables)
+                                continue;
+                        fputc('\n', f);
+                        print_doc(f, k->doc);
+                        if (!tables)
+                                fprintf(f, "%s = ", k->name);
+                        int r = k->print(f, const_field_of(c, k));
+                        if (r < 0)
+                                return r;
+                        if (!tables)
+                                fputc('\n', f);
                 }
-                fprintf(f, "%s = ", k->name);
-                int r = k->print(f, const_field_of(c, k));
-                if (r < 0)
-                        return r;
-                fputc('\n', f);
         }
         return ferror(f) ? -EIO : 0;
 }

@@ -4,7 +4,9 @@
  * previous one: built-in defaults, the main file (BRIG_DEFAULT_CONFIG_PATH
  * unless another is given), the drop-ins <main file>.d/NAME.conf in strcmp()
  * order, then command-line flags through config_set(). Files are TOML (the
- * subset of toml.h) with top-level keys only.
+ * subset of toml.h): top-level keys, and the [runtimes.NAME] tables, which
+ * only files can set. Once every layer is applied, config_check() checks
+ * what involves several keys.
  *
  * Nothing here logs. Functions that can fail on user input return a negative
  * errno and, through ret_err (which must not be NULL), a malloc'd message
@@ -33,6 +35,21 @@ struct config_strv {
         size_t n;
 };
 
+/* Most runtimes a configuration defines (built-in ones included). */
+#define CONFIG_MAX_RUNTIMES 32
+/* Longest runtime name: a DNS label, as a RuntimeClass handler is. */
+#define CONFIG_RUNTIME_NAME_MAX 63
+
+/* One [runtimes.NAME] table: an OCI runtime a pod can be run with, chosen by
+ * the pod's CRI runtime_handler. */
+struct config_runtime {
+        char *name; /* 1 to 63 of [a-z0-9_-], starting with a letter */
+        char *path; /* its executable; absolute path */
+        char *root; /* its state directory (--root), absolute; "" for the
+                     * default, see config_runtime_root() */
+        char *type; /* "oci", the only type: runc's command line */
+};
+
 /* Every string is owned by the struct, non-NULL after config_init(), and
  * already validated; see config.c for each key's rules. */
 struct brig_config {
@@ -51,6 +68,12 @@ struct brig_config {
         struct config_strv cni_plugin_dirs; /* CNI plugin directories, in order */
         unsigned cni_plugin_timeout;        /* seconds one plugin may run */
         char *pod_log_root;                 /* container logs live below it */
+        char *default_runtime;              /* the runtime of the handler "" */
+        /* Built-in runc and crun first (overridden in place), then the ones
+         * files add, in the order they were added. Names are unique. The two
+         * members stay adjacent: config.c swaps them as one value. */
+        struct config_runtime *runtimes;
+        size_t n_runtimes;
 };
 
 /* Sets every key to its built-in default. c need not be initialised.
@@ -93,9 +116,29 @@ int config_load_defaults_and_files(struct brig_config *c, const char *main_path,
 /* Sets key (a name as written in the file, e.g. "log_level") from a
  * command-line flag's value, with the same validation as a file. source
  * names the flag in messages, e.g. "--log-level". On error c is unchanged.
- * Returns 0, -EINVAL (unknown key or invalid value) or -ENOMEM. */
+ * Returns 0, -EINVAL (unknown key, a table such as "runtimes", which only
+ * files set, or invalid value) or -ENOMEM. */
 int config_set(struct brig_config *c, const char *key, const char *value, const char *source,
                char **ret_err);
+
+/* Checks what no single layer can, once every layer (files and flags) is
+ * applied: that default_runtime names a runtime. Returns 0, -EINVAL with a
+ * message without a source (e.g. `default_runtime "x" is not one of
+ * [runtimes.*]: runc, crun`) or -ENOMEM. */
+int config_check(const struct brig_config *c, char **ret_err);
+
+/* The runtime of a CRI runtime handler: name "" means default_runtime.
+ * NULL if c defines none of that name. */
+const struct config_runtime *config_runtime_find(const struct brig_config *c, const char *name);
+
+/* The state directory to give rt as --root: rt->root, or
+ * "<run_root>/runtimes/<name>" when that is "", in a malloc'd string.
+ * Returns 0 or -ENOMEM. */
+int config_runtime_root(const struct brig_config *c, const struct config_runtime *rt, char **ret);
+
+/* The names of c's runtimes, ", "-separated in order, for messages, in a
+ * malloc'd string. Returns 0 or -ENOMEM. */
+int config_runtime_names(const struct brig_config *c, char **ret);
 
 /* Writes c as a commented TOML document that config_load_buffer() reads
  * back to an equal configuration. Returns 0, -EIO if writing f failed, or

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crashpoint.h"
 #include "ctr_request.h"
 #include "ctrspec.h"
 #include "digest.h"
@@ -35,9 +36,18 @@
 #define POLL_MS 100
 /* How long a SIGKILLed container may take to be reaped and recorded. */
 #define KILL_WAIT_MS 10000
-/* The exit code of a container whose exit nobody saw (the helper no longer
- * knows it), as runtimes report an unknown exit. */
-#define EXIT_UNKNOWN 255
+/* The exit code and reason of a container whose exit nobody saw (the
+ * helper no longer knows it, or its monitor died before it), as runtimes
+ * report an unknown exit. */
+#define EXIT_UNKNOWN   255
+#define REASON_UNKNOWN "Unknown"
+/* How long a container's init may be gone without an exit recorded before
+ * brigd stops waiting for its monitor: the monitor writes the exit file
+ * right after reaping, so only a monitor that is gone takes this long. */
+#define LOST_GRACE_MS 5000
+/* How long brigd's start waits for the helper to finish a create (or a
+ * removal) that a brigd which died had asked for, before undoing it. */
+#define BUSY_WAIT_MS 30000
 
 /* A container and what only this file sees of it. */
 struct entry {
@@ -45,7 +55,12 @@ struct entry {
         /* guarded by the table's lock */
         struct ctr_status status;
         bool creating; /* not listed until created */
+        bool starting; /* CTR_START asked for (or, after a crash, maybe) */
         bool removed;  /* out of the table: no record is written any more */
+        /* The helper said the init neither runs nor has an exit, first at
+         * lost_since_ms (CLOCK_MONOTONIC), lost_at (ns since the epoch). */
+        bool lost;
+        int64_t lost_since_ms, lost_at;
         /* the resources of the last UpdateContainerResources, packed and
          * hex-encoded as the record keeps them; NULL: the config's */
         char *resources_hex;
@@ -122,6 +137,22 @@ static int64_t now_ns(void)
 
         clock_gettime(CLOCK_REALTIME, &ts);
         return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t monotonic_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(unsigned ms)
+{
+        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
 }
 
 static bool valid_id(const char *id)
@@ -205,7 +236,7 @@ static int record_write(struct containers *c, struct entry *e, const char *state
         _cleanup_free_ char *text = NULL, *resources = NULL;
         struct ctr_status s;
         char name[CTR_ID_LEN + 16];
-        bool removed, creating;
+        bool removed, creating, starting;
         json_t *o;
         int r;
 
@@ -214,6 +245,7 @@ static int record_write(struct containers *c, struct entry *e, const char *state
         s = e->status;
         removed = e->removed;
         creating = e->creating;
+        starting = e->starting;
         resources = e->resources_hex ? strdup(e->resources_hex) : NULL;
         pthread_mutex_unlock(&c->lock);
         if (removed) {
@@ -223,6 +255,7 @@ static int record_write(struct containers *c, struct entry *e, const char *state
         o = record_json(e, &s,
                         state      ? state
                         : creating ? "creating"
+                        : starting ? "starting"
                                    : state_name(s.state),
                         resources);
         text = o ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -266,20 +299,24 @@ static Runtime__V1__ContainerConfig *config_unhex(const char *hex)
             &runtime__v1__container_config__descriptor, hex);
 }
 
-static int state_parse(const char *s, enum ctr_state *ret, bool *creating)
+/* A record's state into e: "creating" and "starting" are a created
+ * container with a helper call a crash may have cut short. */
+static int state_parse(const char *s, struct entry *e)
 {
         static const struct {
                 const char *name;
                 enum ctr_state state;
         } states[] = {{"creating", CTR_CREATED},
                       {"created", CTR_CREATED},
+                      {"starting", CTR_CREATED},
                       {"running", CTR_RUNNING},
                       {"exited", CTR_EXITED}};
 
         for (size_t i = 0; i < ARRAY_SIZE(states); i++)
                 if (strcmp(s, states[i].name) == 0) {
-                        *ret = states[i].state;
-                        *creating = i == 0;
+                        e->status.state = states[i].state;
+                        e->creating = i == 0;
+                        e->starting = i == 2;
                         return 0;
                 }
         return -EINVAL;
@@ -324,8 +361,8 @@ static int record_parse(const char *text, size_t len, const char *name, struct e
                 r = errbuf_fail(err, err_size, -ENOMEM, "out of memory");
                 goto out;
         }
-        if (state_parse(state, &e->status.state, &e->creating) < 0 || pid < 0 || pid > UINT32_MAX ||
-            stop_signal < 1 || stop_signal > BRIG_HELPER_MAX_SIGNAL) {
+        if (state_parse(state, e) < 0 || pid < 0 || pid > UINT32_MAX || stop_signal < 1 ||
+            stop_signal > BRIG_HELPER_MAX_SIGNAL) {
                 errbuf_fail(err, err_size, -EINVAL, "bad state, pid or stopSignal");
                 goto out;
         }
@@ -415,28 +452,30 @@ static int32_t exit_code_of(uint32_t wait_status)
         return EXIT_UNKNOWN;
 }
 
-/* Makes a running e exited (recorded) with code at finished_at. */
+/* Makes e exited (recorded) with code at finished_at; reason NULL is CRI's
+ * for the code. A created e is only made exited at open, by recovery. */
 static void apply_exit(struct containers *c, struct entry *e, int32_t code, int64_t finished_at,
-                       const char *message)
+                       const char *reason, const char *message)
 {
-        bool was_running;
+        bool was_exited;
         int r;
 
+        if (!reason)
+                reason = code == 0 ? "Completed" : "Error";
         pthread_mutex_lock(&c->lock);
-        was_running = e->status.state == CTR_RUNNING;
-        if (was_running) {
+        was_exited = e->status.state == CTR_EXITED;
+        if (!was_exited) {
                 e->status.state = CTR_EXITED;
                 e->status.exit_code = code;
                 e->status.finished_at = finished_at;
-                snprintf(e->status.reason, sizeof(e->status.reason), "%s",
-                         code == 0 ? "Completed" : "Error");
+                snprintf(e->status.reason, sizeof(e->status.reason), "%s", reason);
                 snprintf(e->status.message, sizeof(e->status.message), "%s", message);
         }
         pthread_mutex_unlock(&c->lock);
-        if (!was_running)
+        if (was_exited)
                 return;
-        log_info("container exited", "ctr=%s pod=%s exit_code=%" PRId32, e->pub.id, e->pub.pod_id,
-                 code);
+        log_info("container exited", "ctr=%s pod=%s exit_code=%" PRId32 " reason=%s", e->pub.id,
+                 e->pub.pod_id, code, reason);
         r = record_write(c, e, NULL);
         if (r < 0)
                 log_error_errno(r,
@@ -445,25 +484,25 @@ static void apply_exit(struct containers *c, struct entry *e, int32_t code, int6
                                 "ctr=%s", e->pub.id);
 }
 
-/* Asks the helper about a container believed running and records its
- * exit once the monitor has seen one. A helper that no longer knows the
- * container (the node restarted) means it is gone, with an unknown exit. */
-static void refresh(struct containers *c, uint64_t call_id, struct entry *e)
+#define MESSAGE_FORGOTTEN                                                                          \
+        "brig-helper no longer knows the container: the node restarted, or its removal was "       \
+        "cut short"
+#define MESSAGE_LOST                                                                               \
+        "its init ended with no exit recorded (was the pod's monitor killed?); finishedAt is "     \
+        "when brigd first saw it gone"
+
+/* Asks the helper about e and records what its answer settles: an exit
+ * the monitor recorded, or none possible any more. */
+static void ask(struct containers *c, uint64_t call_id, struct entry *e)
 {
         struct helper_ctr_status st;
         char why[512];
-        bool running;
-        int r;
+        bool lost;
+        int64_t lost_at;
+        int r = helper_client_ctr_status(c->helper, call_id, e->pub.id, &st, why, sizeof(why));
 
-        pthread_mutex_lock(&c->lock);
-        running = e->status.state == CTR_RUNNING;
-        pthread_mutex_unlock(&c->lock);
-        if (!running || !c->helper)
-                return;
-        r = helper_client_ctr_status(c->helper, call_id, e->pub.id, &st, why, sizeof(why));
         if (r == -ENOENT) {
-                apply_exit(c, e, EXIT_UNKNOWN, now_ns(),
-                           "brig-helper no longer knows the container (did the node restart?)");
+                apply_exit(c, e, EXIT_UNKNOWN, now_ns(), REASON_UNKNOWN, MESSAGE_FORGOTTEN);
                 return;
         }
         if (r < 0) {
@@ -472,15 +511,55 @@ static void refresh(struct containers *c, uint64_t call_id, struct entry *e)
                          "call=%" PRIu64 " ctr=%s reason=\"%s\"", call_id, e->pub.id, why);
                 return;
         }
-        if (st.has_pid) {
-                pthread_mutex_lock(&c->lock);
-                e->status.pid = st.pid;
-                pthread_mutex_unlock(&c->lock);
-        }
-        /* Not running but no exit recorded yet: the monitor reaps it soon. */
-        if (st.exited)
+        if (st.exited) {
                 apply_exit(c, e, exit_code_of(st.wait_status),
-                           st.exit_time ? (int64_t)st.exit_time : now_ns(), "");
+                           st.exit_time ? (int64_t)st.exit_time : now_ns(), NULL, "");
+                return;
+        }
+        /* Neither running nor an exit: the monitor reaps it and writes the
+         * exit at once, unless the monitor is gone; then the exit can never
+         * be known, and waiting for it forever would keep the container
+         * running in CRI's eyes (and its stop failing). */
+        pthread_mutex_lock(&c->lock);
+        if (st.has_pid)
+                e->status.pid = st.pid;
+        if (st.running) {
+                e->lost = false;
+        } else if (!e->lost) {
+                e->lost = true;
+                e->lost_since_ms = monotonic_ms();
+                e->lost_at = now_ns();
+        }
+        lost = e->lost && monotonic_ms() - e->lost_since_ms >= LOST_GRACE_MS;
+        lost_at = e->lost_at;
+        pthread_mutex_unlock(&c->lock);
+        if (lost)
+                apply_exit(c, e, EXIT_UNKNOWN, lost_at, REASON_UNKNOWN, MESSAGE_LOST);
+}
+
+/* Asks the helper about a container believed running and records its
+ * exit once there is one (see ask()). */
+static void refresh(struct containers *c, uint64_t call_id, struct entry *e)
+{
+        bool running;
+
+        pthread_mutex_lock(&c->lock);
+        running = e->status.state == CTR_RUNNING;
+        pthread_mutex_unlock(&c->lock);
+        if (running && c->helper)
+                ask(c, call_id, e);
+}
+
+/* Whether the helper last said e's init is gone with no exit recorded
+ * (the exit is then waited for, or given up on, by ask()). */
+static bool init_lost(struct containers *c, struct entry *e)
+{
+        bool r;
+
+        pthread_mutex_lock(&c->lock);
+        r = e->lost;
+        pthread_mutex_unlock(&c->lock);
+        return r;
 }
 
 void containers_status(struct containers *c, uint64_t call_id, struct container *ctr,
@@ -517,13 +596,18 @@ static void set_aside(struct containers *c, const char *name, const char *why)
 }
 
 /* Deletes a container a crash left half-created: kubelet never got its
- * id, so it is nobody's. */
+ * id, so it is nobody's. The helper may still be creating it for the
+ * brigd that died (it refuses the delete with -EBUSY until then). */
 static void undo_crashed_create(struct containers *c, struct entry *e, const char *name)
 {
         char why[512] = "";
         int r = c->helper ? helper_client_ctr_delete(c->helper, 0, e->pub.id, why, sizeof(why))
                           : -ENOTCONN;
 
+        for (int waited = 0; r == -EBUSY && waited < BUSY_WAIT_MS; waited += POLL_MS) {
+                sleep_ms(POLL_MS);
+                r = helper_client_ctr_delete(c->helper, 0, e->pub.id, why, sizeof(why));
+        }
         if (r == 0)
                 r = recfile_delete(c->dir_fd, name);
         if (r < 0)
@@ -556,6 +640,46 @@ static void load_record(struct containers *c, const char *name)
                 log_error("out of memory loading container records", "ctr=%s", e->pub.id);
                 entry_free(e);
         }
+}
+
+/* A crash left the record "starting": whether CTR_START reached the
+ * runtime is unknown, and CTR_STATUS cannot tell, since a created
+ * container's init runs too (blocked until its start). Starting it again
+ * settles it: the runtime refuses, harmlessly, to start a container a
+ * second time, so afterwards it has been started either way, as kubelet
+ * asked, and is recorded running; ask() then learns whether it already
+ * ended (or is gone). */
+static void finish_crashed_start(struct containers *c, struct entry *e)
+{
+        char why[512] = "";
+        int r = helper_client_ctr_start(c->helper, 0, e->pub.id, why, sizeof(why));
+
+        if (r < 0)
+                log_info("a start cut short by a crash was not repeated: the runtime had it "
+                         "already, or the container is gone",
+                         "ctr=%s reason=\"%s\"", e->pub.id, why);
+        pthread_mutex_lock(&c->lock);
+        e->starting = false;
+        e->status.state = CTR_RUNNING;
+        pthread_mutex_unlock(&c->lock);
+        r = record_write(c, e, NULL);
+        if (r < 0)
+                log_error_errno(r,
+                                "cannot record a start finished at open; its record says starting",
+                                "ctr=%s", e->pub.id);
+        ask(c, 0, e);
+}
+
+/* Brings a loaded record in line with the helper's state. A created
+ * container the helper no longer knows (the node restarted) or whose init
+ * has ended (killed before its start) can never start: it is recorded
+ * exited, as a running one would be. */
+static void recover(struct containers *c, struct entry *e)
+{
+        if (e->starting)
+                finish_crashed_start(c, e);
+        else if (e->status.state != CTR_EXITED)
+                ask(c, 0, e);
 }
 
 static bool is_record(const char *name)
@@ -599,7 +723,8 @@ int containers_open(const struct brig_config *config, struct helper_client *help
                         load_record(c, de->d_name);
         /* One at a time: nothing else runs yet. */
         for (size_t i = 0; i < c->n; i++) {
-                refresh(c, 0, c->v[i]);
+                if (c->helper)
+                        recover(c, c->v[i]);
                 running += c->v[i]->status.state == CTR_RUNNING;
         }
         log_info("container records loaded", "dir=%s containers=%zu running=%zu", dir, c->n,
@@ -876,6 +1001,7 @@ int containers_create(struct containers *c, uint64_t call_id, struct pod *pod,
                 table_drop(c, e);
                 goto out;
         }
+        crashpoint(CRASH_CTR_RECORDED);
         struct helper_ctr_create hreq = {
             .pod_id = pod->id,
             .ctr_id = e->pub.id,
@@ -885,6 +1011,7 @@ int containers_create(struct containers *c, uint64_t call_id, struct pod *pod,
         };
         r = helper_client_ctr_create(c->helper, call_id, &hreq, &pid, err, err_size);
         if (r == 0) {
+                crashpoint(CRASH_CTR_CREATED);
                 pthread_mutex_lock(&c->lock);
                 e->status.pid = pid;
                 pthread_mutex_unlock(&c->lock);
@@ -900,6 +1027,7 @@ int containers_create(struct containers *c, uint64_t call_id, struct pod *pod,
         pthread_mutex_lock(&c->lock);
         e->creating = false;
         pthread_mutex_unlock(&c->lock);
+        crashpoint(CRASH_CTR_CREATED_RECORDED);
         memcpy(id, e->pub.id, CTR_ID_LEN + 1);
         log_info("container created", "call=%" PRIu64 " ctr=%s pod=%s name=%s pid=%" PRIu32,
                  call_id, e->pub.id, pod->id, req->config->metadata->name, pid);
@@ -977,15 +1105,28 @@ static int start_locked(struct containers *c, uint64_t call_id, struct entry *e,
                                    e->pub.pod_id);
         pthread_mutex_lock(&c->lock);
         e->status.started_at = now_ns();
+        e->starting = true;
         pthread_mutex_unlock(&c->lock);
-        /* Recorded running first: a crash during CTR_START must not leave a
-         * started container that brigd believes never ran. */
-        r = record_write(c, e, "running");
-        if (r < 0)
+        /* Recorded "starting" first: a crash during CTR_START must not leave
+         * a started container that brigd believes never ran, nor one never
+         * started that it believes runs (finish_crashed_start()). */
+        r = record_write(c, e, NULL);
+        if (r < 0) {
+                /* The record (written whole or not at all) still says
+                 * "created". */
+                pthread_mutex_lock(&c->lock);
+                e->starting = false;
+                e->status.started_at = 0;
+                pthread_mutex_unlock(&c->lock);
                 return errbuf_fail(err, err_size, r, "container %s: cannot write its record: %s",
                                    e->pub.id, strerror(-r));
+        }
+        crashpoint(CRASH_CTR_STARTING);
         r = helper_client_ctr_start(c->helper, call_id, e->pub.id, err, err_size);
+        if (r == 0)
+                crashpoint(CRASH_CTR_STARTED);
         pthread_mutex_lock(&c->lock);
+        e->starting = false;
         if (r == 0)
                 e->status.state = CTR_RUNNING;
         else
@@ -993,7 +1134,7 @@ static int start_locked(struct containers *c, uint64_t call_id, struct entry *e,
         pthread_mutex_unlock(&c->lock);
         int w = record_write(c, e, NULL);
         if (w < 0)
-                log_error_errno(w, "cannot record a container's start; its record says running",
+                log_error_errno(w, "cannot record a container's start; its record says starting",
                                 "call=%" PRIu64 " ctr=%s", call_id, e->pub.id);
         if (r == 0)
                 log_info("container started", "call=%" PRIu64 " ctr=%s", call_id, e->pub.id);
@@ -1017,14 +1158,6 @@ int containers_start(struct containers *c, uint64_t call_id, const char *ref, ch
         }
         containers_create_end(c);
         return r;
-}
-
-static void sleep_ms(unsigned ms)
-{
-        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
 }
 
 /* Polls until e is no longer running or ms have passed; true when it
@@ -1054,7 +1187,9 @@ static int kill_running(struct containers *c, uint64_t call_id, struct entry *e,
 
         if (r < 0) {
                 refresh(c, call_id, e);
-                if (state_of(c, e) != CTR_RUNNING)
+                /* An init gone with its exit not yet recorded refuses the
+                 * signal too: its exit is waited for. */
+                if (state_of(c, e) != CTR_RUNNING || init_lost(c, e))
                         return 0;
         }
         return r;
@@ -1072,6 +1207,7 @@ static int stop_locked(struct containers *c, uint64_t call_id, struct entry *e, 
         r = kill_running(c, call_id, e, signal, err, err_size);
         if (r < 0)
                 return r;
+        crashpoint(CRASH_CTR_KILLED);
         if (signal != SIGKILL) {
                 if (wait_exit(c, call_id, e,
                               timeout_s > INT64_MAX / 1000 ? INT64_MAX : timeout_s * 1000))
@@ -1123,6 +1259,7 @@ static int remove_locked(struct containers *c, uint64_t call_id, struct entry *e
         r = helper_client_ctr_delete(c->helper, call_id, e->pub.id, err, err_size);
         if (r < 0)
                 return r;
+        crashpoint(CRASH_CTR_REMOVING);
         record_name(e->pub.id, name, sizeof(name));
         pthread_mutex_lock(&e->rec_lock);
         r = recfile_delete(c->dir_fd, name);
@@ -1151,12 +1288,34 @@ int containers_remove(struct containers *c, uint64_t call_id, const char *ref, c
 
 /* ---- pods and images ---------------------------------------------------- */
 
+/* A pod's stop: SIGKILL to each running container first, then the waits
+ * for their exits, so that exits a dead monitor can no longer record are
+ * given up on after one grace for all, not one grace after another. The
+ * caller holds every op_lock of v. */
+static int pod_stop_locked(struct containers *c, uint64_t call_id, struct entry **v, size_t n,
+                           char *err, size_t err_size)
+{
+        int r = 0;
+
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                refresh(c, call_id, v[i]);
+                if (state_of(c, v[i]) == CTR_RUNNING)
+                        r = kill_running(c, call_id, v[i], SIGKILL, err, err_size);
+        }
+        for (size_t i = 0; r == 0 && i < n; i++)
+                if (!wait_exit(c, call_id, v[i], KILL_WAIT_MS))
+                        r = errbuf_fail(err, err_size, -ETIMEDOUT,
+                                        "container %s still runs %d ms after SIGKILL", v[i]->pub.id,
+                                        KILL_WAIT_MS);
+        return r;
+}
+
 int containers_pod_hook(void *arg, uint64_t call_id, const char *pod_id, bool remove, char *err,
                         size_t err_size)
 {
         struct containers *c = arg;
         struct entry **v = NULL;
-        size_t n = 0;
+        size_t n = 0, held = 0;
         int r = 0;
 
         /* Every creation or start that saw the pod ready ends first; later
@@ -1168,6 +1327,9 @@ int containers_pod_hook(void *arg, uint64_t call_id, const char *pod_id, bool re
         if (n > 0 && !c->helper)
                 r = errbuf_fail(err, err_size, -ENOTCONN,
                                 "brigd runs without brig-helper: containers cannot be changed");
+        /* Every op_lock at once: no other path holds two, and pods.c runs
+         * one pod stop or removal at a time, so no order can deadlock. The
+         * first held of v are the ones still there. */
         for (size_t i = 0; r == 0 && i < n; i++) {
                 struct entry *e = v[i];
                 bool gone;
@@ -1176,11 +1338,19 @@ int containers_pod_hook(void *arg, uint64_t call_id, const char *pod_id, bool re
                 pthread_mutex_lock(&c->lock);
                 gone = e->removed;
                 pthread_mutex_unlock(&c->lock);
-                if (!gone)
-                        r = remove ? remove_locked(c, call_id, e, err, err_size)
-                                   : stop_locked(c, call_id, e, 0, err, err_size);
-                pthread_mutex_unlock(&e->op_lock);
+                if (gone) {
+                        pthread_mutex_unlock(&e->op_lock);
+                        continue;
+                }
+                v[i] = v[held];
+                v[held++] = e;
         }
+        if (r == 0 && !remove)
+                r = pod_stop_locked(c, call_id, v, held, err, err_size);
+        for (size_t i = 0; r == 0 && remove && i < held; i++)
+                r = remove_locked(c, call_id, v[i], err, err_size);
+        for (size_t i = 0; i < held; i++)
+                pthread_mutex_unlock(&v[i]->op_lock);
         for (size_t i = 0; i < n; i++)
                 container_unref(c, &v[i]->pub);
         free(v);
@@ -1336,6 +1506,11 @@ grpc_status_code containers_grpc_code(int error)
         case -EPERM:
         case -EMSGSIZE:
         case -E2BIG:
+        /* what the helper finds wrong in the image for this request: a
+         * user file too large, an id that does not fit, a symlink loop */
+        case -EFBIG:
+        case -ERANGE:
+        case -ELOOP:
                 return GRPC_STATUS_INVALID_ARGUMENT;
         case -ENOENT:
                 return GRPC_STATUS_NOT_FOUND;

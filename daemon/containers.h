@@ -6,14 +6,17 @@
  *
  * A container is created in steps, recorded before and after: a record in
  * state "creating", the helper's CTR_CREATE, the record in state
- * "created". Start writes the record "running" before CTR_START (and back
- * to "created" when the start fails), so a crash never leaves a started
- * container recorded as never started. containers_open() deletes (with the
- * idempotent CTR_DELETE) whatever a crash left "creating" and asks the
- * helper (CTR_STATUS) about every container recorded "running". Until the
- * monitor's exit events reach brigd, a running container's exit is learnt
- * by asking CTR_STATUS whenever its state is wanted; the exit is recorded
- * as soon as it is seen.
+ * "created". Start writes the record "starting" before CTR_START and
+ * "running" after it (back to "created" when the start fails).
+ * containers_open() deletes (with the idempotent CTR_DELETE) whatever a
+ * crash left "creating", starts again whatever it left "starting" (the
+ * runtime refuses a second start harmlessly, so it is started either way)
+ * and asks the helper (CTR_STATUS) about every created and running one.
+ * Until the monitor's exit events reach brigd, a running container's exit
+ * is learnt by asking CTR_STATUS whenever its state is wanted; the exit is
+ * recorded as soon as it is seen. An exit nobody saw (the helper forgot
+ * the container, or its monitor died before it) is exit code 255, reason
+ * "Unknown" (docs/containers.md).
  *
  * Every function is safe from many gRPC worker threads at once. Errors are
  * a negative errno with a message naming the container (or pod, image);
@@ -74,10 +77,11 @@ struct container {
 };
 
 /* Opens the container records in <root>/pods, deletes what a crash left
- * half-created and asks the helper about the running ones. pods is the pod
- * table the containers live in (it must outlive this). helper may be NULL
- * (development only: then every container operation fails). Returns 0 or
- * a negative errno with a message. */
+ * half-created, finishes the starts it cut short and asks the helper about
+ * the created and running ones. pods is the pod table the containers live
+ * in (it must outlive this). helper may be NULL (development only: then
+ * every container operation fails). Returns 0 or a negative errno with a
+ * message. */
 int containers_open(const struct brig_config *config, struct helper_client *helper,
                     struct pods *pods, struct containers **ret, char *err, size_t err_size);
 void containers_close(struct containers *c);

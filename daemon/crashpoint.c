@@ -10,8 +10,10 @@
 #include "log.h"
 #include "util.h"
 
-static const char *const points[] = {CRASH_POD_RECORDED, CRASH_POD_PINNED, CRASH_POD_NETWORKED,
-                                     CRASH_POD_READY};
+static const char *const points[] = {
+    CRASH_POD_RECORDED, CRASH_POD_PINNED,  CRASH_POD_NETWORKED,        CRASH_POD_READY,
+    CRASH_CTR_RECORDED, CRASH_CTR_CREATED, CRASH_CTR_CREATED_RECORDED, CRASH_CTR_STARTING,
+    CRASH_CTR_STARTED,  CRASH_CTR_KILLED,  CRASH_CTR_REMOVING};
 static _Atomic(const char *) armed;
 
 int crashpoint_arm(const char *point)

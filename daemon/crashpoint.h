@@ -15,6 +15,25 @@
 /* RunPodSandbox: the record says "ready"; kubelet has no answer yet. */
 #define CRASH_POD_READY "pod-ready"
 
+/* CreateContainer: the record says "creating"; nothing asked of the
+ * helper. */
+#define CRASH_CTR_RECORDED "container-recorded"
+/* CreateContainer: the helper has created the container (the runtime's
+ * init waits for its start); the record still says "creating". */
+#define CRASH_CTR_CREATED "container-created"
+/* CreateContainer: the record says "created"; kubelet has no id yet. */
+#define CRASH_CTR_CREATED_RECORDED "container-created-recorded"
+/* StartContainer: the record says "starting"; CTR_START not sent. */
+#define CRASH_CTR_STARTING "container-starting"
+/* StartContainer: the helper has started the container; the record still
+ * says "starting". */
+#define CRASH_CTR_STARTED "container-started"
+/* StopContainer: the stop signal is sent; no exit is recorded yet. */
+#define CRASH_CTR_KILLED "container-killed"
+/* RemoveContainer: the helper has deleted the container; its record is
+ * still there. */
+#define CRASH_CTR_REMOVING "container-removing"
+
 /* Arms point (one of the names above, or NULL to disarm). Returns 0 or
  * -EINVAL for an unknown name. */
 int crashpoint_arm(const char *point);

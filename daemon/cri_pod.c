@@ -28,9 +28,6 @@
 #define STREAM_BATCH 256
 #define NAME_MAX_LEN 253
 
-/* Runtime handlers brig runs; "" is the default. */
-static const char *const runtime_handlers[] = {"", "runc"};
-
 static struct pods *app_pods(struct rpc_call *call)
 {
         return ((struct brigd *)rpc_call_app(call))->pods;
@@ -81,7 +78,6 @@ static int check_config(struct rpc_call *call, const Runtime__V1__RunPodSandboxR
         const struct brig_config *config = &((struct brigd *)rpc_call_app(call))->config;
         char cgroup[CGROUP_PATH_MAX], why[512];
         const Runtime__V1__PodSandboxConfig *c = req->config;
-        bool known = false;
         int r;
 
         if (!c || !c->metadata)
@@ -95,13 +91,17 @@ static int check_config(struct rpc_call *call, const Runtime__V1__RunPodSandboxR
                 r = check_name("metadata.uid", c->metadata->uid, err, err_size);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < ARRAY_SIZE(runtime_handlers); i++)
-                known |= strcmp(req->runtime_handler, runtime_handlers[i]) == 0;
-        if (!known)
+        /* The handlers are the configured runtimes' names, and "" for
+         * default_runtime. */
+        if (!config_runtime_find(config, req->runtime_handler)) {
+                _cleanup_free_ char *names = NULL;
+                if (config_runtime_names(config, &names) < 0)
+                        return errbuf_fail(err, err_size, -ENOMEM, "RunPodSandbox: out of memory");
                 return errbuf_fail(err, err_size, -EINVAL,
-                                   "RunPodSandbox: unknown runtime handler \"%.64s\" (brig runs "
-                                   "\"runc\", the default)",
-                                   req->runtime_handler);
+                                   "RunPodSandbox: unknown runtime handler \"%.64s\" (brig "
+                                   "runs: %s; \"\" is %s)",
+                                   req->runtime_handler, names, config->default_runtime);
+        }
         for (size_t i = 0; c->dns_config && i < c->dns_config->n_servers; i++)
                 if (!is_ip(c->dns_config->servers[i]))
                         return errbuf_fail(err, err_size, -EINVAL,

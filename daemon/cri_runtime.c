@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/utsname.h>
 
 #include "api.pb-c.h"
 #include "brigd.h"
@@ -87,6 +88,19 @@ static void network_condition(struct brigd *d, struct rpc_call *call,
         }
 }
 
+/* Whether the kernel can make a bind mount read-only recursively
+ * (mount_setattr(2) with AT_RECURSIVE, Linux 5.12), which a runtime needs
+ * for the "rro" mount option. */
+static bool kernel_has_rro(void)
+{
+        struct utsname u;
+        unsigned major, minor;
+
+        if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+                return false;
+        return major > 5 || (major == 5 && minor >= 12);
+}
+
 static void handle_status(struct rpc_call *call, const ProtobufCMessage *request)
 {
         const Runtime__V1__StatusRequest *req = (const Runtime__V1__StatusRequest *)request;
@@ -97,8 +111,8 @@ static void handle_status(struct rpc_call *call, const ProtobufCMessage *request
         Runtime__V1__RuntimeCondition network = RUNTIME__V1__RUNTIME_CONDITION__INIT;
         Runtime__V1__RuntimeCondition *conditions[] = {&runtime, &network};
         Runtime__V1__RuntimeHandlerFeatures features = RUNTIME__V1__RUNTIME_HANDLER_FEATURES__INIT;
-        Runtime__V1__RuntimeHandler handler = RUNTIME__V1__RUNTIME_HANDLER__INIT;
-        Runtime__V1__RuntimeHandler *handlers[] = {&handler};
+        Runtime__V1__RuntimeHandler handlers[CONFIG_MAX_RUNTIMES + 1];
+        Runtime__V1__RuntimeHandler *handler_ptrs[ARRAY_SIZE(handlers)];
         Runtime__V1__RuntimeFeatures runtime_features = RUNTIME__V1__RUNTIME_FEATURES__INIT;
         Runtime__V1__StatusResponse__InfoEntry info[3];
         Runtime__V1__StatusResponse__InfoEntry *info_ptrs[ARRAY_SIZE(info)];
@@ -113,11 +127,23 @@ static void handle_status(struct rpc_call *call, const ProtobufCMessage *request
         status.conditions = conditions;
         resp.status = &status;
 
-        /* The default handler (""), with the features it does not offer yet. */
-        handler.name = "";
-        handler.features = &features;
-        resp.n_runtime_handlers = ARRAY_SIZE(handlers);
-        resp.runtime_handlers = handlers;
+        /* Every configured runtime under its name, and first "" for
+         * default_runtime, which is how the CRI names the default handler
+         * (RunPodSandbox takes both). All are of type "oci", which takes
+         * "rro" where the kernel can apply it (runc since 1.1); brigd's
+         * sandbox cannot ask the runtime itself (`runc features`). User
+         * namespaces are not supported yet. */
+        features.recursive_read_only_mounts = kernel_has_rro();
+        features.user_namespaces = false;
+        size_t n_handlers = 0;
+        for (size_t i = 0; i <= d->config.n_runtimes && i < ARRAY_SIZE(handlers); i++) {
+                runtime__v1__runtime_handler__init(&handlers[i]);
+                handlers[i].name = i == 0 ? "" : d->config.runtimes[i - 1].name;
+                handlers[i].features = &features;
+                handler_ptrs[n_handlers++] = &handlers[i];
+        }
+        resp.n_runtime_handlers = n_handlers;
+        resp.runtime_handlers = handler_ptrs;
         resp.features = &runtime_features;
 
         if (req->verbose) {

@@ -82,6 +82,10 @@ static int load_config(const struct cmdline *cl, struct brig_config *config, cha
                 r = config_load_fd(config, fd, "brig-helper's configuration", err);
         if (r == 0)
                 r = cmdline_apply_flags(cl, config, err);
+        /* brig-helper checked its configuration, but a flag may have
+         * changed default_runtime since. */
+        if (r == 0)
+                r = config_check(config, err);
         close(fd);
         return r;
 }

@@ -71,6 +71,43 @@ void cgroups_monitor_path(const char *parent, char *buf, size_t size)
         snprintf(buf, size, "%s/%s", strcmp(parent, "/") == 0 ? "" : parent, MONITOR_LEAF);
 }
 
+/* A v1 cpuset cgroup starts with no CPUs and no memory nodes, and no
+ * process may join it then (ENOSPC): a new one gets its parent's. */
+static void inherit_cpuset(const char *dir)
+{
+        static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+        char path[PATH_MAX], value[4096];
+
+        for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+                snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+                _cleanup_close_ int fd = open(path, O_RDWR | O_CLOEXEC);
+                if (fd < 0)
+                        return; /* not a cpuset hierarchy */
+                ssize_t n = read(fd, value, sizeof(value) - 1);
+                if (n > 1)
+                        continue; /* set already (clone_children) */
+                /* dir's parent directory, then the file: cut at the last '/' */
+                int len = (int)(strrchr(dir, '/') - dir);
+                if (snprintf(path, sizeof(path), "%.*s/%s", len, dir, files[i]) >=
+                    (int)sizeof(path))
+                        return;
+                _cleanup_close_ int pfd = open(path, O_RDONLY | O_CLOEXEC);
+                n = pfd < 0 ? -1 : read(pfd, value, sizeof(value) - 1);
+                if (n > 0 && write(fd, value, (size_t)n) < 0)
+                        log_warn_errno(negative_errno(), "cannot give a cpuset cgroup its parent's",
+                                       "cgroup=%s file=%s", dir, files[i]);
+        }
+}
+
+/* mkdir of dir; a new one is made joinable. */
+static int make_dir(const char *dir)
+{
+        if (mkdir(dir, 0755) < 0)
+                return errno == EEXIST ? 0 : negative_errno();
+        inherit_cpuset(dir);
+        return 0;
+}
+
 /* mkdir -p of path below the hierarchy mounted at base. */
 static int make_path(const char *base, const char *path)
 {
@@ -83,13 +120,12 @@ static int make_path(const char *base, const char *path)
                 if (*p != '/')
                         continue;
                 *p = '\0';
-                if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-                        return negative_errno();
+                int r = make_dir(buf);
+                if (r < 0)
+                        return r;
                 *p = '/';
         }
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-                return negative_errno();
-        return 0;
+        return make_dir(buf);
 }
 
 int cgroups_enter(const char *path, pid_t pid)

@@ -42,10 +42,11 @@
 #include "userdb.h"
 #include "util.h"
 
-#define CONTAINERS_DIR  "containers"
-#define RUNC_PATH       "/usr/sbin/runc"
-#define RUNC_DIR        "runc"
-#define BUNDLE_FILE_MAX 128
+#define CONTAINERS_DIR "containers"
+#define RUNTIMES_DIR   "runtimes"
+/* Arguments of one runtime command after "<name> --root <root>". */
+#define RUNTIME_ARGS_MAX 8
+#define BUNDLE_FILE_MAX  128
 /* mount(2) takes its data in one page: the overlay's options must fit. */
 #define OVERLAY_OPTIONS_MAX 4000
 
@@ -57,9 +58,16 @@ static const char *const default_caps[] = {
 
 static int containers_fd = -1;
 static int log_root_fd = -1;
-static int runc_exe = -1;
+/* The configured runtimes ([runtimes.<name>]), each opened at start. */
+struct runtime {
+        const struct config_runtime *conf;
+        int exe;    /* O_PATH; -1 when it is not installed */
+        char *root; /* its --root */
+};
+static struct runtime runtimes[CONFIG_MAX_RUNTIMES];
+static size_t n_runtimes;
+static const struct brig_config *config;
 static char *root_path; /* <root>/containers */
-static char *runc_root; /* <run_root>/runc */
 static char *log_root;  /* pod_log_root */
 static char *denied[3]; /* host paths no bind mount may reach */
 static bool systemd_cgroups;
@@ -103,21 +111,59 @@ static void unmark_busy(const char *id)
                 }
 }
 
-int containers_init(const struct brig_config *config)
+/* The runtime a handler names ("" the default), or NULL. */
+static const struct runtime *runtime_named(const char *handler)
 {
-        _cleanup_close_ int root_fd =
-            open(config->root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        _cleanup_close_ int run_fd =
-            open(config->run_root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        const struct config_runtime *conf = config ? config_runtime_find(config, handler) : NULL;
+
+        for (size_t i = 0; conf && i < n_runtimes; i++)
+                if (runtimes[i].conf == conf)
+                        return &runtimes[i];
+        return NULL;
+}
+
+/* The runtime a container was created with, as its directory records it
+ * (the default for one made before runtimes were recorded). */
+static const struct runtime *runtime_of(int dfd)
+{
+        char name[CONFIG_RUNTIME_NAME_MAX + 2] = "";
+        _cleanup_close_ int fd = openat_beneath(dfd, "runtime", O_RDONLY | O_NOFOLLOW, 0);
+        ssize_t n = fd < 0 ? 0 : read(fd, name, sizeof(name) - 1);
+
+        name[n > 0 ? n : 0] = '\0';
+        return runtime_named(name);
+}
+
+/* argv of runtime rt's command tail: "<name> --root <root> <tail>...". */
+static int runtime_argv(const struct runtime *rt, const char *const *tail, char **argv, size_t size)
+{
+        size_t n = 0;
+
+        argv[n++] = (char *)rt->conf->name;
+        argv[n++] = "--root";
+        argv[n++] = rt->root;
+        for (; *tail && n + 1 < size; tail++)
+                argv[n++] = (char *)*tail;
+        argv[n] = NULL;
+        return *tail ? -E2BIG : 0;
+}
+
+int containers_init(const struct brig_config *conf)
+{
+        _cleanup_close_ int root_fd = -1, run_fd = -1;
         int r;
 
+        config = conf;
+        root_fd = open(config->root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        run_fd = open(config->run_root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (root_fd < 0 || run_fd < 0)
                 return log_error_errno(negative_errno(), "cannot open root or run_root",
                                        "root=%s run_root=%s", config->root, config->run_root);
         containers_fd = dirs_open_private(root_fd, config->root, CONTAINERS_DIR);
         if (containers_fd < 0)
                 return containers_fd;
-        r = dirs_open_private(run_fd, config->run_root, RUNC_DIR);
+        /* The runtimes' state, root's alone: each --root below it. */
+        r = dirs_open_private(run_fd, config->run_root, RUNTIMES_DIR);
         if (r < 0)
                 return r;
         safe_close(r);
@@ -128,13 +174,21 @@ int containers_init(const struct brig_config *config)
         if (log_root_fd < 0)
                 return log_error_errno(negative_errno(), "cannot open pod_log_root", "path=%s",
                                        config->pod_log_root);
-        runc_exe = open(RUNC_PATH, O_PATH | O_CLOEXEC);
-        if (runc_exe < 0)
-                log_warn_errno(negative_errno(),
-                               "cannot open the OCI runtime; containers cannot run", "path=%s",
-                               RUNC_PATH);
+        for (size_t i = 0; i < config->n_runtimes; i++) {
+                struct runtime *rt = &runtimes[n_runtimes];
+
+                rt->conf = &config->runtimes[i];
+                rt->exe = open(rt->conf->path, O_PATH | O_CLOEXEC);
+                if (rt->exe < 0)
+                        log_warn_errno(negative_errno(),
+                                       "a runtime is not installed; its pods cannot run",
+                                       "runtime=%s path=%s", rt->conf->name, rt->conf->path);
+                n_runtimes++;
+                r = config_runtime_root(config, rt->conf, &rt->root);
+                if (r < 0)
+                        return r;
+        }
         if (asprintf(&root_path, "%s/%s", config->root, CONTAINERS_DIR) < 0 ||
-            asprintf(&runc_root, "%s/%s", config->run_root, RUNC_DIR) < 0 ||
             !(log_root = strdup(config->pod_log_root)) || !(denied[0] = strdup(config->root)) ||
             !(denied[1] = strdup(config->run_root)) || !(denied[2] = strdup("/etc/brig")))
                 return -ENOMEM;
@@ -146,11 +200,15 @@ void containers_free(void)
 {
         containers_fd = safe_close(containers_fd);
         log_root_fd = safe_close(log_root_fd);
-        runc_exe = safe_close(runc_exe);
+        for (size_t i = 0; i < n_runtimes; i++) {
+                safe_close(runtimes[i].exe);
+                free(runtimes[i].root);
+                runtimes[i] = (struct runtime){.exe = -1};
+        }
+        n_runtimes = 0;
         free(root_path);
-        free(runc_root);
         free(log_root);
-        root_path = runc_root = log_root = NULL;
+        root_path = log_root = NULL;
         for (size_t i = 0; i < ARRAY_SIZE(denied); i++) {
                 free(denied[i]);
                 denied[i] = NULL;
@@ -302,6 +360,7 @@ struct create_job {
         /* the PID namespace joined: the pod's pin or a target's; "" for a
          * new one or the node's */
         char pid_ns[PATH_MAX];
+        const struct runtime *rt;
         int log_fd;
         struct create_result *res;
 };
@@ -679,8 +738,8 @@ static void finish(const struct pending_reply *p, int status, const char *messag
                                    payload, len, NULL, 0);
 }
 
-/* Runs the runtime with argv in a child of the calling child and waits. */
-static int run_runtime_sync(char *const argv[])
+/* Runs runtime exe with argv in a child of the calling child and waits. */
+static int run_runtime_sync(int exe, char *const argv[])
 {
         char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
         int status;
@@ -693,7 +752,7 @@ static int run_runtime_sync(char *const argv[])
                 if (devnull < 0 ||
                     !job_child_place_fds((const struct job_fd[]){{devnull, 0}, {2, 1}}, 2))
                         _exit(127);
-                syscall(SYS_execveat, runc_exe, "", argv, envp, AT_EMPTY_PATH);
+                syscall(SYS_execveat, exe, "", argv, envp, AT_EMPTY_PATH);
                 _exit(127);
         }
         while (waitpid(pid, &status, 0) < 0)
@@ -707,17 +766,21 @@ static int run_runtime_sync(char *const argv[])
 static int remove_child(void *arg)
 {
         struct pending_reply *p = arg;
-        char *argv[] = {"runc", "--root", runc_root, "delete", "--force", p->id, NULL};
         _cleanup_close_ int dfd =
             openat_beneath(containers_fd, p->id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        const struct runtime *rt;
+        char *argv[RUNTIME_ARGS_MAX + 4];
         char target[64];
 
         if (dfd < 0)
                 return dfd == -ENOENT ? 0 : 1;
+        rt = runtime_of(dfd);
         /* A container never created by the runtime makes it complain; what
          * counts is that nothing of it is left. */
-        if (faccessat(dfd, "pid", F_OK, AT_SYMLINK_NOFOLLOW) == 0 && runc_exe >= 0)
-                (void)run_runtime_sync(argv);
+        if (faccessat(dfd, "pid", F_OK, AT_SYMLINK_NOFOLLOW) == 0 && rt && rt->exe >= 0 &&
+            runtime_argv(rt, (const char *const[]){"delete", "--force", p->id, NULL}, argv,
+                         ARRAY_SIZE(argv)) == 0)
+                (void)run_runtime_sync(rt->exe, argv);
         snprintf(target, sizeof(target), "/proc/self/fd/%d/rootfs", dfd);
         for (int i = 0; i < 4 && umount2(target, MNT_DETACH | UMOUNT_NOFOLLOW) == 0; i++)
                 ;
@@ -839,7 +902,7 @@ static void create_done(void *data, int status)
         }
         snprintf(bundle, sizeof(bundle), "%s/%s", root_path, j->id);
         r = monitors_create(j->pod, systemd_cgroups ? NULL : j->spec.cgroup_parent, j->id, bundle,
-                            RUNC_PATH, runc_root,
+                            j->rt->conf->path, j->rt->root,
                             j->spec.flags & (CTR_F_TTY | CTR_F_STDIN | CTR_F_STDIN_ONCE), j->log_fd,
                             monitor_created, j);
         if (r < 0) {
@@ -865,14 +928,35 @@ static int read_small(int dfd, const char *name, char *buf, size_t size)
         return 0;
 }
 
+/* Whether pid is container id's process: it is in the container's own
+ * cgroup, whose path holds the id (runc made it for that container alone,
+ * and a container cannot move out of it). Pids are reused, so the pid
+ * alone says nothing; the root directory is not enough either, as a
+ * process may chroot. */
+static bool runs_in(unsigned long long pid, const char *id)
+{
+        char path[64], buf[4096];
+        _cleanup_close_ int fd = -1;
+        ssize_t n;
+
+        if (pid == 0 || pid >= INT32_MAX)
+                return false;
+        snprintf(path, sizeof(path), "/proc/%llu/cgroup", pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return false;
+        buf[n] = '\0';
+        return strstr(buf, id) != NULL;
+}
+
 /* The PID namespace a POD or TARGET container joins, into j->pid_ns: the
  * pod's pin, or the namespace of a running container of the same pod. */
 static int pid_ns_of(struct create_job *j, char *reason, size_t reason_size)
 {
-        char buf[BUNDLE_FILE_MAX], pod[BRIG_HELPER_MAX_POD_ID], proc_root[64];
+        char buf[BUNDLE_FILE_MAX], pod[BRIG_HELPER_MAX_POD_ID];
         _cleanup_close_ int dfd = -1;
         unsigned long long pid = 0;
-        struct stat a, b;
 
         if (j->spec.pid_mode == CTR_PID_POD) {
                 if (pods_ns_path(j->pod, "pid", j->pid_ns, sizeof(j->pid_ns)) < 0) {
@@ -894,13 +978,10 @@ static int pid_ns_of(struct create_job *j, char *reason, size_t reason_size)
                          j->spec.pid_target, j->pod);
                 return -ENOENT;
         }
-        /* Its init, if it still runs in its own rootfs (pids are reused). */
+        /* Its init, if it still runs. */
         if (read_small(dfd, "pid", buf, sizeof(buf)) == 0)
                 sscanf(buf, "%llu", &pid);
-        snprintf(proc_root, sizeof(proc_root), "/proc/%llu/root", pid);
-        if (pid == 0 || pid >= INT32_MAX || faccessat(dfd, "exit", F_OK, 0) == 0 ||
-            stat(proc_root, &a) < 0 || fstatat(dfd, "rootfs", &b, 0) < 0 || a.st_dev != b.st_dev ||
-            a.st_ino != b.st_ino) {
+        if (faccessat(dfd, "exit", F_OK, 0) == 0 || !runs_in(pid, j->spec.pid_target)) {
                 snprintf(reason, reason_size,
                          "CTR_CREATE: container %s: target container %s does not run", j->id,
                          j->spec.pid_target);
@@ -914,6 +995,7 @@ int ctr_handle_create(struct helper_conn *c, const struct brig_msg *msg, int *fd
                       struct tlv_writer *reply, char *reason, size_t reason_size)
 {
         const char *pod = NULL, *id = NULL, *handler = "";
+        const struct runtime *rt;
         const struct ctrcheck_roots roots = {.denied = (const char *const *)denied,
                                              .n_denied = ARRAY_SIZE(denied),
                                              .log_root = log_root};
@@ -931,14 +1013,17 @@ int ctr_handle_create(struct helper_conn *c, const struct brig_msg *msg, int *fd
         if (r < 0)
                 return r;
         (void)tlv_get_string(&msg->fields, BRIG_TAG_RUNTIME_HANDLER, &handler);
-        if (*handler && strcmp(handler, "runc") != 0) {
-                snprintf(reason, reason_size, "CTR_CREATE: unknown runtime handler \"%.64s\"",
+        rt = runtime_named(handler);
+        if (!rt) {
+                snprintf(reason, reason_size,
+                         "CTR_CREATE: unknown runtime handler \"%.64s\" (none of [runtimes.*])",
                          handler);
                 return -EINVAL;
         }
-        if (runc_exe < 0) {
-                snprintf(reason, reason_size, "CTR_CREATE: the OCI runtime %s is not installed",
-                         RUNC_PATH);
+        if (rt->exe < 0) {
+                snprintf(reason, reason_size,
+                         "CTR_CREATE: runtime %s (%s) is not installed on this node",
+                         rt->conf->name, rt->conf->path);
                 return -ENOENT;
         }
         if (!pods_exists(pod)) {
@@ -959,6 +1044,7 @@ int ctr_handle_create(struct helper_conn *c, const struct brig_msg *msg, int *fd
         if (!j)
                 return -ENOMEM;
         j->log_fd = -1;
+        j->rt = rt;
         snprintf(j->pod, sizeof(j->pod), "%s", pod);
         snprintf(j->id, sizeof(j->id), "%s", id);
         char why[BRIG_HELPER_MAX_ERROR_MESSAGE] = "";
@@ -1018,6 +1104,7 @@ int ctr_handle_create(struct helper_conn *c, const struct brig_msg *msg, int *fd
                 _cleanup_close_ int dfd =
                     openat_beneath(containers_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
                 if (dfd < 0 || write_small(dfd, "pod", pod) < 0 ||
+                    write_small(dfd, "runtime", rt->conf->name) < 0 ||
                     (log_rel && write_small(dfd, "log", log_rel) < 0)) {
                         undo_create(j, -EIO, "cannot record the container's pod and log");
                         return HANDLER_DEFERRED;
@@ -1061,15 +1148,19 @@ static void runtime_done(void *data, int status)
         free(p);
 }
 
-/* CTR_START and CTR_KILL: the runtime's command for an existing container. */
+/* CTR_START, CTR_KILL and CTR_UPDATE: the command tail of the container's
+ * runtime, run for an existing container. */
 static int run_runtime(struct helper_conn *c, const struct brig_msg *msg, const char *id,
-                       char *const argv[], char *reason, size_t reason_size)
+                       const char *const *tail, char *reason, size_t reason_size)
 {
-        char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+        _cleanup_close_ int dfd =
+            openat_beneath(containers_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        char *argv[RUNTIME_ARGS_MAX + 4];
+        const struct runtime *rt;
         struct pending_reply *p;
         int devnull, r;
 
-        if (!container_exists(id)) {
+        if (dfd < 0) {
                 snprintf(reason, reason_size, "%s: container %s does not exist", msg->spec->name,
                          id);
                 return -ENOENT;
@@ -1079,6 +1170,17 @@ static int run_runtime(struct helper_conn *c, const struct brig_msg *msg, const 
                          msg->spec->name, id);
                 return -EBUSY;
         }
+        rt = runtime_of(dfd);
+        if (!rt || rt->exe < 0) {
+                snprintf(reason, reason_size,
+                         "%s: container %s: its runtime is not configured "
+                         "or not installed",
+                         msg->spec->name, id);
+                return -ENOENT;
+        }
+        r = runtime_argv(rt, tail, argv, ARRAY_SIZE(argv));
+        if (r < 0)
+                return r;
         p = calloc(1, sizeof(*p));
         if (!p)
                 return -ENOMEM;
@@ -1092,9 +1194,8 @@ static int run_runtime(struct helper_conn *c, const struct brig_msg *msg, const 
                 free(p);
                 return negative_errno();
         }
-        (void)envp;
-        r = job_spawn_exec(msg->spec->name, runc_exe, argv, (const struct job_fd[]){{devnull, 0}},
-                           1, runtime_done, p);
+        r = job_spawn_exec(msg->spec->name, rt->exe, argv, (const struct job_fd[]){{devnull, 0}}, 1,
+                           runtime_done, p);
         safe_close(devnull);
         if (r < 0) {
                 free(p);
@@ -1112,8 +1213,8 @@ int ctr_handle_start(struct helper_conn *c, const struct brig_msg *msg, int *fds
         (void)fds, (void)reply;
         if (r < 0)
                 return r;
-        char *argv[] = {"runc", "--root", runc_root, "start", (char *)id, NULL};
-        return run_runtime(c, msg, id, argv, reason, reason_size);
+        return run_runtime(c, msg, id, (const char *const[]){"start", id, NULL}, reason,
+                           reason_size);
 }
 
 int ctr_handle_kill(struct helper_conn *c, const struct brig_msg *msg, int *fds,
@@ -1134,8 +1235,8 @@ int ctr_handle_kill(struct helper_conn *c, const struct brig_msg *msg, int *fds,
                 return -EINVAL;
         }
         snprintf(signum, sizeof(signum), "%" PRIu32, sig);
-        char *argv[] = {"runc", "--root", runc_root, "kill", (char *)id, signum, NULL};
-        return run_runtime(c, msg, id, argv, reason, reason_size);
+        return run_runtime(c, msg, id, (const char *const[]){"kill", id, signum, NULL}, reason,
+                           reason_size);
 }
 
 int ctr_handle_delete(struct helper_conn *c, const struct brig_msg *msg, int *fds,
@@ -1181,10 +1282,9 @@ int ctr_handle_status(struct helper_conn *c, const struct brig_msg *msg, int *fd
 {
         const char *id = NULL;
         _cleanup_close_ int dfd = -1;
-        char buf[BUNDLE_FILE_MAX], proc_root[64];
+        char buf[BUNDLE_FILE_MAX];
         unsigned long long pid = 0, status = 0, when = 0;
         bool exited = false, running = false;
-        struct stat a, b;
         int r = id_of(msg, BRIG_TAG_CTR_ID, "container", &id, reason, reason_size);
 
         (void)c, (void)fds;
@@ -1200,11 +1300,7 @@ int ctr_handle_status(struct helper_conn *c, const struct brig_msg *msg, int *fd
         if (read_small(dfd, "exit", buf, sizeof(buf)) == 0 &&
             sscanf(buf, "%llu %llu %llu", &pid, &status, &when) == 3)
                 exited = true;
-        /* The pid is the container's only while that process has the
-         * container's rootfs as its root: pids are reused. */
-        snprintf(proc_root, sizeof(proc_root), "/proc/%llu/root", pid);
-        if (!exited && pid > 0 && pid < INT32_MAX && stat(proc_root, &a) == 0 &&
-            fstatat(dfd, "rootfs", &b, 0) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+        if (!exited && runs_in(pid, id))
                 running = true;
         if (pid > 0 && pid <= UINT32_MAX)
                 tlv_put_u32(reply, BRIG_TAG_PID, (uint32_t)pid);
@@ -1264,6 +1360,7 @@ int ctr_handle_exec_sync(struct helper_conn *c, const struct brig_msg *msg, int 
         size_t args_len = 0, n_args = 0;
         uint32_t timeout = 0;
         char bundle[PATH_MAX];
+        const struct runtime *rt = NULL;
         struct pending_reply *p;
         int r = id_of(msg, BRIG_TAG_CTR_ID, "container", &id, reason, reason_size);
 
@@ -1300,16 +1397,16 @@ int ctr_handle_exec_sync(struct helper_conn *c, const struct brig_msg *msg, int 
                 _cleanup_close_ int dfd =
                     openat_beneath(containers_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
                 if (dfd < 0 || read_small(dfd, "pod", p->pod, sizeof(p->pod)) < 0 ||
-                    !ctrcheck_id(p->pod)) {
+                    !ctrcheck_id(p->pod) || !(rt = runtime_of(dfd))) {
                         free(p);
                         snprintf(reason, reason_size,
-                                 "CTR_EXEC_SYNC: container %s has no pod on record", id);
+                                 "CTR_EXEC_SYNC: container %s has no pod or runtime on record", id);
                         return -ENOENT;
                 }
         }
         snprintf(bundle, sizeof(bundle), "%s/%s", root_path, id);
         /* A timeout past what the monitor's milliseconds hold is none. */
-        r = monitors_exec_sync(p->pod, id, bundle, RUNC_PATH, runc_root, args, args_len,
+        r = monitors_exec_sync(p->pod, id, bundle, rt->conf->path, rt->root, args, args_len,
                                timeout > UINT32_MAX / 1000 ? 0 : timeout * 1000, exec_answered, p);
         if (r < 0) {
                 free(p);
@@ -1422,8 +1519,8 @@ int ctr_handle_update(struct helper_conn *c, const struct brig_msg *msg, int *fd
                 return r == -ERANGE ? -EINVAL : r;
         }
         snprintf(path, sizeof(path), "%s/%s/update.json", root_path, id);
-        char *argv[] = {"runc",        "--root", runc_root,  "update",
-                        "--resources", path,     (char *)id, NULL};
         (void)reply;
-        return run_runtime(c, msg, id, argv, reason, reason_size);
+        return run_runtime(c, msg, id,
+                           (const char *const[]){"update", "--resources", path, id, NULL}, reason,
+                           reason_size);
 }

@@ -9,18 +9,22 @@
  *   pid          the container's init, written by the runtime
  *   exit         its exit, written by the pod's monitor
  *   log          its log below pod_log_root, relative, written at create
+ *   runtime      the name of its runtime ([runtimes.<name>])
  *
  * The helper builds every path from validated ids; brigd never names one.
- * The runtime is runc (the only runtime handler so far), with its state
- * under <run_root>/runc.
+ * The runtime is the pod's runtime handler's ([runtimes.<name>] in the
+ * configuration; "" the default_runtime), its state under its configured
+ * root (<run_root>/runtimes/<name> by default).
  */
 #pragma once
 
 #include "config.h"
 #include "dispatch.h"
 
-/* Opens <root>/containers (created root 0700, or checked) and
- * pod_log_root, and the runtime. Returns 0 or a negative errno, logged. */
+/* Opens <root>/containers (created root 0700, or checked), pod_log_root
+ * and every configured runtime (one not installed is logged; its pods
+ * fail). config must outlive the helper's use of containers. Returns 0 or
+ * a negative errno, logged. */
 int containers_init(const struct brig_config *config);
 
 int ctr_handle_create(struct helper_conn *c, const struct brig_msg *msg, int *fds,

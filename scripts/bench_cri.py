@@ -589,7 +589,7 @@ def brig_daemon(build, base, extra_conf=""):
                 "containers")
             for pid in left:
                 kill_pids(children_of(pid) + [pid])
-        runc_root = base / "run" / "runc"
+        runc_root = base / "run" / "runtimes" / "runc"
         if runc_root.is_dir():
             for cid in run(["runc", "--root", str(runc_root), "list", "-q"]).stdout.split():
                 log(f"brig left runc container {cid[:12]}; deleting it")

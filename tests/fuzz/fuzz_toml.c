@@ -74,6 +74,13 @@ static void check_round_trip(const struct brig_config *c)
         check(strcmp(back.root, c->root) == 0 && strcmp(back.run_root, c->run_root) == 0 &&
               strcmp(back.listen, c->listen) == 0 && back.log_level == c->log_level &&
               strcmp(back.user, c->user) == 0 && back.cgroup_manager == c->cgroup_manager);
+        check(strcmp(back.default_runtime, c->default_runtime) == 0 &&
+              back.n_runtimes == c->n_runtimes);
+        for (size_t i = 0; i < c->n_runtimes; i++)
+                check(strcmp(back.runtimes[i].name, c->runtimes[i].name) == 0 &&
+                      strcmp(back.runtimes[i].path, c->runtimes[i].path) == 0 &&
+                      strcmp(back.runtimes[i].root, c->runtimes[i].root) == 0 &&
+                      strcmp(back.runtimes[i].type, c->runtimes[i].type) == 0);
         config_free(&back);
         free(text);
 }

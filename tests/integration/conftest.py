@@ -13,6 +13,7 @@ generated message classes, so no grpc-tools plugin is needed.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -102,15 +103,22 @@ def wait_for(predicate, timeout, what):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def seccomp_log_lines():
-    """Kernel records of brigd system calls its filter logs (None: dmesg unreadable)."""
+BRIGD_EXE_RE = re.compile(r' exe="[^"]*/brigd" ')
+
+
+def seccomp_log_lines(pid=None):
+    """Kernel records of system calls brigd's filter refused, of the brigd
+    with that pid or of any brigd (None: dmesg unreadable)."""
     r = subprocess.run(["dmesg"], capture_output=True, text=True)
     if r.returncode != 0:
         return None
-    # type=1326 is a seccomp record; code 0x7ffc0000 is SECCOMP_RET_LOG, the
-    # filter's default for calls in neither of its lists.
+    # type=1326 is a seccomp record. brigd's filter runs the calls it lists
+    # without a record and refuses every other one with a record (code
+    # 0x50000, SECCOMP_RET_ERRNO). Matched on exe, not comm: the grpc core
+    # renames its threads ("grpc_global_tim", "event_engine", ...).
     return [line for line in r.stdout.splitlines()
-            if "type=1326" in line and 'comm="brigd"' in line and "code=0x7ffc0000" in line]
+            if "type=1326" in line and BRIGD_EXE_RE.search(line)
+            and (pid is None or f" pid={pid} " in line)]
 
 
 class Cri:
@@ -272,7 +280,7 @@ class Brig:
         the runtime's containers, the pods' monitors (which outlive the
         helper by design; each is found by the pid it announces on its own
         socket) and every mount below this instance's directory."""
-        runc_root = self.run_root / "runc"
+        runc_root = self.run_root / "runtimes" / "runc"
         if runc_root.is_dir():
             ids = subprocess.run(["runc", "--root", str(runc_root), "list", "-q"],
                                  capture_output=True, text=True).stdout.split()

@@ -28,6 +28,9 @@ a `Pushed` record of the digests as the registry serves them:
     pushed = reg.push(images.multi_layer(3), "test/multi:1")
     pushed = reg.push(images.multi_arch(), "test/multiarch:1")     # OCI index
     pushed = reg.push(images.single_layer(), "test/v2s2:1", docker_v2s2=True)
+    pushed = reg.push(images.single_layer(files={"/etc/passwd": b"u:x:1000:1000::/:/bin/sh\n"},
+                                          user="1000:1000"), "test/user:1")
+    # files also take Symlink(target) and Sparse(size); cmd=None leaves no Cmd
 
 `FakeServer` is a tiny threaded HTTP server whose answers a test scripts,
 for misbehaving-registry tests; it records every request it gets.
@@ -448,6 +451,31 @@ class Image:
     index: bool = False
 
 
+@dataclass
+class Symlink:
+    """An Images file entry: a symbolic link to target."""
+    target: str
+
+
+@dataclass
+class Sparse:
+    """An Images file entry: size bytes of zeros, sparse on disk, so a large
+    file costs the test neither disk nor (gzip'd) registry space."""
+    size: int
+
+
+def _put(root, path, content):
+    dest = Path(root) / path.lstrip("/")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, Symlink):
+        os.symlink(content.target, dest)
+    elif isinstance(content, Sparse):
+        with open(dest, "wb") as f:
+            f.truncate(content.size)
+    else:
+        dest.write_bytes(content)
+
+
 class Images:
     """Builds small images from busybox-static into one OCI layout."""
 
@@ -465,7 +493,7 @@ class Images:
         self.count += 1
         return f"{prefix}{self.count}"
 
-    def _new(self, tag, arch="amd64"):
+    def _new(self, tag, arch="amd64", files=None, user=None, cmd=("sh",)):
         ref = f"{self.layout}:{tag}"
         self._umoci("new", "--image", ref)
         bundle = self.directory / f"bundle-{tag}"
@@ -474,15 +502,24 @@ class Images:
         (root / "bin").mkdir(parents=True, exist_ok=True)
         shutil.copy(BUSYBOX, root / "bin" / "busybox")
         os.symlink("busybox", root / "bin" / "sh")
+        for path, content in (files or {}).items():
+            _put(root, path, content)
         self._umoci("repack", "--image", ref, str(bundle))
         shutil.rmtree(bundle)
-        self._umoci("config", "--image", ref, "--config.cmd", "sh", "--os", "linux",
-                    "--architecture", arch)
+        config = ["--os", "linux", "--architecture", arch]
+        # umoci new leaves Entrypoint and Cmd unset: cmd=None keeps it so
+        for word in cmd or ():
+            config += ["--config.cmd", word]
+        if user is not None:
+            config += ["--config.user", user]
+        self._umoci("config", "--image", ref, *config)
         return ref
 
-    def single_layer(self):
+    def single_layer(self, files=None, user=None, cmd=("sh",)):
+        """busybox and sh, plus files ({path in the image: bytes, Symlink or
+        Sparse}); user is the config's User, cmd its Cmd (None: no Cmd)."""
         tag = self._tag("single")
-        self._new(tag)
+        self._new(tag, files=files, user=user, cmd=cmd)
         return Image(self.layout, tag)
 
     def multi_layer(self, layers=3):

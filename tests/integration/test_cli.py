@@ -52,6 +52,34 @@ def test_config_prints_a_config_that_loads_back(tmp_path):
         assert again.stdout == first.stdout
 
 
+def test_config_runtimes_print_as_tables_that_load_back(tmp_path):
+    main = tmp_path / "brig.conf"
+    main.write_text('default_runtime = "kata"\n[runtimes.crun]\nroot = "/run/c"\n')
+    dropins = tmp_path / "brig.conf.d"
+    dropins.mkdir()
+    (dropins / "10-kata.conf").write_text('[runtimes.kata]\npath = "/opt/kata"\n')
+    first = run("brig-helper", "--config", str(main), "config")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.endswith('[runtimes.runc]\npath = "/usr/sbin/runc"\nroot = ""\n'
+                                 'type = "oci"\n\n[runtimes.crun]\npath = "/usr/bin/crun"\n'
+                                 'root = "/run/c"\ntype = "oci"\n\n[runtimes.kata]\n'
+                                 'path = "/opt/kata"\nroot = ""\ntype = "oci"\n')
+    printed = tmp_path / "printed.conf"
+    printed.write_text(first.stdout)
+    for binary in ("brig-helper", "brigd"):
+        again = run(binary, "--config", str(printed), "config")
+        assert again.returncode == 0, again.stderr
+        assert again.stdout == first.stdout
+    r = run("brig-helper", "--config", str(printed), "--default-runtime", "youki", "config")
+    assert r.returncode == 1
+    assert r.stderr == ('brig-helper: default_runtime "youki" is not one of [runtimes.*]: '
+                        'runc, crun, kata\n')
+    r = run("brigd", "--config", str(printed), "--runtimes", "x", "config")
+    assert r.returncode == 1
+    assert ("--runtimes: key 'runtimes' is a table, which only a configuration file can set"
+            in r.stderr)
+
+
 def test_dropins_apply_in_lexical_order(tmp_path):
     main = tmp_path / "brig.conf"
     main.write_text('log_level = "warn"\n')

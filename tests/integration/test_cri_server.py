@@ -1,5 +1,6 @@
 """brigd's CRI server: the runtime RPCs that work now, errors, streaming."""
 import os
+import re
 import socket
 import stat
 import time
@@ -29,6 +30,22 @@ def test_status_reports_conditions(brig):
     assert network.status is True
     assert network.reason == "" and network.message == ""
     assert len(r.info) == 0, "info is only for verbose requests"
+
+
+def kernel_has_rro():
+    """mount_setattr(2) with AT_RECURSIVE: Linux 5.12."""
+    major, minor = re.match(r"(\d+)\.(\d+)", os.uname().release).groups()
+    return (int(major), int(minor)) >= (5, 12)
+
+
+def test_status_lists_runtime_handlers(brig):
+    r = brig.cri().runtime("Status", api_pb2.StatusRequest())
+    # "" is the default handler (default_runtime, runc), then every
+    # configured runtime by name: the built-in runc and crun.
+    assert [h.name for h in r.runtime_handlers] == ["", "runc", "crun"]
+    for h in r.runtime_handlers:
+        assert h.features.recursive_read_only_mounts is kernel_has_rro()
+        assert h.features.user_namespaces is False
 
 
 def test_status_verbose_has_info(brig):

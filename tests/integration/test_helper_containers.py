@@ -182,7 +182,7 @@ def test_create_start_exit_delete(brig, ctr):
 
     assert ctr.request(CTR_DELETE, string(TAG_CTR_ID, CTR)).status == 0
     assert containers(brig) == [] and mounts_below(brig) == []
-    runc = subprocess.run(["runc", "--root", str(brig.run_root / "runc"), "list", "-q"],
+    runc = subprocess.run(["runc", "--root", str(brig.run_root / "runtimes" / "runc"), "list", "-q"],
                           capture_output=True, text=True)
     assert runc.stdout.split() == []
     # idempotent

@@ -1,4 +1,5 @@
 """brigd's privileges, restart by the helper, and a clean stop."""
+import errno
 import os
 import pwd
 import shutil
@@ -220,10 +221,22 @@ def test_non_root_helper_refuses_to_run(brig_dir):
     assert "brig-helper must run as root" in r.stderr
 
 
+def new_records(before, pid):
+    """brigd pid's seccomp records that were not in before. By content, not
+    by count: the kernel's ring buffer drops old lines as new ones come,
+    and each record carries its own audit serial."""
+    seen = set(before)
+    return [line for line in seccomp_log_lines(pid) if line not in seen]
+
+
 def test_brigd_stays_inside_its_seccomp_allow_list(brig):
+    """Every call off the allow list fails with EPERM and leaves a kernel
+    record: none may appear while brigd serves (the container and image
+    tests check the same over their own work, see docs/operations.md)."""
     before = seccomp_log_lines()
     if before is None:
         pytest.skip("dmesg is not readable here")
+    pid = brig.brigd_pid()
     cri = brig.cri()
     cri.runtime("Version", api_pb2.VersionRequest())
     cri.runtime("Status", api_pb2.StatusRequest(verbose=True))
@@ -232,5 +245,46 @@ def test_brigd_stays_inside_its_seccomp_allow_list(brig):
     with pytest.raises(grpc.RpcError):
         cri.raw("/runtime.v1.RuntimeService/Version", b"\xff")
     brig.stop()
-    new = seccomp_log_lines()[len(before):]
+    new = new_records(before, pid)
     assert new == [], "brigd made system calls its filter does not list:\n" + "\n".join(new)
+
+
+# x86_64 numbers: getpid is allowed, unshare denied, getcpu on neither list
+# (harmless if it ran: it only reads the CPU and node numbers).
+X86_64_PROBES = {"getpid": 39, "unshare": 272, "getcpu": 309}
+
+
+def syscall_in(pid, nr):
+    """Makes brigd's main thread call syscall(nr, 0, 0, 0) under gdb (the
+    debug service has no probe for it); returns (result, errno)."""
+    r = subprocess.run(
+        ["gdb", "-p", str(pid), "-batch", "-nx", "-q",
+         "-ex", f"print ((long (*)(long, long, long, long))syscall)({nr}, 0, 0, 0)",
+         "-ex", "print *((int *(*)(void))__errno_location)()"],
+        capture_output=True, text=True, timeout=60)
+    values = [line.split(" = ", 1)[1] for line in r.stdout.splitlines()
+              if line.startswith("$") and " = " in line]
+    assert r.returncode == 0 and len(values) == 2, r.stdout + r.stderr
+    return int(values[0]), int(values[1])
+
+
+def test_brigd_seccomp_refuses_calls_off_the_allow_list_with_eperm(brig):
+    if os.uname().machine != "x86_64":
+        pytest.skip("the probes use x86_64 system call numbers")
+    if shutil.which("gdb") is None:
+        pytest.skip("gdb makes the probe calls inside brigd")
+    before = seccomp_log_lines()
+    pid = brig.brigd_pid()
+    assert 'msg="seccomp filter installed"' in brig.log_text()
+    assert "default=eperm" in brig.log_text()
+    assert syscall_in(pid, X86_64_PROBES["getpid"])[0] == pid
+    # on the denied list: unshare(0) would change nothing, yet fails
+    assert syscall_in(pid, X86_64_PROBES["unshare"]) == (-1, errno.EPERM)
+    # on neither list: refused the same way, not run and logged
+    assert syscall_in(pid, X86_64_PROBES["getcpu"]) == (-1, errno.EPERM)
+    # brigd carries on, and the refusals are on record for an operator
+    assert brig.version_ok()
+    if before is not None:
+        new = new_records(before, pid)
+        for nr in (X86_64_PROBES["unshare"], X86_64_PROBES["getcpu"]):
+            assert any(f" syscall={nr} " in line and "code=0x50000" in line for line in new), new

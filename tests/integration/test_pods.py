@@ -268,12 +268,19 @@ def test_each_run_gets_a_new_id(brig, pods):
     assert again not in (first, second), "an id was reused"
 
 
-@pytest.mark.parametrize("handler", ["", "runc"])
+@pytest.mark.parametrize("handler", ["", "runc", "crun"])
 def test_runtime_handler_accepted_and_echoed(brig, pods, handler):
     pod_id = pods.run(pod_config(), handler=handler)
     assert pods.status(pod_id).status.runtime_handler == handler
     [item] = pods.list(id=pod_id)
     assert item.runtime_handler == handler
+
+
+def test_unknown_runtime_handler_names_the_known_ones(brig, pods):
+    err = expect_error(grpc.StatusCode.INVALID_ARGUMENT, pods.run, pod_config(), "kata")
+    assert err.details() == ('RunPodSandbox: unknown runtime handler "kata" (brig runs: runc, '
+                             'crun; "" is runc)')
+    assert_nothing_created(brig, pods)
 
 
 def test_node_network_has_no_net_or_uts_pin(brig, pods):

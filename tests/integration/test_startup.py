@@ -1,6 +1,7 @@
 """brig-helper's start-up checks, its start limit and what it tells systemd."""
 import os
 
+import grpc
 import pytest
 import pwd
 import signal
@@ -8,7 +9,8 @@ import socket
 import subprocess
 import time
 
-from conftest import HELPER, Brig, wait_for
+from conftest import HELPER, Brig, api_pb2, wait_for
+from test_pods import Pods, pod_config
 
 
 def _helper(base, *args, env=None, timeout=60):
@@ -143,4 +145,40 @@ def test_a_cni_plugin_dir_with_a_colon_stops_the_start(brig_dir):
     r = _helper(brig_dir, "--cni-plugin-dirs", "/usr/lib/cni,/opt/a:b")
     assert r.returncode == 1
     assert "a cni_plugin_dirs entry holds ':'" in r.stderr and "dir=/opt/a:b" in r.stderr
+    assert "brigd started" not in r.stderr
+
+
+def test_configured_runtimes_are_the_handlers(brig):
+    """A file's [runtimes.NAME] adds a handler and default_runtime picks
+    the one "" means; brigd takes exactly those."""
+    assert brig.stop() == 0
+    brig.log.close()
+    with open(brig.config, "a") as f:
+        f.write('default_runtime = "kata"\n'
+                '[runtimes.kata]\npath = "/opt/kata/bin/kata-runtime"\n'
+                '[runtimes.runc]\nroot = "/run/brig-test-runc"\n')
+    brig.start()
+    cri = brig.cri()
+    r = cri.runtime("Status", api_pb2.StatusRequest(verbose=True))
+    assert [h.name for h in r.runtime_handlers] == ["", "runc", "crun", "kata"]
+    assert '[runtimes.kata]\npath = "/opt/kata/bin/kata-runtime"\nroot = ""\ntype = "oci"\n' \
+        in r.info["config"]
+    assert 'default_runtime = "kata"' in r.info["config"]
+    pods = Pods(brig)
+    try:
+        for handler in ("kata", "", "crun"):
+            pod_id = pods.run(pod_config(), handler=handler)
+            assert pods.status(pod_id).status.runtime_handler == handler
+        with pytest.raises(grpc.RpcError) as e:
+            pods.run(pod_config(), handler="youki")
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "(brig runs: runc, crun, kata; \"\" is kata)" in e.value.details()
+    finally:
+        pods.cleanup()
+
+
+def test_a_default_runtime_no_table_defines_stops_the_start(brig_dir):
+    r = _helper(brig_dir, "--default-runtime", "kata")
+    assert r.returncode == 1
+    assert 'default_runtime "kata" is not one of [runtimes.*]: runc, crun' in r.stderr
     assert "brigd started" not in r.stderr

@@ -42,6 +42,14 @@ static void assert_config_equal(const struct brig_config *a, const struct brig_c
                 assert_string_equal(a->cni_plugin_dirs.items[i], b->cni_plugin_dirs.items[i]);
         assert_int_equal(a->cni_plugin_timeout, b->cni_plugin_timeout);
         assert_string_equal(a->pod_log_root, b->pod_log_root);
+        assert_string_equal(a->default_runtime, b->default_runtime);
+        assert_int_equal(a->n_runtimes, b->n_runtimes);
+        for (size_t i = 0; i < a->n_runtimes; i++) {
+                assert_string_equal(a->runtimes[i].name, b->runtimes[i].name);
+                assert_string_equal(a->runtimes[i].path, b->runtimes[i].path);
+                assert_string_equal(a->runtimes[i].root, b->runtimes[i].root);
+                assert_string_equal(a->runtimes[i].type, b->runtimes[i].type);
+        }
 }
 
 static char *to_string(const struct brig_config *c)
@@ -450,6 +458,9 @@ static void test_round_trip(void **state)
         assert_int_equal(config_set(&other, "registry_certs_dir", "/o/certs.d", "-", &err), 0);
         assert_int_equal(config_set(&other, "max_concurrent_downloads", "9", "-", &err), 0);
         assert_int_equal(config_set(&other, "pinned_images", "x", "-", &err), 0);
+        assert_int_equal(config_set(&other, "default_runtime", "crun", "-", &err), 0);
+        load_ok(&other, "[runtimes.runc]\npath = \"/o/runc\"\nroot = \"/o/r\"\n"
+                        "[runtimes.crun]\npath = \"/o/crun\"\nroot = \"/o/c\"\n");
         check_round_trip(&c, &other);
         assert_int_equal(config_set(&c, "pinned_images",
                                     "registry.k8s.io/pause:3.9,quay.io/*,*keep*", "-", &err),
@@ -466,6 +477,17 @@ static void test_round_trip(void **state)
         assert_int_equal(config_set(&c, "cgroup_manager", "systemd", "-", &err), 0);
         assert_int_equal(config_set(&other, "cgroup_manager", "cgroupfs", "-", &err), 0);
         check_round_trip(&c, &other);
+
+        /* Runtimes: changed built-ins, then added ones, which other gains
+         * in the same order. */
+        load_ok(&c, "default_runtime = \"z-9_\"\n"
+                    "[runtimes.crun]\nroot = \"/r \\\"q\\\"/\xc3\xa9\"\n"
+                    "[runtimes.z-9_]\npath = \"/opt/z\"\n"
+                    "[runtimes.kata]\ntype = \"oci\"\npath = \"/opt/kata/bin/kata-runtime\"\n");
+        assert_int_equal(c.n_runtimes, 4);
+        check_round_trip(&c, &other);
+        assert_string_equal(other.runtimes[1].root, "/r \"q\"/\xc3\xa9");
+        assert_string_equal(other.runtimes[3].name, "kata");
 
         for (int level = LOG_LEVEL_ERROR; level <= LOG_LEVEL_DEBUG; level++) {
                 c.log_level = (enum log_level)level;
@@ -493,11 +515,13 @@ static void test_print_format(void **state)
             "cni_plugin_dirs",
             "cni_plugin_timeout",
             "pod_log_root",
+            "default_runtime",
+            "runtimes",
         };
         static const enum toml_type types[] = {
-            TOML_STRING, TOML_STRING, TOML_STRING, TOML_STRING,  TOML_STRING,
-            TOML_STRING, TOML_STRING, TOML_STRING, TOML_STRING,  TOML_INTEGER,
-            TOML_ARRAY,  TOML_STRING, TOML_ARRAY,  TOML_INTEGER, TOML_STRING,
+            TOML_STRING, TOML_STRING,  TOML_STRING, TOML_STRING,  TOML_STRING, TOML_STRING,
+            TOML_STRING, TOML_STRING,  TOML_STRING, TOML_INTEGER, TOML_ARRAY,  TOML_STRING,
+            TOML_ARRAY,  TOML_INTEGER, TOML_STRING, TOML_STRING,  TOML_TABLE,
         };
         struct brig_config c;
         struct toml_node *root = NULL;
@@ -513,6 +537,15 @@ static void test_print_format(void **state)
         assert_non_null(strstr(text, "\nlog_level = \"info\"\n"));
         assert_non_null(strstr(text, "\nuser = \"brig\"\n"));
         assert_non_null(strstr(text, "\ncgroup_manager = \"cgroupfs\"\n"));
+        assert_non_null(strstr(text, "\ndefault_runtime = \"runc\"\n"));
+        /* The tables come last, each with every key, the first right under
+         * the doc comment. */
+        assert_non_null(strstr(text, "\n# <run_root>/runtimes/NAME."));
+        assert_non_null(strstr(text, ".\n[runtimes.runc]\npath = \"/usr/sbin/runc\"\nroot = \"\"\n"
+                                     "type = \"oci\"\n\n[runtimes.crun]\npath = \"/usr/bin/crun\"\n"
+                                     "root = \"\"\ntype = \"oci\"\n"));
+        assert_int_equal(text[strlen(text) - 1], '\n');
+        assert_true(strstr(text, "\n\n\n") == NULL);
 
         assert_int_equal(toml_parse(text, strlen(text), "printed", &root, &err), 0);
         assert_int_equal(root->n_items, ARRAY_SIZE(keys));
@@ -633,6 +666,237 @@ static void test_cni_keys(void **state)
                   "--cni-plugin-dirs",
                   "--cni-plugin-dirs: invalid value \"/1,/2,/3,/4,/5,/6,/7,/8,/9,/10,/11,/12,/13,"
                   "/14,/15,/16,/17\" (at most 16 paths)");
+}
+
+static void test_runtime_defaults(void **state)
+{
+        struct brig_config c;
+        char *s = NULL, *err = NULL;
+        (void)state;
+
+        assert_int_equal(config_init(&c), 0);
+        assert_string_equal(c.default_runtime, "runc");
+        assert_int_equal(c.n_runtimes, 2);
+        assert_string_equal(c.runtimes[0].name, "runc");
+        assert_string_equal(c.runtimes[0].path, "/usr/sbin/runc");
+        assert_string_equal(c.runtimes[0].root, "");
+        assert_string_equal(c.runtimes[0].type, "oci");
+        assert_string_equal(c.runtimes[1].name, "crun");
+        assert_string_equal(c.runtimes[1].path, "/usr/bin/crun");
+        assert_string_equal(c.runtimes[1].root, "");
+        assert_string_equal(c.runtimes[1].type, "oci");
+        assert_int_equal(config_check(&c, &err), 0);
+        assert_null(err);
+
+        assert_ptr_equal(config_runtime_find(&c, ""), &c.runtimes[0]);
+        assert_ptr_equal(config_runtime_find(&c, "runc"), &c.runtimes[0]);
+        assert_ptr_equal(config_runtime_find(&c, "crun"), &c.runtimes[1]);
+        assert_null(config_runtime_find(&c, "kata"));
+        assert_null(config_runtime_find(&c, "RUNC"));
+        assert_null(config_runtime_find(&c, "runc "));
+        assert_int_equal(config_set(&c, "default_runtime", "crun", "--default-runtime", &err), 0);
+        assert_ptr_equal(config_runtime_find(&c, ""), &c.runtimes[1]);
+
+        assert_int_equal(config_runtime_names(&c, &s), 0);
+        assert_string_equal(s, "runc, crun");
+        free(s);
+
+        /* "" follows run_root, whenever it is set */
+        assert_int_equal(config_runtime_root(&c, &c.runtimes[0], &s), 0);
+        assert_string_equal(s, "/run/brig/runtimes/runc");
+        free(s);
+        assert_int_equal(config_set(&c, "run_root", "/", "--run-root", &err), 0);
+        assert_int_equal(config_runtime_root(&c, &c.runtimes[1], &s), 0);
+        assert_string_equal(s, "/runtimes/crun");
+        free(s);
+        load_ok(&c, "[runtimes.runc]\nroot = \"/srv/runc-state\"\n");
+        assert_int_equal(config_runtime_root(&c, &c.runtimes[0], &s), 0);
+        assert_string_equal(s, "/srv/runc-state");
+        free(s);
+        config_free(&c);
+        assert_null(c.runtimes);
+        assert_int_equal(c.n_runtimes, 0);
+        assert_null(c.default_runtime);
+}
+
+static void test_runtime_override_and_add(void **state)
+{
+        struct brig_config c;
+        char *err = NULL;
+        (void)state;
+
+        assert_int_equal(config_init(&c), 0);
+        /* A table sets only the keys it has; the others stay. */
+        load_ok(&c, "[runtimes.runc]\nroot = \"/run/x\"\n");
+        assert_string_equal(c.runtimes[0].path, "/usr/sbin/runc");
+        assert_string_equal(c.runtimes[0].root, "/run/x");
+        load_ok(&c, "[runtimes.runc]\npath = \"/opt/runc\"\n");
+        assert_string_equal(c.runtimes[0].path, "/opt/runc");
+        assert_string_equal(c.runtimes[0].root, "/run/x");
+        load_ok(&c, "[runtimes.runc]\nroot = \"\"\n");
+        assert_string_equal(c.runtimes[0].root, "");
+        assert_int_equal(c.n_runtimes, 2);
+
+        /* A new name is added at the end, with the default root and type;
+         * dotted keys and quoted names are the same tables. */
+        load_ok(&c, "default_runtime = \"kata\"\n"
+                    "[runtimes.kata]\npath = \"/opt/kata/bin/kata-runtime\"\n"
+                    "[runtimes.\"youki\"]\npath = \"/usr/bin/youki\"\ntype = \"oci\"\n");
+        load_ok(&c, "runtimes.crun.path = \"/usr/local/bin/crun\"\n"
+                    "runtimes.gvisor-1_x.path = \"/usr/bin/runsc\"\n");
+        assert_int_equal(c.n_runtimes, 5);
+        static const char *const names[] = {"runc", "crun", "kata", "youki", "gvisor-1_x"};
+        for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+                assert_string_equal(c.runtimes[i].name, names[i]);
+        assert_string_equal(c.runtimes[1].path, "/usr/local/bin/crun");
+        assert_string_equal(c.runtimes[2].path, "/opt/kata/bin/kata-runtime");
+        assert_string_equal(c.runtimes[2].root, "");
+        assert_string_equal(c.runtimes[2].type, "oci");
+        assert_string_equal(c.runtimes[4].path, "/usr/bin/runsc");
+        assert_ptr_equal(config_runtime_find(&c, ""), &c.runtimes[2]);
+        assert_int_equal(config_check(&c, &err), 0);
+
+        /* 63 bytes is the longest name */
+        char *name = repeat('a', 63);
+        char doc[128];
+        snprintf(doc, sizeof(doc), "[runtimes.%s]\npath = \"/x\"\n", name);
+        load_ok(&c, doc);
+        assert_non_null(config_runtime_find(&c, name));
+        free(name);
+        config_free(&c);
+}
+
+static void test_runtime_limit(void **state)
+{
+        struct brig_config c;
+        char *err = NULL, doc[4096];
+        size_t len = 0;
+        (void)state;
+
+        assert_int_equal(config_init(&c), 0);
+        /* 30 more than the two built-ins is the limit */
+        for (int i = 0; i < CONFIG_MAX_RUNTIMES - 2; i++)
+                len += (size_t)snprintf(doc + len, sizeof(doc) - len,
+                                        "[runtimes.r%d]\npath = \"/x\"\n", i);
+        load_ok(&c, doc);
+        assert_int_equal(c.n_runtimes, CONFIG_MAX_RUNTIMES);
+        /* overriding one still works at the limit */
+        load_ok(&c, "[runtimes.r0]\npath = \"/y\"\n");
+        const char more[] = "[runtimes.r0]\npath = \"/z\"\n[runtimes.one-more]\npath = \"/x\"\n";
+        assert_int_equal(config_load_buffer(&c, more, strlen(more), SRC, &err), -EINVAL);
+        assert_string_equal(err, SRC ":3: key 'runtimes.one-more': at most 32 runtimes can be "
+                                     "defined");
+        assert_int_equal(c.n_runtimes, CONFIG_MAX_RUNTIMES);
+        assert_string_equal(config_runtime_find(&c, "r0")->path, "/y");
+        free(err);
+        config_free(&c);
+}
+
+static void test_runtime_errors(void **state)
+{
+        static const char name_why[] = "must be a runtime name: a lowercase letter, then up to 62 "
+                                       "lowercase letters, digits, '_' or '-'";
+        char expected[512];
+        (void)state;
+
+        snprintf(expected, sizeof(expected),
+                 SRC ":1: key 'runtimes.Runc': invalid runtime name (%s)", name_why);
+        load_error("[runtimes.Runc]\npath = \"/x\"\n", expected);
+        snprintf(expected, sizeof(expected),
+                 SRC ":2: key 'runtimes.\"a b\"': invalid runtime name (%s)", name_why);
+        load_error("\n[runtimes.\"a b\"]\npath = \"/x\"\n", expected);
+        snprintf(expected, sizeof(expected), SRC ":1: key 'runtimes.9p': invalid runtime name (%s)",
+                 name_why);
+        load_error("[runtimes.9p]\npath = \"/x\"\n", expected);
+        snprintf(expected, sizeof(expected), SRC ":1: key 'runtimes._x': invalid runtime name (%s)",
+                 name_why);
+        load_error("[runtimes._x]\npath = \"/x\"\n", expected);
+        snprintf(expected, sizeof(expected),
+                 SRC ":1: key 'runtimes.\"\"': invalid runtime name (%s)", name_why);
+        load_error("[runtimes.\"\"]\npath = \"/x\"\n", expected);
+        char *long_name = repeat('a', 64), doc[256];
+        snprintf(doc, sizeof(doc), "[runtimes.%s]\npath = \"/x\"\n", long_name);
+        snprintf(expected, sizeof(expected), SRC ":1: key 'runtimes.%s': invalid runtime name (%s)",
+                 long_name, name_why);
+        load_error(doc, expected);
+        free(long_name);
+
+        load_error("[runtimes.kata]\nroot = \"/run/kata\"\n",
+                   SRC ":1: key 'runtimes.kata': a runtime that is not defined yet needs a path");
+        load_error("[runtimes.runc]\npath = \"runc\"\n",
+                   SRC ":2: key 'runtimes.runc.path': invalid value \"runc\" (must be an absolute "
+                       "path)");
+        load_error("[runtimes.kata]\npath = \"/usr/bin/\"\n",
+                   SRC ":2: key 'runtimes.kata.path': invalid value \"/usr/bin/\" (must not end "
+                       "with \"/\")");
+        load_error("[runtimes.runc]\npath = \"\"\n",
+                   SRC ":2: key 'runtimes.runc.path': invalid value \"\" (must be an absolute "
+                       "path)");
+        load_error("[runtimes.crun]\nroot = \"run/crun\"\n",
+                   SRC ":2: key 'runtimes.crun.root': invalid value \"run/crun\" (must be an "
+                       "absolute path)");
+        load_error("[runtimes.crun]\nroot = \"/run/../crun\"\n",
+                   SRC ":2: key 'runtimes.crun.root': invalid value \"/run/../crun\" (must not "
+                       "contain \".\" or \"..\" components)");
+        load_error("[runtimes.runc]\ntype = \"vm\"\n",
+                   SRC ":2: key 'runtimes.runc.type': invalid value \"vm\" (expected \"oci\", the "
+                       "only runtime type)");
+        load_error("[runtimes.runc]\ntype = \"OCI\"\n",
+                   SRC ":2: key 'runtimes.runc.type': invalid value \"OCI\" (expected \"oci\", "
+                       "the only runtime type)");
+        load_error("[runtimes.runc]\npath = 1\n",
+                   SRC ":2: key 'runtimes.runc.path': expected string, got integer");
+        load_error("[runtimes.runc]\nargs = [\"--debug\"]\n",
+                   SRC ":2: unknown key 'runtimes.runc.args'");
+        load_error("[runtimes.runc.options]\n", SRC ":1: unknown key 'runtimes.runc.options'");
+        load_error("runtimes = \"runc\"\n", SRC ":1: key 'runtimes': expected table, got string");
+        load_error("runtimes.runc = \"/usr/sbin/runc\"\n",
+                   SRC ":1: key 'runtimes.runc': expected table, got string");
+        /* The same name twice in one file is TOML's error; across files it
+         * is an override. */
+        load_error("[runtimes.runc]\npath = \"/a\"\n[runtimes.runc]\npath = \"/b\"\n",
+                   SRC ":3: key 'runtimes.runc': table already defined on line 1");
+        load_error("[runtimes.runc]\npath = \"/a\"\n[runtimes.\"runc\"]\npath = \"/b\"\n",
+                   SRC ":3: key 'runtimes.runc': table already defined on line 1");
+        load_error("[runtimes.runc]\npath = \"/a\"\npath = \"/b\"\n",
+                   SRC ":3: key 'runtimes.runc.path': duplicate key (first defined on line 2)");
+        /* All or nothing: the good tables before the bad one are dropped. */
+        load_error("default_runtime = \"kata\"\n[runtimes.runc]\npath = \"/new\"\n"
+                   "[runtimes.kata]\npath = \"/kata\"\n[runtimes.bad]\npath = \"bad\"\n",
+                   SRC ":7: key 'runtimes.bad.path': invalid value \"bad\" (must be an absolute "
+                       "path)");
+
+        snprintf(expected, sizeof(expected),
+                 SRC ":1: key 'default_runtime': invalid value \"Runc\" (%s)", name_why);
+        load_error("default_runtime = \"Runc\"\n", expected);
+        snprintf(expected, sizeof(expected), "--default-runtime: invalid value \"\" (%s)",
+                 name_why);
+        set_error("default_runtime", "", "--default-runtime", expected);
+        set_error("runtimes", "runc", "--runtimes",
+                  "--runtimes: key 'runtimes' is a table, which only a configuration file can "
+                  "set");
+}
+
+static void test_runtime_check(void **state)
+{
+        struct brig_config c;
+        char *err = NULL;
+        (void)state;
+
+        /* A name no runtime has loads (a later file may define it), and
+         * config_check() refuses it once every layer is applied. */
+        assert_int_equal(config_init(&c), 0);
+        load_ok(&c, "default_runtime = \"kata\"\n");
+        assert_null(config_runtime_find(&c, ""));
+        assert_int_equal(config_check(&c, &err), -EINVAL);
+        assert_string_equal(err, "default_runtime \"kata\" is not one of [runtimes.*]: runc, crun");
+        free(err);
+        err = NULL;
+        load_ok(&c, "[runtimes.kata]\npath = \"/opt/kata\"\n");
+        assert_int_equal(config_check(&c, &err), 0);
+        assert_null(err);
+        assert_string_equal(config_runtime_find(&c, "")->path, "/opt/kata");
+        config_free(&c);
 }
 
 static void test_print_errors(void **state)
@@ -961,6 +1225,22 @@ static void test_defaults_and_files(void **state)
         free(err);
         free(expected);
         free(main_path);
+
+        /* The main file names a runtime a drop-in adds; another drop-in
+         * changes a built-in one. */
+        write_file("rt.conf", "default_runtime = \"mine\"\n[runtimes.runc]\nroot = \"/r\"\n");
+        make_dir("rt.conf.d");
+        write_file("rt.conf.d/10-mine.conf", "[runtimes.mine]\npath = \"/opt/mine\"\n");
+        write_file("rt.conf.d/20-runc.conf", "[runtimes.runc]\npath = \"/opt/runc\"\n");
+        main_path = tmp_path("rt.conf");
+        assert_int_equal(config_load_defaults_and_files(&c, main_path, true, &err), 0);
+        assert_int_equal(config_check(&c, &err), 0);
+        assert_int_equal(c.n_runtimes, 3);
+        assert_string_equal(config_runtime_find(&c, "")->path, "/opt/mine");
+        assert_string_equal(c.runtimes[0].path, "/opt/runc");
+        assert_string_equal(c.runtimes[0].root, "/r");
+        config_free(&c);
+        free(main_path);
 }
 
 int main(void)
@@ -982,6 +1262,11 @@ int main(void)
             cmocka_unit_test(test_round_trip),
             cmocka_unit_test(test_print_format),
             cmocka_unit_test(test_image_keys),
+            cmocka_unit_test(test_runtime_defaults),
+            cmocka_unit_test(test_runtime_override_and_add),
+            cmocka_unit_test(test_runtime_limit),
+            cmocka_unit_test(test_runtime_errors),
+            cmocka_unit_test(test_runtime_check),
             cmocka_unit_test(test_print_errors),
             cmocka_unit_test(test_cni_keys),
             cmocka_unit_test(test_load_file),
