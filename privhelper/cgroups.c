@@ -64,11 +64,12 @@ int cgroups_init(void)
         return 0;
 }
 
-void cgroups_monitor_path(const char *parent, char *buf, size_t size)
+void cgroups_monitor_path(const char *parent, const char *pod_id, char *buf, size_t size)
 {
         if (!parent || parent[0] != '/')
                 parent = DEFAULT_PARENT;
-        snprintf(buf, size, "%s/%s", strcmp(parent, "/") == 0 ? "" : parent, MONITOR_LEAF);
+        snprintf(buf, size, "%s/%s-%s", strcmp(parent, "/") == 0 ? "" : parent, MONITOR_LEAF,
+                 pod_id);
 }
 
 /* A v1 cpuset cgroup starts with no CPUs and no memory nodes, and no

@@ -5,11 +5,12 @@
  * SIGKILLs every process left in the unit's cgroup. A monitor left there
  * would die with the helper, and its containers' stdio and exit records
  * with it. So each monitor is moved, before it executes, into the cgroup
- * <parent>/brig-monitor of every hierarchy the node mounts (the v1
+ * <parent>/brig-monitor-<pod id> of every hierarchy the node mounts (the v1
  * controllers and name=systemd, and the v2 tree, unified or not), parent
- * being the pod's cgroup parent under the cgroupfs driver, or "/brig".
- * The leaf is the monitor's alone: under cgroup v2 a cgroup whose children
- * have controllers cannot hold processes itself.
+ * being the pod's cgroup parent, or "/brig".
+ * The leaf is the monitor's alone, named after its pod: under cgroup v2 a
+ * cgroup whose children have controllers cannot hold processes itself, and
+ * a leaf no other pod shares can be removed as soon as its monitor ends.
  */
 #pragma once
 
@@ -19,11 +20,11 @@
  * Returns 0 or a negative errno, logged. */
 int cgroups_init(void);
 
-/* The monitor cgroup path for a pod's cgroup parent (NULL or "" for none)
- * into buf: "<parent>/brig-monitor". parent must have been checked by
- * ctrcheck (an absolute normalised path); a systemd slice name is not a
- * path and gives "/brig/brig-monitor" until the systemd driver lands. */
-void cgroups_monitor_path(const char *parent, char *buf, size_t size);
+/* The monitor cgroup path of pod pod_id for its cgroup parent (NULL, or
+ * anything but an absolute path, for none) into buf:
+ * "<parent>/brig-monitor-<pod id>", "/brig/brig-monitor-<pod id>" without
+ * a parent. parent must have been checked (ctrcheck_cgroup_parent()). */
+void cgroups_monitor_path(const char *parent, const char *pod_id, char *buf, size_t size);
 
 /* Makes path in every hierarchy (mkdir -p, 0755) and moves pid into it.
  * Meant for a freshly forked child moving itself (pid 0 means the caller).

@@ -202,7 +202,7 @@ static struct monitor *spawn(const char *pod, const char *cgroup_parent, bool pa
         }
         char cgroup[PATH_MAX];
 
-        cgroups_monitor_path(cgroup_parent, cgroup, sizeof(cgroup));
+        cgroups_monitor_path(cgroup_parent, pod, cgroup, sizeof(cgroup));
         snprintf(name, sizeof(name), "%s", pod);
         lfd = listen_socket(pod);
         if (lfd < 0) {
@@ -496,10 +496,10 @@ static int remove_cgroup(void *arg)
 {
         const char *path = arg;
 
-        for (int i = 0; i < 100; i++) {
+        for (int i = 0; i < 400; i++) {
                 if (cgroups_remove(path) == 0)
                         return 0;
-                usleep(20 * 1000);
+                usleep(5 * 1000);
         }
         return 1;
 }

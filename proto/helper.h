@@ -328,7 +328,7 @@ enum brig_tag {
         BRIG_TAG_STDERR_FD = 45,
         /* [STRING] the pod's cgroup parent as brigd resolved it: an
          * absolute, normalised cgroupfs path; the pod's monitor goes into
-         * <parent>/brig-monitor */
+         * <parent>/brig-monitor-<pod id> */
         BRIG_TAG_CGROUP_PARENT = 46,
         /* [STRING] why a request was refused or failed; allowed in every
          * reply. Kept at the top of the range, apart from command fields. */

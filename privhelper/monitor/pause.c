@@ -16,6 +16,9 @@ static __attribute__((noreturn)) void pause_main(void)
 {
         sigset_t all, wanted;
 
+        /* The pod's PID namespace lives as long as its monitor: one that
+         * is killed must not leave its pause behind on the node. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         sigfillset(&all);
         sigprocmask(SIG_SETMASK, &all, NULL);
         close_range(3, ~0U, 0);

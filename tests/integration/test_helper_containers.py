@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import monitor_pid, wait_for
+from conftest import alive, children_of, monitor_pid, proc_status, wait_for
 from helperproto import (NS_PID, TAG_CGROUP_PARENT, CTR_CREATE, CTR_DELETE, CTR_F_RUN_AS_NON_ROOT, CTR_F_STDIN,
                          CTR_F_STDIN_ONCE, CTR_KILL, CTR_M_READONLY, CTR_START, CTR_STATUS,
                          MOUNT_POD_HOSTS, MOUNT_POD_RESOLV, NS_IPC, NS_NET, NS_UTS, POD_CREATE,
@@ -387,7 +387,7 @@ def test_monitor_lives_outside_the_helpers_cgroup(brig, ctr):
         assert ctr.request(CTR_START, string(TAG_CTR_ID, CTR)).status == 0
         pid = status(ctr, CTR)["pid"]
         mon = monitor_pid(brig.run_root / "mon" / POD)
-        assert cgroup_of(mon) == "/brig-test-pods/brig-monitor"
+        assert cgroup_of(mon) == "/brig-test-pods/brig-monitor-" + POD
         assert cgroup_of(pid) == "/brig-test-pods/brig-" + CTR
         ctr.close()
         brig.proc.send_signal(15)
@@ -406,7 +406,8 @@ def test_monitor_lives_outside_the_helpers_cgroup(brig, ctr):
         assert st["running"] and st["pid"] == pid
         assert ctr.request(CTR_DELETE, string(TAG_CTR_ID, CTR)).status == 0
         assert ctr.request(POD_REMOVE, string(TAG_POD_ID, POD)).status == 0
-        wait_for(lambda: not os.path.exists("/sys/fs/cgroup/unified/brig-test-pods/brig-monitor"),
+        wait_for(lambda: not os.path.exists(
+            "/sys/fs/cgroup/unified/brig-test-pods/brig-monitor-" + POD),
                  5, "the monitor's cgroup to go")
     finally:
         with open(f"{unit}/cgroup.procs") as f:
@@ -418,7 +419,7 @@ def test_monitor_lives_outside_the_helpers_cgroup(brig, ctr):
         wait_for(lambda: not open(f"{unit}/cgroup.procs").read().split(), 5, "the unit to empty")
         os.rmdir(unit)
         for h in os.listdir("/sys/fs/cgroup"):
-            for d in ("/brig-test-pods/brig-monitor", "/brig-test-pods"):
+            for d in ("/brig-test-pods/brig-monitor-" + POD, "/brig-test-pods"):
                 try:
                     os.rmdir(f"/sys/fs/cgroup/{h}{d}")
                 except OSError:
@@ -462,3 +463,12 @@ def test_target_must_run_in_the_same_pod(brig, ctr):
     r = create(ctr, CTR2, spec(ctr, ["/bin/true"], pid_mode=3, pid_target=CTR))
     assert r.status == -errno.ENOENT and "target container" in r.error_message
     assert containers(brig) == []
+
+
+@pytest.mark.pod_extra(NS_NET | NS_IPC | NS_UTS | NS_PID)
+def test_pause_does_not_outlive_a_killed_monitor(brig, ctr):
+    mon = monitor_pid(brig.run_root / "mon" / POD)
+    pause = [p for p in children_of(mon) if proc_status(p).get("Name") == "brig-pause"]
+    assert len(pause) == 1
+    os.kill(mon, 9)
+    wait_for(lambda: not alive(pause[0]), 5, "the pause process to die with its monitor")

@@ -145,7 +145,7 @@ def test_bad_pod_ids_refused(brig, pods, pod_id):
 
 
 @pytest.mark.parametrize("kw,code,needle", [
-    (dict(flags=8), errno.EINVAL, "unknown namespace flags"),
+    (dict(flags=16), errno.EINVAL, "unknown namespace flags"),
     (dict(flags=NS_NET | NS_IPC, hostname="pod"), errno.EPERM, "node's UTS"),
     (dict(hostname=""), errno.EINVAL, "1 to 63"),
     (dict(hostname="a" * 64), errno.EINVAL, "1 to 63"),
