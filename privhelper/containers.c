@@ -1194,8 +1194,8 @@ static int run_runtime(struct helper_conn *c, const struct brig_msg *msg, const 
                 free(p);
                 return negative_errno();
         }
-        r = job_spawn_exec(msg->spec->name, rt->exe, argv, (const struct job_fd[]){{devnull, 0}}, 1,
-                           runtime_done, p);
+        r = job_spawn_exec_lasting(msg->spec->name, rt->exe, argv,
+                                   (const struct job_fd[]){{devnull, 0}}, 1, runtime_done, p);
         safe_close(devnull);
         if (r < 0) {
                 free(p);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 struct job {
         pid_t pid; /* 0: free slot */
         int pidfd;
+        bool lasting; /* outlives the helper: never killed by it */
         const char *name;
         job_done_fn done;
         void *data;
@@ -48,8 +50,9 @@ static struct job *free_slot(void)
 }
 
 /* Child side, common to both kinds: no signal blocked or ignored, killed
- * with the helper. Returns false if the helper is already gone. */
-static bool child_reset(pid_t helper)
+ * with the helper unless lasting. Returns false if the helper is already
+ * gone. */
+static bool child_reset(pid_t helper, bool lasting)
 {
         sigset_t none;
 
@@ -57,6 +60,8 @@ static bool child_reset(pid_t helper)
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL);
         signal(SIGCHLD, SIG_DFL);
+        if (lasting)
+                return setsid() >= 0;
         return prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == 0 && getppid() == helper;
 }
 
@@ -86,13 +91,13 @@ bool job_child_place_fds(const struct job_fd *fds, size_t n)
 }
 
 /* Runs in the forked child only: never returns. */
-static void exec_child(pid_t helper, int exe_fd, char *const argv[], const struct job_fd *fds,
-                       size_t n_fds)
+static void exec_child(pid_t helper, bool lasting, int exe_fd, char *const argv[],
+                       const struct job_fd *fds, size_t n_fds)
 {
         static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
         struct job_fd all[16] = {{.to = STDIN_FILENO}, {STDERR_FILENO, STDOUT_FILENO}};
 
-        if (!child_reset(helper) || n_fds > ARRAY_SIZE(all) - 2)
+        if (!child_reset(helper, lasting) || n_fds > ARRAY_SIZE(all) - 2)
                 _exit(127);
         all[0].from = open("/dev/null", O_RDONLY | O_CLOEXEC);
         memcpy(all + 2, fds, n_fds * sizeof(*fds));
@@ -105,7 +110,8 @@ static void exec_child(pid_t helper, int exe_fd, char *const argv[], const struc
         _exit(127);
 }
 
-static int track(struct job *j, const char *name, pid_t pid, job_done_fn done, void *data)
+static int track(struct job *j, const char *name, pid_t pid, bool lasting, job_done_fn done,
+                 void *data)
 {
         int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 
@@ -117,7 +123,12 @@ static int track(struct job *j, const char *name, pid_t pid, job_done_fn done, v
                 return log_error_errno(r, "cannot open a pidfd for a child", "job=%s", name);
         }
         fcntl(pidfd, F_SETFD, FD_CLOEXEC);
-        *j = (struct job){.pid = pid, .pidfd = pidfd, .name = name, .done = done, .data = data};
+        *j = (struct job){.pid = pid,
+                          .pidfd = pidfd,
+                          .lasting = lasting,
+                          .name = name,
+                          .done = done,
+                          .data = data};
         n_running++;
         log_debug("job started", "job=%s pid=%d running=%zu", name, (int)pid, n_running);
         return 0;
@@ -140,8 +151,8 @@ static pid_t fork_job(const char *name, struct job **ret_slot)
         return pid;
 }
 
-int job_spawn_exec(const char *name, int exe_fd, char *const argv[], const struct job_fd *fds,
-                   size_t n_fds, job_done_fn done, void *data)
+static int spawn_exec(const char *name, bool lasting, int exe_fd, char *const argv[],
+                      const struct job_fd *fds, size_t n_fds, job_done_fn done, void *data)
 {
         pid_t helper = getpid();
         struct job *j;
@@ -150,8 +161,20 @@ int job_spawn_exec(const char *name, int exe_fd, char *const argv[], const struc
         if (pid < 0)
                 return pid;
         if (pid == 0)
-                exec_child(helper, exe_fd, argv, fds, n_fds);
-        return track(j, name, pid, done, data);
+                exec_child(helper, lasting, exe_fd, argv, fds, n_fds);
+        return track(j, name, pid, lasting, done, data);
+}
+
+int job_spawn_exec(const char *name, int exe_fd, char *const argv[], const struct job_fd *fds,
+                   size_t n_fds, job_done_fn done, void *data)
+{
+        return spawn_exec(name, false, exe_fd, argv, fds, n_fds, done, data);
+}
+
+int job_spawn_exec_lasting(const char *name, int exe_fd, char *const argv[],
+                           const struct job_fd *fds, size_t n_fds, job_done_fn done, void *data)
+{
+        return spawn_exec(name, true, exe_fd, argv, fds, n_fds, done, data);
 }
 
 int job_spawn_fn(const char *name, int (*fn)(void *arg), void *arg, job_done_fn done, void *data)
@@ -163,11 +186,11 @@ int job_spawn_fn(const char *name, int (*fn)(void *arg), void *arg, job_done_fn 
         if (pid < 0)
                 return pid;
         if (pid == 0) {
-                if (!child_reset(helper))
+                if (!child_reset(helper, false))
                         _exit(127);
                 _exit(fn(arg) == 0 ? 0 : 1);
         }
-        return track(j, name, pid, done, data);
+        return track(j, name, pid, false, done, data);
 }
 
 size_t jobs_fill_pollfds(struct pollfd *pfd, size_t max)
@@ -222,9 +245,11 @@ void jobs_handle(const struct pollfd *pfd, size_t n)
 void jobs_kill_all(void)
 {
         stopping = true;
-        /* By pidfd: the pid of a child that exited unseen could be reused. */
+        /* By pidfd: the pid of a child that exited unseen could be reused.
+         * A lasting job is waited for, not killed: it is a runtime command
+         * that must not be cut short. */
         for (size_t i = 0; i < JOBS_MAX; i++)
-                if (jobs[i].pid != 0)
+                if (jobs[i].pid != 0 && !jobs[i].lasting)
                         syscall(SYS_pidfd_send_signal, jobs[i].pidfd, SIGKILL, NULL, 0);
         for (size_t i = 0; i < JOBS_MAX; i++)
                 if (jobs[i].pid != 0)

@@ -43,6 +43,14 @@ bool job_child_place_fds(const struct job_fd *fds, size_t n);
 int job_spawn_exec(const char *name, int exe_fd, char *const argv[], const struct job_fd *fds,
                    size_t n_fds, job_done_fn done, void *data);
 
+/* As job_spawn_exec(), for a runtime command (runc start, kill, update)
+ * that must not be cut short: the child is in a session of its own and
+ * gets no death signal, so it finishes even when the helper is killed (a
+ * runc start killed half-way kills the container), and jobs_kill_all()
+ * waits for it instead of killing it. */
+int job_spawn_exec_lasting(const char *name, int exe_fd, char *const argv[],
+                           const struct job_fd *fds, size_t n_fds, job_done_fn done, void *data);
+
 /* Forks a child that runs fn(arg) and exits with its result (0 -> 0,
  * anything else -> 1). For the helper's own plain work only: the child has
  * the helper's memory and privileges. Same return and callback rules. */
@@ -59,7 +67,8 @@ size_t jobs_fill_pollfds(struct pollfd *pfd, size_t max);
  * done callbacks. */
 void jobs_handle(const struct pollfd *pfd, size_t n);
 
-/* At stop: SIGKILLs every job, reaps it and runs its callback (which sees
- * the signal). Blocks only for the kernel to deliver SIGKILL. From then on
- * no job can be started (-ESHUTDOWN). */
+/* At stop: SIGKILLs every job but the lasting ones, reaps them all and
+ * runs their callbacks (which see the signal). Blocks for the kernel to
+ * deliver SIGKILL and for the lasting jobs to end. From then on no job can
+ * be started (-ESHUTDOWN). */
 void jobs_kill_all(void);

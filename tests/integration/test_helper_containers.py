@@ -24,7 +24,7 @@ from helperproto import (NS_PID, TAG_CGROUP_PARENT, CTR_CREATE, CTR_DELETE, CTR_
                          POD_FILES, POD_REMOVE, TAG_CTR_ID, TAG_CTR_SPEC_FD, TAG_EXIT_TIME,
                          TAG_HOSTNAME, TAG_NS_FLAGS, TAG_PID, TAG_POD_ID, TAG_RUNNING,
                          TAG_RUNTIME_HANDLER, TAG_SIGNAL, TAG_WAIT_STATUS, UNPACK, ctr_spec,
-                         fd_field, memfd_with, string, u32, u32_value, u64_value)
+                         fd_field, memfd_with, message, string, u32, u32_value, u64_value)
 from test_helper_unpack import sha, unpack_payload
 
 POD = "c0" * 32
@@ -472,3 +472,34 @@ def test_pause_does_not_outlive_a_killed_monitor(brig, ctr):
     assert len(pause) == 1
     os.kill(mon, 9)
     wait_for(lambda: not alive(pause[0]), 5, "the pause process to die with its monitor")
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.002, 0.005, 0.01])
+def test_helper_killed_during_start_does_not_kill_the_container(brig, ctr, delay):
+    """runc start is a lasting job: a helper killed while it runs (SIGKILL,
+    no stop) leaves it to finish, so the container's init is not cut down
+    half-started."""
+    r = create(ctr, CTR, spec(ctr, ["/bin/sleep", "1000"]))
+    assert r.status == 0, r.error_message
+    pid = status(ctr, CTR)["pid"]
+    brigd = brig.brigd_pid()
+    ctr.send(message(CTR_START, 999, string(TAG_CTR_ID, CTR)))
+    time.sleep(delay)
+    brig.proc.kill()
+    brig.proc.wait(timeout=30)
+    if brigd and alive(brigd):
+        os.kill(brigd, 9)
+    wait_for(lambda: not brigd or not alive(brigd), 10, "brigd to go")
+    time.sleep(0.3)
+    assert alive(pid), "the container's init died with the helper"
+    brig.start()
+    brig.wait_ready()
+    from helperproto import Conn
+    conn = Conn(brig.debug_socket)
+    assert conn.hello().status == 0
+    ctr.sock = conn.sock
+    # started by the lasting job, or not yet: a second start settles it
+    ctr.request(CTR_START, string(TAG_CTR_ID, CTR))
+    st = status(ctr, CTR)
+    assert st["running"] and st["pid"] == pid
+    assert alive(pid)
