@@ -614,6 +614,29 @@ static int write_json(int dfd, const char *name, const char *json, size_t len, c
         return 0;
 }
 
+/* Lowering a process's OOM score below its own needs CAP_SYS_RESOURCE,
+ * which root lacks on some nodes: asked for more than the node allows (a
+ * Guaranteed pod's -997), runc fails. The container then gets the helper's
+ * own score, the lowest it may give, and the log says so. */
+static void clamp_oom_score(struct create_job *j)
+{
+        char buf[32] = "";
+        int own = 0;
+        _cleanup_close_ int fd = open("/proc/self/oom_score_adj", O_RDONLY | O_CLOEXEC);
+
+        if (!j->spec.oom_score_adj.has || prctl(PR_CAPBSET_READ, CAP_SYS_RESOURCE, 0, 0, 0) == 1)
+                return;
+        if (fd < 0 || read(fd, buf, sizeof(buf) - 1) <= 0 || sscanf(buf, "%d", &own) != 1)
+                return;
+        if (j->spec.oom_score_adj.v >= own)
+                return;
+        log_warn("this node refuses a lower OOM score (no CAP_SYS_RESOURCE): the container gets "
+                 "the helper's",
+                 "container=%s asked=%lld given=%d", j->id, (long long)j->spec.oom_score_adj.v,
+                 own);
+        j->spec.oom_score_adj.v = own;
+}
+
 /* The create child's work: everything from the rootfs to config.json. */
 static int make_bundle(struct create_job *j, char *err, size_t size)
 {
@@ -665,6 +688,7 @@ static int make_bundle(struct create_job *j, char *err, size_t size)
         if (r < 0)
                 return r;
         cgroups_path(j, cgroups, sizeof(cgroups));
+        clamp_oom_score(j);
         /* Raising a hard limit needs CAP_SYS_RESOURCE, which root lacks on
          * some nodes: the container gets at most the helper's own. */
         struct rlimit nofile = {0};

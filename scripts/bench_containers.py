@@ -453,8 +453,9 @@ def report(results, errors, registry):
         elif key in ("create", "start"):
             goal = "(part of the above)"
         out(f"{title:<28}  {cell(b, key)}  {cell(c, key)}  {ratio:>9}  {goal:<22} {verdict:<7}")
-    out("  Create+Start: brig starts a pod's brig-monitor in its first CreateContainer, "
-        "inside the timed calls; containerd started the pod's shim in RunPodSandbox, untimed.")
+    out("  Create+Start: both runtimes started the pod's process (brig-monitor, the shim) in "
+        "RunPodSandbox, untimed; brig runs runc create in CreateContainer, containerd in "
+        "StartContainer.")
     out(f"  exit-to-status: first ContainerStatus answer showing EXITED (polled every "
         f"{POLL_MS} ms) minus its finished_at; includes up to one poll interval and one "
         "status round trip")

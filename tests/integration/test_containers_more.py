@@ -8,6 +8,7 @@ busybox are built here with registry.py's Images (files, User and Cmd of
 their own) and pushed to the same module registry.
 """
 import glob
+import json
 import os
 import subprocess
 import threading
@@ -364,3 +365,24 @@ def test_a_hundred_containers_leave_nothing_behind(brig, ctrs):  # noqa: F811
     # the pod is untouched and still takes containers
     ctr_id, st = run_to_exit(ctrs, pod_id, cfg, command=TRUE)
     assert st.exit_code == 0
+
+
+def test_oom_score_below_what_the_node_allows_is_clamped(ctrs):  # noqa: F811
+    """kubelet gives a Guaranteed pod's containers -997; where root lacks
+    CAP_SYS_RESOURCE (this machine) the node refuses any score below the
+    helper's own, and the container must still run, with the lowest score
+    it may have."""
+    pod_id, cfg = ctrs.run_pod()
+    req = ctrs.create_request(pod_id, cfg, command=SLEEP)
+    req.config.linux.resources.oom_score_adj = -997
+    ctr_id = ctrs.create_raw(req)
+    ctrs.start(ctr_id)
+    st = ctrs.status(ctr_id, verbose=True)
+    assert st.status.state == RUNNING
+    pid = json.loads(st.info["info"])["pid"]
+    with open(f"/proc/{pid}/oom_score_adj") as f:
+        score = int(f.read())
+    with open(f"/proc/{ctrs.brig.proc.pid}/oom_score_adj") as f:
+        helper = int(f.read())
+    assert score == -997 or score == helper, (score, helper)
+    ctrs.remove(ctr_id)
