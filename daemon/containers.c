@@ -266,31 +266,15 @@ static int record_write(struct containers *c, struct entry *e, const char *state
         return r;
 }
 
-static int hex_value(char ch)
-{
-        if (ch >= '0' && ch <= '9')
-                return ch - '0';
-        if (ch >= 'a' && ch <= 'f')
-                return ch - 'a' + 10;
-        return -1;
-}
-
 /* A message back from the record's hex; NULL when it does not decode. */
 static ProtobufCMessage *message_unhex(const ProtobufCMessageDescriptor *desc, const char *hex)
 {
-        size_t n = strlen(hex);
-        _cleanup_free_ uint8_t *packed = malloc(n / 2 + 1);
+        _cleanup_free_ uint8_t *packed = NULL;
+        size_t len = 0;
 
-        if (!packed || n % 2)
+        if (digest_hex_decode(hex, &packed, &len) < 0)
                 return NULL;
-        for (size_t i = 0; i < n / 2; i++) {
-                int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
-
-                if (hi < 0 || lo < 0)
-                        return NULL;
-                packed[i] = (uint8_t)(hi << 4 | lo);
-        }
-        return protobuf_c_message_unpack(desc, NULL, n / 2, packed);
+        return protobuf_c_message_unpack(desc, NULL, len, packed);
 }
 
 static Runtime__V1__ContainerConfig *config_unhex(const char *hex)

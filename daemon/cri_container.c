@@ -21,6 +21,7 @@
 
 #include "api.pb-c.h"
 #include "brigd.h"
+#include "crimap.h"
 #include "containers.h"
 #include "ctr_request.h"
 #include "ctrspec.h"
@@ -478,54 +479,6 @@ void cri_exec_sync(struct rpc_call *call, const ProtobufCMessage *request)
 
 /* ---- ListContainers, StreamContainers, ContainerStatus ------------------- */
 
-/* Every CRI string map entry has this layout; only the descriptor differs,
- * so one copy routine serves them all. */
-struct map_entry {
-        ProtobufCMessage base;
-        char *key;
-        char *value;
-};
-
-struct map_copy {
-        struct map_entry *entries;
-        struct map_entry **ptrs;
-        size_t n;
-};
-
-/* Points a response's map (of descriptor desc) at the strings of src. */
-static int map_copy_make(struct map_copy *m, const ProtobufCMessageDescriptor *desc,
-                         void *const *src, size_t n)
-{
-        m->n = n;
-        m->entries = calloc(n ? n : 1, sizeof(*m->entries));
-        m->ptrs = calloc(n ? n : 1, sizeof(*m->ptrs));
-        if (!m->entries || !m->ptrs)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                const struct map_entry *s = src[i];
-
-                protobuf_c_message_init(desc, &m->entries[i]);
-                m->entries[i].key = s->key;
-                m->entries[i].value = s->value;
-                m->ptrs[i] = &m->entries[i];
-        }
-        return 0;
-}
-
-static void map_copy_free(struct map_copy *m)
-{
-        free(m->entries);
-        free(m->ptrs);
-}
-
-static bool has_label(const Runtime__V1__ContainerConfig *c, const char *key, const char *value)
-{
-        for (size_t i = 0; i < c->n_labels; i++)
-                if (strcmp(c->labels[i]->key, key) == 0 && strcmp(c->labels[i]->value, value) == 0)
-                        return true;
-        return false;
-}
-
 /* The filter's id, pod and labels; the state is compared after the
  * container's state is refreshed, for only the containers that pass. */
 static bool matches_fixed(const struct container *ctr, const Runtime__V1__ContainerFilter *f)
@@ -538,7 +491,8 @@ static bool matches_fixed(const struct container *ctr, const Runtime__V1__Contai
             strncmp(ctr->pod_id, f->pod_sandbox_id, strlen(f->pod_sandbox_id)) != 0)
                 return false;
         for (size_t i = 0; i < f->n_label_selector; i++)
-                if (!has_label(ctr->config, f->label_selector[i]->key, f->label_selector[i]->value))
+                if (!crimap_has((void *const *)ctr->config->labels, ctr->config->n_labels,
+                                f->label_selector[i]->key, f->label_selector[i]->value))
                         return false;
         return true;
 }
@@ -546,7 +500,7 @@ static bool matches_fixed(const struct container *ctr, const Runtime__V1__Contai
 /* One ListContainers item. */
 struct cri_item {
         Runtime__V1__Container item;
-        struct map_copy labels, annotations;
+        struct crimap_copy labels, annotations;
 };
 
 static int item_fill(struct cri_item *out, struct container *ctr, enum ctr_state state)
@@ -562,10 +516,10 @@ static int item_fill(struct cri_item *out, struct container *ctr, enum ctr_state
         out->item.image_id = ctr->image_id;
         out->item.state = (Runtime__V1__ContainerState)state;
         out->item.created_at = ctr->created_at;
-        if (map_copy_make(&out->labels, &runtime__v1__container__labels_entry__descriptor,
-                          (void *const *)c->labels, c->n_labels) < 0 ||
-            map_copy_make(&out->annotations, &runtime__v1__container__annotations_entry__descriptor,
-                          (void *const *)c->annotations, c->n_annotations) < 0)
+        if (crimap_copy(&out->labels, &runtime__v1__container__labels_entry__descriptor,
+                        (void *const *)c->labels, c->n_labels) < 0 ||
+            crimap_copy(&out->annotations, &runtime__v1__container__annotations_entry__descriptor,
+                        (void *const *)c->annotations, c->n_annotations) < 0)
                 return -ENOMEM;
         out->item.labels = (Runtime__V1__Container__LabelsEntry **)out->labels.ptrs;
         out->item.n_labels = c->n_labels;
@@ -585,8 +539,8 @@ struct listing {
 static void listing_done(struct containers *c, struct listing *l)
 {
         for (size_t i = 0; i < l->n; i++) {
-                map_copy_free(&l->items[i].labels);
-                map_copy_free(&l->items[i].annotations);
+                crimap_free(&l->items[i].labels);
+                crimap_free(&l->items[i].annotations);
         }
         free(l->items);
         free(l->ptrs);
@@ -682,7 +636,7 @@ void cri_container_status(struct rpc_call *call, const ProtobufCMessage *request
             RUNTIME__V1__CONTAINER_STATUS_RESPONSE__INFO_ENTRY__INIT;
         Runtime__V1__ContainerStatusResponse__InfoEntry *info_ptrs[] = {&info};
         struct containers *c = app_containers(call);
-        struct map_copy labels = {0}, annotations = {0};
+        struct crimap_copy labels = {0}, annotations = {0};
         _cleanup_free_ char *info_text = NULL;
         char err[ERR_SIZE] = "";
         struct container *ctr = NULL;
@@ -720,11 +674,10 @@ void cri_container_status(struct rpc_call *call, const ProtobufCMessage *request
                 resources.linux = resources_linux;
                 status.resources = &resources;
         }
-        if (map_copy_make(&labels, &runtime__v1__container_status__labels_entry__descriptor,
-                          (void *const *)cfg->labels, cfg->n_labels) < 0 ||
-            map_copy_make(&annotations,
-                          &runtime__v1__container_status__annotations_entry__descriptor,
-                          (void *const *)cfg->annotations, cfg->n_annotations) < 0) {
+        if (crimap_copy(&labels, &runtime__v1__container_status__labels_entry__descriptor,
+                        (void *const *)cfg->labels, cfg->n_labels) < 0 ||
+            crimap_copy(&annotations, &runtime__v1__container_status__annotations_entry__descriptor,
+                        (void *const *)cfg->annotations, cfg->n_annotations) < 0) {
                 rpc_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "ContainerStatus: out of memory");
                 goto out;
         }
@@ -746,7 +699,7 @@ void cri_container_status(struct rpc_call *call, const ProtobufCMessage *request
 out:
         if (resources_linux)
                 protobuf_c_message_free_unpacked(&resources_linux->base, NULL);
-        map_copy_free(&labels);
-        map_copy_free(&annotations);
+        crimap_free(&labels);
+        crimap_free(&annotations);
         container_unref(c, ctr);
 }

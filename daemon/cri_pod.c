@@ -14,6 +14,7 @@
 
 #include "api.pb-c.h"
 #include "brigd.h"
+#include "crimap.h"
 #include "cgroup_path.h"
 #include "errbuf.h"
 #include "log.h"
@@ -259,50 +260,10 @@ void cri_remove_pod_sandbox(struct rpc_call *call, const ProtobufCMessage *reque
 
 /* ---- PodSandboxStatus, ListPodSandbox, StreamPodSandboxes ---------------- */
 
-/* Every CRI string map entry has this layout; only the descriptor differs,
- * so one copy routine serves them all. */
-struct map_entry {
-        ProtobufCMessage base;
-        char *key;
-        char *value;
-};
-
-struct map_copy {
-        struct map_entry *entries;
-        struct map_entry **ptrs;
-        size_t n;
-};
-
-/* Points a response's map (of descriptor desc) at the strings of src. */
-static int map_copy_make(struct map_copy *m, const ProtobufCMessageDescriptor *desc,
-                         void *const *src, size_t n)
-{
-        m->n = n;
-        m->entries = calloc(n ? n : 1, sizeof(*m->entries));
-        m->ptrs = calloc(n ? n : 1, sizeof(*m->ptrs));
-        if (!m->entries || !m->ptrs)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                const struct map_entry *s = src[i];
-
-                protobuf_c_message_init(desc, &m->entries[i]);
-                m->entries[i].key = s->key;
-                m->entries[i].value = s->value;
-                m->ptrs[i] = &m->entries[i];
-        }
-        return 0;
-}
-
-static void map_copy_free(struct map_copy *m)
-{
-        free(m->entries);
-        free(m->ptrs);
-}
-
 /* One ListPodSandbox item. */
 struct cri_item {
         Runtime__V1__PodSandbox item;
-        struct map_copy labels, annotations;
+        struct crimap_copy labels, annotations;
 };
 
 static int item_fill(struct pods *p, struct cri_item *out, struct pod *pod)
@@ -315,25 +276,16 @@ static int item_fill(struct pods *p, struct cri_item *out, struct pod *pod)
         out->item.state = (Runtime__V1__PodSandboxState)pod_state(p, pod);
         out->item.created_at = pod->created_at;
         out->item.runtime_handler = pod->runtime_handler;
-        if (map_copy_make(&out->labels, &runtime__v1__pod_sandbox__labels_entry__descriptor,
-                          (void *const *)c->labels, c->n_labels) < 0 ||
-            map_copy_make(&out->annotations,
-                          &runtime__v1__pod_sandbox__annotations_entry__descriptor,
-                          (void *const *)c->annotations, c->n_annotations) < 0)
+        if (crimap_copy(&out->labels, &runtime__v1__pod_sandbox__labels_entry__descriptor,
+                        (void *const *)c->labels, c->n_labels) < 0 ||
+            crimap_copy(&out->annotations, &runtime__v1__pod_sandbox__annotations_entry__descriptor,
+                        (void *const *)c->annotations, c->n_annotations) < 0)
                 return -ENOMEM;
         out->item.labels = (Runtime__V1__PodSandbox__LabelsEntry **)out->labels.ptrs;
         out->item.n_labels = c->n_labels;
         out->item.annotations = (Runtime__V1__PodSandbox__AnnotationsEntry **)out->annotations.ptrs;
         out->item.n_annotations = c->n_annotations;
         return 0;
-}
-
-static bool has_label(const Runtime__V1__PodSandboxConfig *c, const char *key, const char *value)
-{
-        for (size_t i = 0; i < c->n_labels; i++)
-                if (strcmp(c->labels[i]->key, key) == 0 && strcmp(c->labels[i]->value, value) == 0)
-                        return true;
-        return false;
 }
 
 static bool matches(struct pods *p, struct pod *pod, const Runtime__V1__PodSandboxFilter *f)
@@ -345,7 +297,8 @@ static bool matches(struct pods *p, struct pod *pod, const Runtime__V1__PodSandb
         if (f->state && (int)pod_state(p, pod) != (int)f->state->state)
                 return false;
         for (size_t i = 0; i < f->n_label_selector; i++)
-                if (!has_label(pod->config, f->label_selector[i]->key, f->label_selector[i]->value))
+                if (!crimap_has((void *const *)pod->config->labels, pod->config->n_labels,
+                                f->label_selector[i]->key, f->label_selector[i]->value))
                         return false;
         return true;
 }
@@ -361,8 +314,8 @@ struct listing {
 static void listing_done(struct pods *p, struct listing *l)
 {
         for (size_t i = 0; i < l->n; i++) {
-                map_copy_free(&l->items[i].labels);
-                map_copy_free(&l->items[i].annotations);
+                crimap_free(&l->items[i].labels);
+                crimap_free(&l->items[i].annotations);
         }
         free(l->items);
         free(l->ptrs);
@@ -517,7 +470,7 @@ void cri_pod_sandbox_status(struct rpc_call *call, const ProtobufCMessage *reque
         Runtime__V1__PodIP pod_ips[BRIG_HELPER_MAX_POD_IPS];
         Runtime__V1__PodIP *additional[BRIG_HELPER_MAX_POD_IPS];
         char addrs[BRIG_HELPER_MAX_POD_IPS][BRIG_HELPER_MAX_POD_IP];
-        struct map_copy labels = {0}, annotations = {0};
+        struct crimap_copy labels = {0}, annotations = {0};
         struct pods *p = app_pods(call);
         _cleanup_free_ char *info_text = NULL;
         char err[ERR_SIZE] = "";
@@ -557,11 +510,11 @@ void cri_pod_sandbox_status(struct rpc_call *call, const ProtobufCMessage *reque
                 : &default_options;
         linux_status.namespaces = &namespaces;
         status.linux = &linux_status;
-        if (map_copy_make(&labels, &runtime__v1__pod_sandbox_status__labels_entry__descriptor,
-                          (void *const *)c->labels, c->n_labels) < 0 ||
-            map_copy_make(&annotations,
-                          &runtime__v1__pod_sandbox_status__annotations_entry__descriptor,
-                          (void *const *)c->annotations, c->n_annotations) < 0) {
+        if (crimap_copy(&labels, &runtime__v1__pod_sandbox_status__labels_entry__descriptor,
+                        (void *const *)c->labels, c->n_labels) < 0 ||
+            crimap_copy(&annotations,
+                        &runtime__v1__pod_sandbox_status__annotations_entry__descriptor,
+                        (void *const *)c->annotations, c->n_annotations) < 0) {
                 rpc_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "PodSandboxStatus: out of memory");
                 goto out;
         }
@@ -581,7 +534,7 @@ void cri_pod_sandbox_status(struct rpc_call *call, const ProtobufCMessage *reque
         }
         rpc_reply(call, &resp.base);
 out:
-        map_copy_free(&labels);
-        map_copy_free(&annotations);
+        crimap_free(&labels);
+        crimap_free(&annotations);
         pod_unref(p, pod);
 }

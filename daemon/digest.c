@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -111,6 +112,39 @@ void digest_hex_encode(const void *buf, size_t len, char *out)
                 out[2 * i + 1] = hexdig[b[i] & 0xf];
         }
         out[2 * len] = '\0';
+}
+
+static int hex_value(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        return -1;
+}
+
+int digest_hex_decode(const char *hex, uint8_t **ret, size_t *ret_len)
+{
+        size_t n = strlen(hex);
+        uint8_t *out;
+
+        if (n % 2)
+                return -EINVAL;
+        out = malloc(n / 2 + 1);
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0; i < n / 2; i++) {
+                int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+
+                if (hi < 0 || lo < 0) {
+                        free(out);
+                        return -EINVAL;
+                }
+                out[i] = (uint8_t)(hi << 4 | lo);
+        }
+        *ret = out;
+        *ret_len = n / 2;
+        return 0;
 }
 
 int digest_hasher_final(struct digest_hasher *h, char out[static DIGEST_STRING_MAX + 1])

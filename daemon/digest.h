@@ -59,6 +59,11 @@ void digest_hasher_done(struct digest_hasher *h);
  * bytes, NUL-terminated). */
 void digest_hex_encode(const void *buf, size_t len, char *out);
 
+/* The bytes lowercase hex stands for, into a malloc'd buffer: the records'
+ * way back from digest_hex_encode(). Returns 0, -EINVAL (odd length or not
+ * lowercase hex) or -ENOMEM. */
+int digest_hex_decode(const char *hex, uint8_t **ret, size_t *ret_len);
+
 /* The digest of len bytes at buf. */
 int digest_buffer(enum digest_algo algo, const void *buf, size_t len,
                   char out[static DIGEST_STRING_MAX + 1]);

@@ -86,39 +86,6 @@ enum pod_state pod_state(struct pods *p, const struct pod *pod)
 
 /* ---- records ------------------------------------------------------------ */
 
-static int hex_value(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        return -1;
-}
-
-static int hex_decode(const char *s, uint8_t **ret, size_t *ret_len)
-{
-        size_t n = strlen(s);
-        uint8_t *out;
-
-        if (n % 2)
-                return -EINVAL;
-        out = malloc(n / 2 + 1);
-        if (!out)
-                return -ENOMEM;
-        for (size_t i = 0; i < n / 2; i++) {
-                int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
-
-                if (hi < 0 || lo < 0) {
-                        free(out);
-                        return -EINVAL;
-                }
-                out[i] = (uint8_t)(hi << 4 | lo);
-        }
-        *ret = out;
-        *ret_len = n / 2;
-        return 0;
-}
-
 static void record_name(const char *id, char *buf, size_t size)
 {
         snprintf(buf, size, "%s" RECORD_SUFFIX, id);
@@ -165,12 +132,9 @@ static int record_write(struct pods *p, const struct pod *pod, const char *state
 
 static bool valid_pod_id(const char *id)
 {
-        size_t n = 0;
+        size_t n = strspn(id, "0123456789abcdef");
 
-        for (; id[n]; n++)
-                if (hex_value(id[n]) < 0)
-                        return false;
-        return n == POD_ID_LEN;
+        return n == POD_ID_LEN && id[n] == '\0';
 }
 
 /* Parses one record into a pod; *state_ret is its state string's kind. */
@@ -206,7 +170,7 @@ static int record_parse(const char *text, size_t len, const char *name, struct p
                 goto out;
         }
         if (ns_flags < 0 || ns_flags & ~(json_int_t)BRIG_POD_NS_KNOWN ||
-            hex_decode(config_hex, &packed, &packed_len) < 0) {
+            digest_hex_decode(config_hex, &packed, &packed_len) < 0) {
                 errbuf_fail(err, err_size, -EINVAL, "bad nsFlags or config");
                 goto out;
         }

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 
 #include "daemon/digest.h"
 
@@ -91,6 +92,28 @@ static void test_hash_vectors(void **state)
         digest_hasher_done(&h);
 }
 
+static void test_hex_round_trip(void **state)
+{
+        static const uint8_t bytes[] = {0x00, 0x01, 0x7f, 0x80, 0xab, 0xff};
+        char hex[2 * sizeof(bytes) + 1];
+        uint8_t *back = NULL;
+        size_t len = 0;
+
+        (void)state;
+        digest_hex_encode(bytes, sizeof(bytes), hex);
+        assert_string_equal(hex, "00017f80abff");
+        assert_int_equal(digest_hex_decode(hex, &back, &len), 0);
+        assert_int_equal(len, sizeof(bytes));
+        assert_memory_equal(back, bytes, sizeof(bytes));
+        free(back);
+        assert_int_equal(digest_hex_decode("", &back, &len), 0);
+        assert_int_equal(len, 0);
+        free(back);
+        assert_int_equal(digest_hex_decode("abc", &back, &len), -EINVAL);
+        assert_int_equal(digest_hex_decode("AB", &back, &len), -EINVAL);
+        assert_int_equal(digest_hex_decode("0g", &back, &len), -EINVAL);
+}
+
 static void test_chain_ids(void **state)
 {
         const char *diffs[] = {D64, SHA256_ABC, SHA256_EMPTY};
@@ -116,10 +139,9 @@ static void test_chain_ids(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_parse_ok),
-            cmocka_unit_test(test_parse_refusals),
-            cmocka_unit_test(test_hash_vectors),
-            cmocka_unit_test(test_chain_ids),
+            cmocka_unit_test(test_parse_ok),       cmocka_unit_test(test_parse_refusals),
+            cmocka_unit_test(test_hash_vectors),   cmocka_unit_test(test_chain_ids),
+            cmocka_unit_test(test_hex_round_trip),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
