@@ -842,8 +842,8 @@ static void fill(struct ctr_spec *s, const struct tlv_field *f)
 
 /* Places the array of each repeated tag, sized by its count; with c->p
  * NULL it only adds up the sizes. */
-static void *array_of(struct carve *c, const struct level *lv, const struct tally *t,
-                      uint16_t tag, size_t elem)
+static void *array_of(struct carve *c, const struct level *lv, const struct tally *t, uint16_t tag,
+                      size_t elem)
 {
         int i = rule_index(lv, tag);
         size_t n = i < 0 ? 0 : t->count[i];

@@ -230,8 +230,8 @@ int ctrspec_decode(const void *buf, size_t len, struct ctr_spec *ret, char *err,
  * (CTR_UPDATE): only the resource fields (CPU period, quota and shares,
  * memory limit and swap, cpusets, pids limit, hugepages, unified) are
  * encoded, and the decoder refuses any other tag; nothing is required. */
-int ctrspec_encode_resources(const struct ctr_spec *spec, uint8_t **ret, size_t *ret_len,
-                             char *err, size_t err_size);
+int ctrspec_encode_resources(const struct ctr_spec *spec, uint8_t **ret, size_t *ret_len, char *err,
+                             size_t err_size);
 int ctrspec_decode_resources(const void *buf, size_t len, struct ctr_spec *ret, char *err,
                              size_t err_size);
 

@@ -674,11 +674,35 @@ union fd_control {
         char buf[CMSG_SPACE(sizeof(int) * BRIG_HELPER_MAX_FDS)];
 };
 
+/* One sendmsg() of iov with fds as SCM_RIGHTS (n_fds <= BRIG_HELPER_MAX_FDS),
+ * EINTR retried. Returns the bytes sent or a negative errno. */
+static ssize_t send_with_fds(int sock, struct iovec *iov, size_t n_iov, const int *fds,
+                             size_t n_fds, int flags)
+{
+        union fd_control control;
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = n_iov};
+        ssize_t n;
+
+        if (n_fds > 0) {
+                memset(&control, 0, sizeof(control));
+                mh.msg_control = control.buf;
+                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+        }
+        do
+                n = sendmsg(sock, &mh, flags);
+        while (n < 0 && errno == EINTR);
+        return n < 0 ? negative_errno() : n;
+}
+
 int brig_msg_send(int sock, uint16_t command, uint32_t request_id, int32_t status,
                   const void *payload, size_t len, const int *fds, size_t n_fds)
 {
         uint8_t hdr[BRIG_HELPER_HDR_SIZE];
-        union fd_control control;
         ssize_t n;
 
         assert(payload || len == 0);
@@ -703,29 +727,31 @@ int brig_msg_send(int sock, uint16_t command, uint32_t request_id, int32_t statu
             {.iov_base = hdr, .iov_len = sizeof(hdr)},
             {.iov_base = (void *)payload, .iov_len = len},
         };
-        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = len > 0 ? 2 : 1};
-
-        if (n_fds > 0) {
-                memset(&control, 0, sizeof(control));
-                mh.msg_control = control.buf;
-                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-                c->cmsg_level = SOL_SOCKET;
-                c->cmsg_type = SCM_RIGHTS;
-                c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-                memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
-        }
-
-        do
-                n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-        while (n < 0 && errno == EINTR);
+        n = send_with_fds(sock, iov, len > 0 ? 2 : 1, fds, n_fds, MSG_NOSIGNAL);
         if (n < 0)
-                return negative_errno();
+                return (int)n;
         /* A SOCK_SEQPACKET send is all or nothing; anything else is not the
          * socket type this protocol runs on. */
         if ((size_t)n != sizeof(hdr) + len)
                 return -EIO;
         return 0;
+}
+
+int brig_payload_send(int sock, const void *payload, size_t len, const int *fds, size_t n_fds)
+{
+        struct iovec iov = {.iov_base = (void *)payload, .iov_len = len};
+        ssize_t n;
+
+        assert(payload || len == 0);
+        assert(fds || n_fds == 0);
+        if (len > BRIG_HELPER_MAX_PAYLOAD)
+                return -EMSGSIZE;
+        if (n_fds > BRIG_HELPER_MAX_FDS)
+                return -EINVAL;
+        n = send_with_fds(sock, &iov, 1, fds, n_fds, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0)
+                return (int)n;
+        return (size_t)n == len ? 0 : -EIO;
 }
 
 int brig_msg_send_error(int sock, uint16_t command, uint32_t request_id, int32_t status,

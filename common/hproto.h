@@ -161,6 +161,13 @@ int brig_msg_take_fd(const struct brig_msg *msg, int *fds, uint16_t tag, int *re
 int brig_msg_send(int sock, uint16_t command, uint32_t request_id, int32_t status,
                   const void *payload, size_t len, const int *fds, size_t n_fds);
 
+/* Sends one bare TLV payload (no header) with fds, for the channels
+ * between the helper and the programs it spawns: never waits
+ * (MSG_DONTWAIT: -EAGAIN when the socket is full), MSG_NOSIGNAL, EINTR
+ * retried. -EMSGSIZE past the payload limit, -EINVAL past the fd limit,
+ * -EIO for a short send. The fds stay the caller's. */
+int brig_payload_send(int sock, const void *payload, size_t len, const int *fds, size_t n_fds);
+
 /* Sends the reply to command/request_id with status (-1..-MAX_ERRNO) and
  * BRIG_TAG_ERROR_MESSAGE = message, cut to fit its limit. The reply flag is
  * added to command. */

@@ -328,36 +328,15 @@ int monitors_start(const char *pod_id, const char *cgroup_parent, bool pause,
 
 static int send_payload(int sock, const struct tlv_writer *w, const int *fds, size_t n_fds)
 {
-        union {
-                char buf[CMSG_SPACE(sizeof(int) * 2)];
-                struct cmsghdr align;
-        } control;
         size_t len;
         int r = tlv_writer_finish(w, &len);
 
-        if (r < 0)
-                return r;
-        if (n_fds > 2)
-                return -EINVAL;
-        struct iovec iov = {.iov_base = w->buf, .iov_len = len};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-        if (n_fds > 0) {
-                memset(&control, 0, sizeof(control));
-                mh.msg_control = control.buf;
-                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-                c->cmsg_level = SOL_SOCKET;
-                c->cmsg_type = SCM_RIGHTS;
-                c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-                memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
-        }
-        ssize_t n;
-        do
-                n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return errno == EAGAIN ? -EBUSY : negative_errno();
-        return (size_t)n == len ? 0 : -EIO;
+        /* the channel carries at most 2 fds a datagram */
+        if (r == 0 && n_fds > 2)
+                r = -EINVAL;
+        if (r == 0)
+                r = brig_payload_send(sock, w->buf, len, fds, n_fds);
+        return r == -EAGAIN ? -EBUSY : r;
 }
 
 /* Sends the request in w (KIND and SEQ already first) with its callback. */

@@ -116,30 +116,12 @@ static void conn_close(struct conn *cn, const char *why)
 static void conn_send_fds(struct conn *cn, size_t len, const int *fds, size_t n_fds,
                           const char *what)
 {
-        union {
-                struct cmsghdr align;
-                char buf[CMSG_SPACE(2 * sizeof(int))];
-        } control;
-        struct iovec iov = {.iov_base = send_buf, .iov_len = len};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-        ssize_t n;
+        int r = brig_payload_send(cn->fd, send_buf, len, fds, n_fds);
 
-        if (n_fds > 0) {
-                mh.msg_control = control.buf;
-                mh.msg_controllen = CMSG_SPACE(n_fds * sizeof(int));
-                struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-                cm->cmsg_level = SOL_SOCKET;
-                cm->cmsg_type = SCM_RIGHTS;
-                cm->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
-                memcpy(CMSG_DATA(cm), fds, n_fds * sizeof(int));
-        }
-        do
-                n = sendmsg(cn->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-        while (n < 0 && errno == EINTR);
-        if (n == (ssize_t)len)
+        if (r == 0)
                 return;
-        log_warn_errno(n < 0 ? negative_errno() : -EIO, "sending failed; closing the connection",
-                       "conn=%llu what=%s", (unsigned long long)cn->id, what);
+        log_warn_errno(r, "sending failed; closing the connection", "conn=%llu what=%s",
+                       (unsigned long long)cn->id, what);
         conn_close(cn, "send failed");
 }
 
