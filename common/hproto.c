@@ -123,8 +123,16 @@ static const struct brig_field_spec ctr_create_request[] = {
     {BRIG_TAG_RUNTIME_HANDLER, BRIG_TLV_STRING, 0, 1, BRIG_HELPER_MAX_NAME},
 };
 
-static const struct brig_field_spec ctr_pid_reply[] = {
+static const struct brig_field_spec ctr_create_reply[] = {
     {BRIG_TAG_PID, BRIG_TLV_U32, 1, 1, 4},
+    {BRIG_TAG_UID, BRIG_TLV_U32, 0, 1, 4},
+    {BRIG_TAG_GID, BRIG_TLV_U32, 0, 1, 4},
+    {BRIG_TAG_GROUPS, BRIG_TLV_BYTES, 0, 1, BRIG_HELPER_MAX_GROUPS * 4},
+};
+
+static const struct brig_field_spec ctr_events_reply[] = {
+    {BRIG_TAG_EVENTS, BRIG_TLV_BYTES, 0, 1, BRIG_HELPER_MAX_EVENTS *BRIG_HELPER_EVENT_SIZE},
+    {BRIG_TAG_EVENTS_LOST, BRIG_TLV_U32, 0, 1, 4},
 };
 
 /* CTR_START, CTR_DELETE, CTR_STATUS and CTR_REOPEN_LOG: just the container id. */
@@ -143,10 +151,9 @@ static const struct brig_field_spec ctr_kill_request[] = {
 };
 
 static const struct brig_field_spec ctr_status_reply[] = {
-    {BRIG_TAG_PID, BRIG_TLV_U32, 0, 1, 4},
-    {BRIG_TAG_RUNNING, BRIG_TLV_U32, 1, 1, 4},
-    {BRIG_TAG_WAIT_STATUS, BRIG_TLV_U32, 0, 1, 4},
-    {BRIG_TAG_EXIT_TIME, BRIG_TLV_U64, 0, 1, 8},
+    {BRIG_TAG_PID, BRIG_TLV_U32, 0, 1, 4},         {BRIG_TAG_RUNNING, BRIG_TLV_U32, 1, 1, 4},
+    {BRIG_TAG_WAIT_STATUS, BRIG_TLV_U32, 0, 1, 4}, {BRIG_TAG_EXIT_TIME, BRIG_TLV_U64, 0, 1, 8},
+    {BRIG_TAG_OOM_KILLED, BRIG_TLV_U32, 0, 1, 4},  {BRIG_TAG_MONITOR, BRIG_TLV_U32, 0, 1, 4},
 };
 
 static const struct brig_field_spec ctr_exec_sync_request[] = {
@@ -260,8 +267,8 @@ static const struct brig_cmd_spec cmd_table[] = {
         .name = "CTR_CREATE",
         .request_fields = ctr_create_request,
         .n_request_fields = ARRAY_SIZE(ctr_create_request),
-        .reply_fields = ctr_pid_reply,
-        .n_reply_fields = ARRAY_SIZE(ctr_pid_reply),
+        .reply_fields = ctr_create_reply,
+        .n_reply_fields = ARRAY_SIZE(ctr_create_reply),
         .max_request_fds = 1,
     },
     {
@@ -311,6 +318,12 @@ static const struct brig_cmd_spec cmd_table[] = {
         .request_fields = ctr_update_request,
         .n_request_fields = ARRAY_SIZE(ctr_update_request),
         .max_request_fds = 1,
+    },
+    {
+        .command = BRIG_CMD_CTR_EVENTS,
+        .name = "CTR_EVENTS",
+        .reply_fields = ctr_events_reply,
+        .n_reply_fields = ARRAY_SIZE(ctr_events_reply),
     },
 };
 

@@ -23,6 +23,7 @@
 
 #include "crashpoint.h"
 #include "ctr_request.h"
+#include "ctrevent.h"
 #include "ctrspec.h"
 #include "digest.h"
 #include "errbuf.h"
@@ -41,6 +42,7 @@
  * report an unknown exit. */
 #define EXIT_UNKNOWN   255
 #define REASON_UNKNOWN "Unknown"
+#define REASON_OOM     "OOMKilled"
 /* How long a container's init may be gone without an exit recorded before
  * brigd stops waiting for its monitor: the monitor writes the exit file
  * right after reaping, so only a monitor that is gone takes this long. */
@@ -61,6 +63,10 @@ struct entry {
          * lost_since_ms (CLOCK_MONOTONIC), lost_at (ns since the epoch). */
         bool lost;
         int64_t lost_since_ms, lost_at;
+        /* An event may have been missed for it: the helper is asked about
+         * it while it runs (see containers.h), until an answer says it
+         * runs under a monitor the helper hears from. */
+        bool suspect;
         /* the resources of the last UpdateContainerResources, packed and
          * hex-encoded as the record keeps them; NULL: the config's */
         char *resources_hex;
@@ -82,6 +88,14 @@ struct containers {
         /* Shared by creations and starts, exclusive for a pod's stop or
          * removal and an image's removal (containers_create_begin()). */
         pthread_rwlock_t create_lock;
+        /* The helper's exit events arrive: a running container that is
+         * not suspect needs no asking. Guarded by lock. */
+        bool events_live;
+        /* Counts the events that made containers suspect, so that an
+         * answer older than one does not clear it. */
+        uint64_t suspect_gen;
+        /* Broadcast (with lock) whenever an exit is recorded. */
+        pthread_cond_t exited;
 };
 
 static struct entry *entry_of(struct container *ctr)
@@ -99,6 +113,7 @@ static void entry_free(struct entry *e)
         free(e->pub.image_ref);
         free(e->pub.log_path);
         free(e->pub.runtime_handler);
+        free(e->pub.groups);
         free(e->resources_hex);
         pthread_mutex_destroy(&e->op_lock);
         pthread_mutex_destroy(&e->rec_lock);
@@ -225,7 +240,49 @@ static json_t *record_json(const struct entry *e, const struct ctr_status *s, co
                 json_decref(o);
                 return NULL;
         }
+        if (o && ctr->has_user) {
+                json_t *groups = json_array();
+
+                for (size_t i = 0; groups && i < ctr->n_groups; i++)
+                        json_array_append_new(groups, json_integer(ctr->groups[i]));
+                if (!groups || json_object_set_new(
+                                   o, "user",
+                                   json_pack("{s:I, s:I, s:o}", "uid", (json_int_t)ctr->uid, "gid",
+                                             (json_int_t)ctr->gid, "groups", groups)) < 0) {
+                        json_decref(o);
+                        return NULL;
+                }
+        }
         return o;
+}
+
+/* A record's "user" into e; absent is no user. */
+static int user_parse(json_t *user, struct entry *e)
+{
+        json_int_t uid, gid;
+        json_t *groups, *g;
+        size_t i;
+
+        if (!user)
+                return 0;
+        if (json_unpack(user, "{s:I, s:I, s:o}", "uid", &uid, "gid", &gid, "groups", &groups) < 0 ||
+            !json_is_array(groups) || uid < 0 || uid > UINT32_MAX || gid < 0 || gid > UINT32_MAX ||
+            json_array_size(groups) > BRIG_HELPER_MAX_GROUPS)
+                return -EINVAL;
+        e->pub.groups = calloc(json_array_size(groups) + 1, sizeof(*e->pub.groups));
+        if (!e->pub.groups)
+                return -ENOMEM;
+        json_array_foreach(groups, i, g)
+        {
+                json_int_t v = json_integer_value(g);
+                if (!json_is_integer(g) || v < 0 || v > UINT32_MAX)
+                        return -EINVAL;
+                e->pub.groups[e->pub.n_groups++] = (uint32_t)v;
+        }
+        e->pub.has_user = true;
+        e->pub.uid = (uint32_t)uid;
+        e->pub.gid = (uint32_t)gid;
+        return 0;
 }
 
 /* Writes e's record from its newest status; state, when not NULL, is
@@ -315,6 +372,7 @@ static int record_parse(const char *text, size_t len, const char *name, struct e
         const char *id, *pod_id, *state, *reason, *message, *image_id, *image_ref, *log_path,
             *handler, *hex, *resources = NULL;
         json_int_t created_at, started_at, finished_at, pid;
+        json_t *user = NULL;
         int exit_code, stop_signal, r = -EINVAL;
         char expected[CTR_ID_LEN + 16];
         struct entry *e = NULL;
@@ -323,13 +381,13 @@ static int record_parse(const char *text, size_t len, const char *name, struct e
                 return errbuf_fail(err, err_size, -EINVAL, "not JSON: %s", jerr.text);
         if (json_unpack_ex(o, &jerr, JSON_STRICT,
                            "{s:s, s:s, s:s, s:I, s:I, s:I, s:i, s:I, s:s, s:s, s:s, s:s, s:s, "
-                           "s:s, s:i, s:s, s?:s}",
+                           "s:s, s:i, s:s, s?:s, s?:o}",
                            "id", &id, "podId", &pod_id, "state", &state, "createdAt", &created_at,
                            "startedAt", &started_at, "finishedAt", &finished_at, "exitCode",
                            &exit_code, "pid", &pid, "reason", &reason, "message", &message,
                            "imageId", &image_id, "imageRef", &image_ref, "logPath", &log_path,
                            "runtimeHandler", &handler, "stopSignal", &stop_signal, "config", &hex,
-                           "resources", &resources) < 0) {
+                           "resources", &resources, "user", &user) < 0) {
                 errbuf_fail(err, err_size, -EINVAL, "%s", jerr.text);
                 goto out;
         }
@@ -346,8 +404,8 @@ static int record_parse(const char *text, size_t len, const char *name, struct e
                 goto out;
         }
         if (state_parse(state, e) < 0 || pid < 0 || pid > UINT32_MAX || stop_signal < 1 ||
-            stop_signal > BRIG_HELPER_MAX_SIGNAL) {
-                errbuf_fail(err, err_size, -EINVAL, "bad state, pid or stopSignal");
+            stop_signal > BRIG_HELPER_MAX_SIGNAL || user_parse(user, e) < 0) {
+                errbuf_fail(err, err_size, -EINVAL, "bad state, pid, stopSignal or user");
                 goto out;
         }
         snprintf(e->pub.id, sizeof(e->pub.id), "%s", id);
@@ -454,6 +512,7 @@ static void apply_exit(struct containers *c, struct entry *e, int32_t code, int6
                 e->status.finished_at = finished_at;
                 snprintf(e->status.reason, sizeof(e->status.reason), "%s", reason);
                 snprintf(e->status.message, sizeof(e->status.message), "%s", message);
+                pthread_cond_broadcast(&c->exited);
         }
         pthread_mutex_unlock(&c->lock);
         if (was_exited)
@@ -483,7 +542,13 @@ static void ask(struct containers *c, uint64_t call_id, struct entry *e)
         char why[512];
         bool lost;
         int64_t lost_at;
-        int r = helper_client_ctr_status(c->helper, call_id, e->pub.id, &st, why, sizeof(why));
+        uint64_t gen;
+        int r;
+
+        pthread_mutex_lock(&c->lock);
+        gen = c->suspect_gen;
+        pthread_mutex_unlock(&c->lock);
+        r = helper_client_ctr_status(c->helper, call_id, e->pub.id, &st, why, sizeof(why));
 
         if (r == -ENOENT) {
                 apply_exit(c, e, EXIT_UNKNOWN, now_ns(), REASON_UNKNOWN, MESSAGE_FORGOTTEN);
@@ -497,7 +562,8 @@ static void ask(struct containers *c, uint64_t call_id, struct entry *e)
         }
         if (st.exited) {
                 apply_exit(c, e, exit_code_of(st.wait_status),
-                           st.exit_time ? (int64_t)st.exit_time : now_ns(), NULL, "");
+                           st.exit_time ? (int64_t)st.exit_time : now_ns(),
+                           st.oom_killed ? REASON_OOM : NULL, "");
                 return;
         }
         /* Neither running nor an exit: the monitor reaps it and writes the
@@ -507,6 +573,12 @@ static void ask(struct containers *c, uint64_t call_id, struct entry *e)
         pthread_mutex_lock(&c->lock);
         if (st.has_pid)
                 e->status.pid = st.pid;
+        /* Its exit will be an event when its monitor is there, unless an
+         * event that could have been about it was lost since the question. */
+        if (!st.monitor)
+                e->suspect = true;
+        else if (st.running && gen == c->suspect_gen)
+                e->suspect = false;
         if (st.running) {
                 e->lost = false;
         } else if (!e->lost) {
@@ -514,23 +586,24 @@ static void ask(struct containers *c, uint64_t call_id, struct entry *e)
                 e->lost_since_ms = monotonic_ms();
                 e->lost_at = now_ns();
         }
-        lost = e->lost && monotonic_ms() - e->lost_since_ms >= LOST_GRACE_MS;
+        lost = e->lost && (!st.monitor || monotonic_ms() - e->lost_since_ms >= LOST_GRACE_MS);
         lost_at = e->lost_at;
         pthread_mutex_unlock(&c->lock);
         if (lost)
                 apply_exit(c, e, EXIT_UNKNOWN, lost_at, REASON_UNKNOWN, MESSAGE_LOST);
 }
 
-/* Asks the helper about a container believed running and records its
- * exit once there is one (see ask()). */
+/* Asks the helper about a container believed running, unless its exit
+ * will come as an event, and records its exit once there is one (see
+ * ask()). */
 static void refresh(struct containers *c, uint64_t call_id, struct entry *e)
 {
-        bool running;
+        bool wanted;
 
         pthread_mutex_lock(&c->lock);
-        running = e->status.state == CTR_RUNNING;
+        wanted = e->status.state == CTR_RUNNING && (!c->events_live || e->suspect);
         pthread_mutex_unlock(&c->lock);
-        if (running && c->helper)
+        if (wanted && c->helper)
                 ask(c, call_id, e);
 }
 
@@ -666,6 +739,66 @@ static void recover(struct containers *c, struct entry *e)
                 ask(c, 0, e);
 }
 
+/* ---- events -------------------------------------------------------------- */
+
+static struct entry *find_locked(struct containers *c, const char *id)
+{
+        for (size_t i = 0; i < c->n; i++)
+                if (strcmp(c->v[i]->pub.id, id) == 0)
+                        return c->v[i];
+        return NULL;
+}
+
+/* The helper's events (helper_client_watch_events(): on the channel's
+ * reader, so nothing here calls the helper). An exit of a running
+ * container is recorded at once; anything that may hide an exit makes
+ * the containers concerned suspect, asked about when next wanted. */
+static void on_helper_event(void *arg, enum helper_events_what what, const struct ctr_event *ev)
+{
+        struct containers *c = arg;
+        struct entry *e = NULL;
+
+        pthread_mutex_lock(&c->lock);
+        switch (what) {
+        case HELPER_EVENTS_STOPPED:
+                c->events_live = false;
+                break;
+        case HELPER_EVENTS_LOST:
+                c->suspect_gen++;
+                for (size_t i = 0; i < c->n; i++)
+                        c->v[i]->suspect = true;
+                break;
+        case HELPER_EVENTS_EVENT:
+                if (ev->kind == BRIG_EVENT_MONITOR_GONE) {
+                        c->suspect_gen++;
+                        for (size_t i = 0; i < c->n; i++)
+                                if (strcmp(c->v[i]->pub.pod_id, ev->pod_id) == 0)
+                                        c->v[i]->suspect = true;
+                        log_warn("a pod's monitor went away; its containers are asked about",
+                                 "pod=%s", ev->pod_id);
+                        break;
+                }
+                e = find_locked(c, ev->ctr_id);
+                if (!e)
+                        break;
+                if (e->status.state != CTR_RUNNING || e->starting) {
+                        /* its start is still being recorded */
+                        c->suspect_gen++;
+                        e->suspect = true;
+                        e = NULL;
+                        break;
+                }
+                e->refs++;
+                break;
+        }
+        pthread_mutex_unlock(&c->lock);
+        if (!e)
+                return;
+        apply_exit(c, e, exit_code_of(ev->wait_status), ev->time ? (int64_t)ev->time : now_ns(),
+                   ev->flags & BRIG_EVENT_F_OOM_KILLED ? REASON_OOM : NULL, "");
+        container_unref(c, &e->pub);
+}
+
 static bool is_record(const char *name)
 {
         size_t n = strlen(name), s = strlen(RECORD_SUFFIX);
@@ -688,6 +821,7 @@ int containers_open(const struct brig_config *config, struct helper_client *help
         c->pods = pods;
         c->dir_fd = -1;
         pthread_mutex_init(&c->lock, NULL);
+        pthread_cond_init(&c->exited, NULL);
         pthread_rwlock_init(&c->create_lock, NULL);
         if (asprintf(&dir, "%s/" PODS_DIR, config->root) < 0) {
                 dir = NULL;
@@ -705,7 +839,18 @@ int containers_open(const struct brig_config *config, struct helper_client *help
         while ((de = readdir(d)))
                 if (!recfile_is_temp(de->d_name) && is_record(de->d_name))
                         load_record(c, de->d_name);
-        /* One at a time: nothing else runs yet. */
+        /* Subscribed before anything is asked, so that no exit falls
+         * between an answer and the first event. */
+        if (c->helper) {
+                int r = helper_client_watch_events(c->helper, on_helper_event, c);
+                if (r < 0)
+                        log_error_errno(r,
+                                        "cannot subscribe to brig-helper's container events; "
+                                        "exits are learnt by asking",
+                                        NULL);
+                c->events_live = r == 0;
+        }
+        /* One at a time: nothing else runs yet but the events. */
         for (size_t i = 0; i < c->n; i++) {
                 if (c->helper)
                         recover(c, c->v[i]);
@@ -721,12 +866,14 @@ void containers_close(struct containers *c)
 {
         if (!c)
                 return;
+        helper_client_unwatch_events(c->helper);
         for (size_t i = 0; i < c->n; i++)
                 if (--c->v[i]->refs == 0)
                         entry_free(c->v[i]);
         free(c->v);
         safe_close(c->dir_fd);
         pthread_rwlock_destroy(&c->create_lock);
+        pthread_cond_destroy(&c->exited);
         pthread_mutex_destroy(&c->lock);
         free(c);
 }
@@ -958,7 +1105,7 @@ int containers_create(struct containers *c, uint64_t call_id, struct pod *pod,
                       size_t err_size)
 {
         struct entry *e = NULL;
-        uint32_t pid = 0;
+        struct helper_ctr_created created;
         int r;
 
         if (!c->helper)
@@ -993,11 +1140,25 @@ int containers_create(struct containers *c, uint64_t call_id, struct pod *pod,
             .spec_len = req->spec_len,
             .runtime_handler = pod->runtime_handler,
         };
-        r = helper_client_ctr_create(c->helper, call_id, &hreq, &pid, err, err_size);
+        r = helper_client_ctr_create(c->helper, call_id, &hreq, &created, err, err_size);
+        if (r == 0 && created.has_user) {
+                /* not listed yet: nobody else reads these */
+                e->pub.groups = calloc(created.n_groups + 1, sizeof(*e->pub.groups));
+                if (!e->pub.groups)
+                        r = errbuf_fail(err, err_size, -ENOMEM, "out of memory");
+                else {
+                        memcpy(e->pub.groups, created.groups,
+                               created.n_groups * sizeof(*e->pub.groups));
+                        e->pub.n_groups = created.n_groups;
+                        e->pub.uid = created.uid;
+                        e->pub.gid = created.gid;
+                        e->pub.has_user = true;
+                }
+        }
         if (r == 0) {
                 crashpoint(CRASH_CTR_CREATED);
                 pthread_mutex_lock(&c->lock);
-                e->status.pid = pid;
+                e->status.pid = created.pid;
                 pthread_mutex_unlock(&c->lock);
                 r = record_write(c, e, "created");
                 if (r < 0)
@@ -1014,7 +1175,7 @@ int containers_create(struct containers *c, uint64_t call_id, struct pod *pod,
         crashpoint(CRASH_CTR_CREATED_RECORDED);
         memcpy(id, e->pub.id, CTR_ID_LEN + 1);
         log_info("container created", "call=%" PRIu64 " ctr=%s pod=%s name=%s pid=%" PRIu32,
-                 call_id, e->pub.id, pod->id, req->config->metadata->name, pid);
+                 call_id, e->pub.id, pod->id, req->config->metadata->name, created.pid);
 out:
         container_unref(c, &e->pub);
         return r;
@@ -1146,20 +1307,38 @@ int containers_start(struct containers *c, uint64_t call_id, const char *ref, ch
 
 /* Polls until e is no longer running or ms have passed; true when it
  * exited. */
+/* Waits up to ms for e's exit: woken by its event, or asking the helper
+ * every POLL_MS where no event may come. */
 static bool wait_exit(struct containers *c, uint64_t call_id, struct entry *e, int64_t ms)
 {
-        struct timespec start, now;
+        int64_t end = monotonic_ms() + ms;
 
-        clock_gettime(CLOCK_MONOTONIC, &start);
         for (;;) {
+                int64_t left;
+                struct timespec until;
+
                 refresh(c, call_id, e);
-                if (state_of(c, e) != CTR_RUNNING)
+                pthread_mutex_lock(&c->lock);
+                left = end - monotonic_ms();
+                if (e->status.state == CTR_RUNNING && left > 0) {
+                        if (left > POLL_MS)
+                                left = POLL_MS;
+                        clock_gettime(CLOCK_MONOTONIC, &until);
+                        until.tv_sec += left / 1000;
+                        until.tv_nsec += (left % 1000) * 1000000L;
+                        if (until.tv_nsec >= 1000000000L) {
+                                until.tv_sec++;
+                                until.tv_nsec -= 1000000000L;
+                        }
+                        pthread_cond_timedwait(&c->exited, &c->lock, &until);
+                }
+                left = end - monotonic_ms();
+                bool running = e->status.state == CTR_RUNNING;
+                pthread_mutex_unlock(&c->lock);
+                if (!running)
                         return true;
-                clock_gettime(CLOCK_MONOTONIC, &now);
-                if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >=
-                    ms)
+                if (left <= 0)
                         return false;
-                sleep_ms(POLL_MS);
         }
 }
 

@@ -12,11 +12,16 @@
  * crash left "creating", starts again whatever it left "starting" (the
  * runtime refuses a second start harmlessly, so it is started either way)
  * and asks the helper (CTR_STATUS) about every created and running one.
- * Until the monitor's exit events reach brigd, a running container's exit
- * is learnt by asking CTR_STATUS whenever its state is wanted; the exit is
- * recorded as soon as it is seen. An exit nobody saw (the helper forgot
- * the container, or its monitor died before it) is exit code 255, reason
- * "Unknown" (docs/containers.md).
+ *
+ * Exits come as events: brigd subscribes to the helper's CTR_EVENTS before
+ * it asks about anything at open, and records each exit (with OOMKilled
+ * when the OOM killer struck) the moment its event arrives. A running
+ * container is only asked about (CTR_STATUS) when an event may have been
+ * missed for it: its monitor went away, the helper dropped events, its
+ * exit came while its start was being recorded, or the subscription
+ * failed. An exit nobody saw (the helper forgot the container, or its
+ * monitor died before it) is exit code 255, reason "Unknown"
+ * (docs/containers.md).
  *
  * Every function is safe from many gRPC worker threads at once. Errors are
  * a negative errno with a message naming the container (or pod, image);
@@ -38,7 +43,7 @@
 #define CTR_ID_LEN     64
 #define CONTAINERS_MAX 16384
 #define CTR_RECORD_MAX (4 * 1024 * 1024)
-/* CRI's reason for an exit (OOMKilled comes with the monitor's events). */
+/* CRI's reason for an exit: Completed, Error, OOMKilled or Unknown */
 #define CTR_REASON_MAX  32
 #define CTR_MESSAGE_MAX 256
 
@@ -74,6 +79,12 @@ struct container {
         char *log_path;                       /* log_directory/log_path; "" for none */
         char *runtime_handler;                /* the pod's */
         int stop_signal;                      /* StopContainer's first signal */
+        /* the identity its process runs as, as the helper resolved it;
+         * none for a container created before brig reported it */
+        bool has_user;
+        uint32_t uid, gid;
+        uint32_t *groups; /* supplementary, the primary gid first */
+        size_t n_groups;
 };
 
 /* Opens the container records in <root>/pods, deletes what a crash left

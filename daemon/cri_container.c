@@ -643,6 +643,9 @@ void cri_container_status(struct rpc_call *call, const ProtobufCMessage *request
         const Runtime__V1__ContainerConfig *cfg;
         Runtime__V1__ContainerResources resources = RUNTIME__V1__CONTAINER_RESOURCES__INIT;
         Runtime__V1__LinuxContainerResources *resources_linux = NULL;
+        Runtime__V1__ContainerUser user = RUNTIME__V1__CONTAINER_USER__INIT;
+        Runtime__V1__LinuxContainerUser user_linux = RUNTIME__V1__LINUX_CONTAINER_USER__INIT;
+        _cleanup_free_ int64_t *groups = NULL;
         struct ctr_status s;
         int r;
 
@@ -673,6 +676,22 @@ void cri_container_status(struct rpc_call *call, const ProtobufCMessage *request
         if (resources_linux) {
                 resources.linux = resources_linux;
                 status.resources = &resources;
+        }
+        if (ctr->has_user) {
+                groups = calloc(ctr->n_groups + 1, sizeof(*groups));
+                if (!groups) {
+                        rpc_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                                 "ContainerStatus: out of memory");
+                        goto out;
+                }
+                for (size_t i = 0; i < ctr->n_groups; i++)
+                        groups[i] = ctr->groups[i];
+                user_linux.uid = ctr->uid;
+                user_linux.gid = ctr->gid;
+                user_linux.supplemental_groups = groups;
+                user_linux.n_supplemental_groups = ctr->n_groups;
+                user.linux = &user_linux;
+                status.user = &user;
         }
         if (crimap_copy(&labels, &runtime__v1__container_status__labels_entry__descriptor,
                         (void *const *)cfg->labels, cfg->n_labels) < 0 ||

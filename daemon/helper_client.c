@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "ctrevent.h"
 #include "hproto.h"
 #include "log.h"
 #include "util.h"
@@ -41,6 +42,12 @@ struct helper_client {
         uint32_t next_id;
         struct waiting *waiting;
         int closed; /* 0, or the -errno every later call fails with */
+        /* The CTR_EVENTS waiting at the helper (0: none), and whom its
+         * events go to. events_lock is held while the watcher runs. */
+        uint32_t events_id;
+        pthread_mutex_t events_lock;
+        helper_event_fn events_fn;
+        void *events_arg;
 };
 
 /* A reply handed to a stub: msg's fields point into buf. */
@@ -78,6 +85,110 @@ static void fail_all(struct helper_client *hc, int error)
         pthread_mutex_unlock(&hc->lock);
 }
 
+static uint32_t new_id_locked(struct helper_client *hc)
+{
+        uint32_t id = ++hc->next_id;
+
+        /* 0 means "no request" in the helper's refusals */
+        return id ? id : ++hc->next_id;
+}
+
+/* Asks for the next events. Called with events_lock held. */
+static int events_ask(struct helper_client *hc)
+{
+        uint32_t id;
+        int r;
+
+        pthread_mutex_lock(&hc->lock);
+        id = hc->events_id = new_id_locked(hc);
+        pthread_mutex_unlock(&hc->lock);
+        r = brig_msg_send(hc->fd, BRIG_CMD_CTR_EVENTS, id, 0, NULL, 0, NULL, 0);
+        if (r < 0) {
+                pthread_mutex_lock(&hc->lock);
+                hc->events_id = 0;
+                pthread_mutex_unlock(&hc->lock);
+        }
+        return r;
+}
+
+/* The reader's part: a CTR_EVENTS answer (len bytes in buf) handed to the
+ * watcher, then the next one asked for. Anything wrong ends the watch,
+ * and the watcher hears so. */
+static void events_answered(struct helper_client *hc, const uint8_t *buf, size_t len)
+{
+        struct brig_msg msg;
+        struct brig_msg_error err;
+        const void *records = NULL;
+        size_t records_len = 0;
+        uint32_t lost = 0;
+        int r;
+
+        pthread_mutex_lock(&hc->events_lock);
+        if (!hc->events_fn)
+                goto out;
+        r = brig_msg_decode(buf, len, 0, BRIG_DIR_REPLY, &msg, &err);
+        if (r == 0 && (msg.hdr.command & ~BRIG_HELPER_REPLY_FLAG) != BRIG_CMD_CTR_EVENTS)
+                r = -EPROTO;
+        if (r == 0 && msg.hdr.status < 0)
+                r = msg.hdr.status;
+        if (r == 0 && tlv_get_bytes(&msg.fields, BRIG_TAG_EVENTS, &records, &records_len) == 0 &&
+            records_len % BRIG_HELPER_EVENT_SIZE != 0)
+                r = -EPROTO;
+        if (r < 0) {
+                log_error_errno(r,
+                                "brig-helper's container events stopped; exits are learnt by "
+                                "asking from now on",
+                                NULL);
+                hc->events_fn(hc->events_arg, HELPER_EVENTS_STOPPED, NULL);
+                hc->events_fn = NULL;
+                goto out;
+        }
+        (void)tlv_get_u32(&msg.fields, BRIG_TAG_EVENTS_LOST, &lost);
+        if (lost)
+                hc->events_fn(hc->events_arg, HELPER_EVENTS_LOST, NULL);
+        for (size_t off = 0; off < records_len; off += BRIG_HELPER_EVENT_SIZE) {
+                struct ctr_event ev;
+
+                if (ctrevent_decode((const uint8_t *)records + off, &ev) < 0) {
+                        log_warn("dropping a malformed container event from brig-helper", NULL);
+                        hc->events_fn(hc->events_arg, HELPER_EVENTS_LOST, NULL);
+                        continue;
+                }
+                hc->events_fn(hc->events_arg, HELPER_EVENTS_EVENT, &ev);
+        }
+        r = events_ask(hc);
+        if (r < 0 && r != -EPIPE && r != -ECONNRESET) {
+                log_error_errno(r, "cannot ask brig-helper for container events any more", NULL);
+                hc->events_fn(hc->events_arg, HELPER_EVENTS_STOPPED, NULL);
+                hc->events_fn = NULL;
+        }
+out:
+        pthread_mutex_unlock(&hc->events_lock);
+}
+
+int helper_client_watch_events(struct helper_client *hc, helper_event_fn fn, void *arg)
+{
+        int r;
+
+        pthread_mutex_lock(&hc->events_lock);
+        hc->events_fn = fn;
+        hc->events_arg = arg;
+        r = events_ask(hc);
+        if (r < 0)
+                hc->events_fn = NULL;
+        pthread_mutex_unlock(&hc->events_lock);
+        return r;
+}
+
+void helper_client_unwatch_events(struct helper_client *hc)
+{
+        if (!hc)
+                return;
+        pthread_mutex_lock(&hc->events_lock);
+        hc->events_fn = NULL;
+        pthread_mutex_unlock(&hc->events_lock);
+}
+
 /* Receives replies until the channel closes. A reply nobody waits for (its
  * call timed out) is dropped with its fds. */
 static void *reader_main(void *arg)
@@ -107,6 +218,13 @@ static void *reader_main(void *arg)
                         break;
                 }
                 pthread_mutex_lock(&hc->lock);
+                if (hc->events_id && hdr.request_id == hc->events_id) {
+                        hc->events_id = 0;
+                        pthread_mutex_unlock(&hc->lock);
+                        brig_close_fds(rv.fds, rv.n_fds);
+                        events_answered(hc, buf, rv.len);
+                        continue;
+                }
                 w = find_waiting(hc, hdr.request_id);
                 if (w && !w->done && (w->buf = malloc(rv.len))) {
                         memcpy(w->buf, buf, rv.len);
@@ -162,9 +280,7 @@ static int call_send(struct helper_client *hc, uint64_t call_id, uint16_t comman
                 snprintf(reason, reason_size, "the channel to brig-helper is closed");
                 return r;
         }
-        w->id = ++hc->next_id;
-        if (w->id == 0)
-                w->id = ++hc->next_id; /* 0 means "no request" in the helper's refusals */
+        w->id = new_id_locked(hc);
         w->next = hc->waiting;
         hc->waiting = w;
         pthread_mutex_unlock(&hc->lock);
@@ -305,6 +421,7 @@ int helper_client_open(int fd, struct helper_client **ret)
         }
         hc->fd = fd;
         pthread_mutex_init(&hc->lock, NULL);
+        pthread_mutex_init(&hc->events_lock, NULL);
         pthread_condattr_init(&attr);
         pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
         pthread_cond_init(&hc->cond, &attr);
@@ -343,6 +460,7 @@ void helper_client_free(struct helper_client *hc)
         safe_close(hc->fd);
         pthread_cond_destroy(&hc->cond);
         pthread_mutex_destroy(&hc->lock);
+        pthread_mutex_destroy(&hc->events_lock);
         free(hc);
 }
 
@@ -758,16 +876,16 @@ static int sealed_memfd(const uint8_t *buf, size_t len, char *reason, size_t rea
 }
 
 int helper_client_ctr_create(struct helper_client *hc, uint64_t call_id,
-                             const struct helper_ctr_create *req, uint32_t *ret_pid, char *reason,
-                             size_t reason_size)
+                             const struct helper_ctr_create *req, struct helper_ctr_created *ret,
+                             char *reason, size_t reason_size)
 {
         uint8_t
             payload[BRIG_TLV_HDR_SIZE * 4 + 2 * BRIG_HELPER_MAX_POD_ID + 4 + BRIG_HELPER_MAX_NAME];
         _cleanup_close_ int fd = -1;
         struct tlv_writer w;
         struct reply reply;
-        uint32_t pid = 0;
-        size_t len;
+        const void *groups = NULL;
+        size_t len, groups_len = 0;
         int r;
 
         tlv_writer_init(&w, payload, sizeof(payload));
@@ -788,10 +906,18 @@ int helper_client_ctr_create(struct helper_client *hc, uint64_t call_id,
                  HELPER_CLIENT_CTR_TIMEOUT_MS, &reply, reason, reason_size);
         if (r < 0)
                 return r;
-        /* the schema makes PID present */
-        (void)tlv_get_u32(&reply.msg.fields, BRIG_TAG_PID, &pid);
+        *ret = (struct helper_ctr_created){0};
+        /* the schema makes PID present, and bounds GROUPS */
+        (void)tlv_get_u32(&reply.msg.fields, BRIG_TAG_PID, &ret->pid);
+        ret->has_user = tlv_get_u32(&reply.msg.fields, BRIG_TAG_UID, &ret->uid) == 0 &&
+                        tlv_get_u32(&reply.msg.fields, BRIG_TAG_GID, &ret->gid) == 0;
+        if (ret->has_user &&
+            tlv_get_bytes(&reply.msg.fields, BRIG_TAG_GROUPS, &groups, &groups_len) == 0)
+                for (size_t off = 0;
+                     off + 4 <= groups_len && ret->n_groups < BRIG_HELPER_MAX_GROUPS; off += 4)
+                        ret->groups[ret->n_groups++] =
+                            tlv_le32_decode((const uint8_t *)groups + off);
         reply_release(&reply);
-        *ret_pid = pid;
         return 0;
 }
 
@@ -899,9 +1025,17 @@ int helper_client_ctr_status(struct helper_client *hc, uint64_t call_id, const c
         /* the schema makes RUNNING present */
         (void)tlv_get_u32(&reply.msg.fields, BRIG_TAG_RUNNING, &running);
         ret->running = running != 0;
+        uint32_t monitor = 0;
+        (void)tlv_get_u32(&reply.msg.fields, BRIG_TAG_MONITOR, &monitor);
+        ret->monitor = monitor != 0;
         ret->exited = tlv_get_u32(&reply.msg.fields, BRIG_TAG_WAIT_STATUS, &ret->wait_status) == 0;
-        if (ret->exited)
+        if (ret->exited) {
+                uint32_t oom = 0;
+
                 (void)tlv_get_u64(&reply.msg.fields, BRIG_TAG_EXIT_TIME, &ret->exit_time);
+                (void)tlv_get_u32(&reply.msg.fields, BRIG_TAG_OOM_KILLED, &oom);
+                ret->oom_killed = oom != 0;
+        }
         reply_release(&reply);
         return 0;
 }

@@ -168,13 +168,23 @@ struct helper_ctr_create {
         const char *runtime_handler;
 };
 
+/* What CTR_CREATE answers: the init's pid and, from a helper that says,
+ * the identity it runs as (groups: the supplementary gids, the primary
+ * first, the first BRIG_HELPER_MAX_GROUPS of them). */
+struct helper_ctr_created {
+        uint32_t pid;
+        bool has_user;
+        uint32_t uid, gid;
+        size_t n_groups;
+        uint32_t groups[BRIG_HELPER_MAX_GROUPS];
+};
+
 /* Has the helper create the container; the spec travels in a sealed memfd.
- * The container's pid is in *ret_pid. Refusals: EINVAL and EPERM for what
- * the request asked, EEXIST for a container id in use, ENOENT for a pod
- * the helper has not created. */
+ * Refusals: EINVAL and EPERM for what the request asked, EEXIST for a
+ * container id in use, ENOENT for a pod the helper has not created. */
 int helper_client_ctr_create(struct helper_client *hc, uint64_t call_id,
-                             const struct helper_ctr_create *req, uint32_t *ret_pid, char *reason,
-                             size_t reason_size);
+                             const struct helper_ctr_create *req, struct helper_ctr_created *ret,
+                             char *reason, size_t reason_size);
 
 /* The runtime's start of a created container. */
 int helper_client_ctr_start(struct helper_client *hc, uint64_t call_id, const char *ctr_id,
@@ -197,6 +207,8 @@ struct helper_ctr_status {
         bool exited;
         uint32_t wait_status; /* as waitpid(2) gives it */
         uint64_t exit_time;   /* ns since the epoch */
+        bool oom_killed;      /* the OOM killer struck in its cgroup */
+        bool monitor;         /* its monitor is there: its exit will be an event */
 };
 
 /* CTR_STATUS: -ENOENT for a container the helper does not know. */
@@ -209,6 +221,31 @@ int helper_client_ctr_status(struct helper_client *hc, uint64_t call_id, const c
 int helper_client_ctr_update(struct helper_client *hc, uint64_t call_id, const char *ctr_id,
                              const uint8_t *resources, size_t len, char *reason,
                              size_t reason_size);
+
+/* What a container-event watcher hears: an event (ev set), word that
+ * events were lost (ask about every container), or that the watch ended
+ * for good (the helper refused or answered nonsense). */
+enum helper_events_what {
+        HELPER_EVENTS_EVENT,
+        HELPER_EVENTS_LOST,
+        HELPER_EVENTS_STOPPED,
+};
+
+struct ctr_event;
+/* Runs on the channel's reader thread, one call at a time: it must not
+ * call the helper (whose replies that thread delivers) nor wait for
+ * anything that does. */
+typedef void (*helper_event_fn)(void *arg, enum helper_events_what what,
+                                const struct ctr_event *ev);
+
+/* Subscribes the channel to the helper's container events (CTR_EVENTS,
+ * asked again after every answer) and hands each to fn. One watcher per
+ * channel. Returns 0 or the -errno of the first request. */
+int helper_client_watch_events(struct helper_client *hc, helper_event_fn fn, void *arg);
+
+/* Stops handing events to the watcher: once this returns, fn runs no more.
+ * NULL is a no-op. */
+void helper_client_unwatch_events(struct helper_client *hc);
 
 /* Has the helper reopen the container's log where CTR_CREATE put it and
  * hand it to the container's monitor. */

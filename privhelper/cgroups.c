@@ -1,6 +1,7 @@
 /* cgroups.c: owns the list of the node's cgroup hierarchies (from
- * mountinfo) and moving a process into, and removing, one cgroup path in
- * all of them. */
+ * mountinfo), moving a process into, and removing, one cgroup path in
+ * all of them, and reading a container's OOM kills from its memory
+ * cgroup. */
 #include "cgroups.h"
 
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "log.h"
 #include "util.h"
 
@@ -22,6 +24,10 @@
 
 static char *hierarchies[MAX_HIERARCHIES];
 static size_t n_hierarchies;
+/* The hierarchy OOM kills are read in: the v1 memory controller where the
+ * node mounts one, else the v2 tree; -1 for none. */
+static int memory_fd = -1;
+static bool memory_v1;
 
 /* A hierarchy mounted twice is moved into once. */
 static bool seen(const char *point)
@@ -30,6 +36,34 @@ static bool seen(const char *point)
                 if (strcmp(hierarchies[i], point) == 0)
                         return true;
         return false;
+}
+
+/* Whether the comma-separated list holds item. */
+static bool has_item(const char *list, const char *item)
+{
+        size_t n = strlen(item);
+
+        for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+                if (strncmp(p, item, n) == 0 &&
+                    (p[n] == ',' || p[n] == '\0' || p[n] == ' ' || p[n] == '\n'))
+                        return true;
+        return false;
+}
+
+/* Keeps the hierarchy at point when it is the one OOM kills are read in.
+ * tail is mountinfo's "<fstype> <source> <super options>". */
+static void note_memory(const char *point, const char *fstype, const char *tail)
+{
+        char options[1024] = "";
+        bool v1 = strcmp(fstype, "cgroup") == 0;
+
+        if (sscanf(tail, "%*s %*s %1023s", options) != 1)
+                return;
+        if (v1 ? !has_item(options, "memory") : memory_fd >= 0)
+                return;
+        safe_close(memory_fd);
+        memory_fd = open(point, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        memory_v1 = v1 && memory_fd >= 0;
 }
 
 int cgroups_init(void)
@@ -49,6 +83,7 @@ int cgroups_init(void)
                         continue;
                 if (strcmp(fstype, "cgroup") != 0 && strcmp(fstype, "cgroup2") != 0)
                         continue;
+                note_memory(point, fstype, sep + 3);
                 /* mountinfo escapes blanks as \040: such a path is not a
                  * node's cgroup mount; leave it out rather than misread it */
                 if (strchr(point, '\\') || seen(point) || n_hierarchies == MAX_HIERARCHIES)
@@ -162,8 +197,69 @@ int cgroups_remove(const char *path)
         return left;
 }
 
+int cgroups_memory_path(pid_t pid, char *buf, size_t size)
+{
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ char *line = NULL;
+        char path[64];
+        size_t cap = 0;
+
+        if (memory_fd < 0)
+                return -ENOENT;
+        snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+        f = fopen(path, "re");
+        if (!f)
+                return negative_errno();
+        /* "<id>:<controllers>:<path>": the v1 line listing memory, or the
+         * v2 line "0::<path>" */
+        while (getline(&line, &cap, f) > 0) {
+                char *controllers = strchr(line, ':'), *rest;
+
+                if (!controllers || !(rest = strchr(controllers + 1, ':')))
+                        continue;
+                *rest++ = '\0';
+                controllers++;
+                if (memory_v1 ? !has_item(controllers, "memory") : controllers[0] != '\0')
+                        continue;
+                rest[strcspn(rest, "\n")] = '\0';
+                if (rest[0] != '/' || (size_t)snprintf(buf, size, "%s", rest) >= size)
+                        return -ENAMETOOLONG;
+                return 0;
+        }
+        return -ENOENT;
+}
+
+long long cgroups_oom_kills(const char *path)
+{
+        char rel[PATH_MAX], text[1024];
+        const char *key = "oom_kill ";
+        _cleanup_close_ int fd = -1;
+        ssize_t n;
+
+        if (memory_fd < 0)
+                return -ENOENT;
+        if (path[0] != '/' ||
+            (size_t)snprintf(rel, sizeof(rel), "%s/%s", path[1] ? path + 1 : ".",
+                             memory_v1 ? "memory.oom_control" : "memory.events") >= sizeof(rel))
+                return -EINVAL;
+        fd = openat_beneath(memory_fd, rel, O_RDONLY | O_NOFOLLOW, 0);
+        if (fd < 0)
+                return fd;
+        n = read(fd, text, sizeof(text) - 1);
+        if (n < 0)
+                return negative_errno();
+        text[n] = '\0';
+        for (const char *p = text; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+                if (strncmp(p, key, strlen(key)) == 0)
+                        return strtoll(p + strlen(key), NULL, 10);
+        /* kernels before 4.13 do not count kills */
+        return -EOPNOTSUPP;
+}
+
 void cgroups_free(void)
 {
+        memory_fd = safe_close(memory_fd);
+        memory_v1 = false;
         for (size_t i = 0; i < n_hierarchies; i++) {
                 free(hierarchies[i]);
                 hierarchies[i] = NULL;

@@ -37,5 +37,17 @@ int cgroups_enter(const char *path, pid_t pid);
  * hierarchies where it is still there. */
 int cgroups_remove(const char *path);
 
+/* The path of process pid's memory cgroup in the hierarchy
+ * cgroups_oom_kills() reads (the v1 memory controller where the node
+ * mounts one, else the v2 tree), from /proc/<pid>/cgroup, into buf.
+ * Returns 0 or a negative errno (-ENOENT: no memory hierarchy). */
+int cgroups_memory_path(pid_t pid, char *buf, size_t size);
+
+/* How many processes the kernel's OOM killer killed in the memory cgroup
+ * at path (from cgroups_memory_path()): oom_kill of v1
+ * memory.oom_control, or of v2 memory.events. Returns the count, or a
+ * negative errno: -ENOENT when the cgroup is gone. */
+long long cgroups_oom_kills(const char *path);
+
 /* Forgets the hierarchies. */
 void cgroups_free(void);

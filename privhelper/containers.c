@@ -20,14 +20,17 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cap-ng.h>
 #include <linux/capability.h>
 
+#include "cgroups.h"
 #include "ctrcheck.h"
 #include "ctrspec.h"
 #include "dirs.h"
+#include "events.h"
 #include "fsutil.h"
 #include "hproto.h"
 #include "jobs.h"
@@ -47,6 +50,10 @@
 /* Arguments of one runtime command after "<name> --root <root>". */
 #define RUNTIME_ARGS_MAX 8
 #define BUNDLE_FILE_MAX  128
+/* In a container's directory: the path of its memory cgroup */
+#define MEMCG_FILE "memcg"
+/* ... and the pid of the pod monitor that holds it */
+#define MONITOR_FILE "monitor"
 /* mount(2) takes its data in one page: the overlay's options must fit. */
 #define OVERLAY_OPTIONS_MAX 4000
 
@@ -148,6 +155,13 @@ static int runtime_argv(const struct runtime *rt, const char *const *tail, char 
         return *tail ? -E2BIG : 0;
 }
 
+static bool oom_killed(int dfd, const char *id);
+static void report_exit(const char *pod, const char *id, uint32_t pid, uint32_t wait_status,
+                        uint64_t exit_time);
+static void report_monitor_gone(const char *pod);
+static const struct monitor_observer observer = {.exited = report_exit,
+                                                 .gone = report_monitor_gone};
+
 int containers_init(const struct brig_config *conf)
 {
         _cleanup_close_ int root_fd = -1, run_fd = -1;
@@ -193,7 +207,36 @@ int containers_init(const struct brig_config *conf)
             !(denied[1] = strdup(config->run_root)) || !(denied[2] = strdup("/etc/brig")))
                 return -ENOMEM;
         systemd_cgroups = config->cgroup_manager == CGROUP_MANAGER_SYSTEMD;
+        monitors_set_observer(&observer);
         return 0;
+}
+
+/* A monitor's exit report, passed on with what the helper adds: whether
+ * the OOM killer struck. */
+static void report_exit(const char *pod, const char *id, uint32_t pid, uint32_t wait_status,
+                        uint64_t exit_time)
+{
+        _cleanup_close_ int dfd =
+            openat_beneath(containers_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        struct ctr_event ev = {
+            .kind = BRIG_EVENT_EXITED, .pid = pid, .wait_status = wait_status, .time = exit_time};
+
+        if (dfd >= 0 && oom_killed(dfd, id))
+                ev.flags |= BRIG_EVENT_F_OOM_KILLED;
+        snprintf(ev.pod_id, sizeof(ev.pod_id), "%s", pod);
+        snprintf(ev.ctr_id, sizeof(ev.ctr_id), "%s", id);
+        events_publish(&ev);
+}
+
+static void report_monitor_gone(const char *pod)
+{
+        struct timespec now;
+        struct ctr_event ev = {.kind = BRIG_EVENT_MONITOR_GONE};
+
+        clock_gettime(CLOCK_REALTIME, &now);
+        ev.time = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+        snprintf(ev.pod_id, sizeof(ev.pod_id), "%s", pod);
+        events_publish(&ev);
 }
 
 void containers_free(void)
@@ -347,6 +390,10 @@ static int write_small(int dfd, const char *name, const char *text)
 struct create_result {
         int error;
         char err[BRIG_HELPER_MAX_ERROR_MESSAGE];
+        /* the identity config.json gives the process, for the reply */
+        uint32_t uid, gid;
+        uint32_t n_groups;
+        uint32_t groups[BRIG_HELPER_MAX_GROUPS];
 };
 
 /* One CTR_CREATE from its checks to its reply. */
@@ -725,6 +772,10 @@ static int make_bundle(struct create_job *j, char *err, size_t size)
         r = ocispec_write(&in, &json, &len, err, size);
         if (r < 0)
                 return r;
+        j->res->uid = user.uid;
+        j->res->gid = user.gid;
+        for (size_t i = 0; i < user.n_additional_gids && i < BRIG_HELPER_MAX_GROUPS; i++)
+                j->res->groups[j->res->n_groups++] = user.additional_gids[i];
         return write_json(dfd, "config.json", json, len, err, size);
 }
 
@@ -882,11 +933,36 @@ static void undo_create(struct create_job *j, int error, const char *message)
         start_remove(p);
 }
 
+/* Notes in container id's directory what later commands read: the memory
+ * cgroup of its init (pid), where OOM kills are counted once the init is
+ * gone (oom_killed()), and which monitor holds it (the pod's, now). */
+static void note_created(const char *id, const char *pod, uint32_t pid)
+{
+        _cleanup_close_ int dfd =
+            openat_beneath(containers_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        char path[PATH_MAX], mon[32];
+        int r = dfd < 0 ? dfd : cgroups_memory_path((pid_t)pid, path, sizeof(path));
+
+        if (r == 0)
+                r = write_small(dfd, MEMCG_FILE, path);
+        if (r < 0)
+                log_warn_errno(r,
+                               "cannot note a container's memory cgroup; its OOM kills will "
+                               "not be reported",
+                               "container=%s pid=%" PRIu32, id, pid);
+        snprintf(mon, sizeof(mon), "%d", (int)monitors_pid(pod));
+        r = dfd < 0 ? dfd : write_small(dfd, MONITOR_FILE, mon);
+        if (r < 0)
+                log_warn_errno(r, "cannot note a container's monitor; it is taken for gone",
+                               "container=%s", id);
+}
+
 static void monitor_created(void *data, int status, const char *error,
                             const struct tlv_fields *reply, int *fds, size_t n_fds)
 {
         struct create_job *j = data;
-        uint8_t buf[64];
+        uint8_t buf[128 + BRIG_HELPER_MAX_GROUPS * 4];
+        uint8_t groups[BRIG_HELPER_MAX_GROUPS * 4];
         struct tlv_writer w;
         uint32_t pid = 0;
         size_t len = 0;
@@ -900,8 +976,14 @@ static void monitor_created(void *data, int status, const char *error,
                 return;
         }
         tlv_get_u32(reply, MON_TAG_PID, &pid);
+        note_created(j->id, j->pod, pid);
+        for (uint32_t i = 0; i < j->res->n_groups; i++)
+                tlv_le32_encode(groups + 4 * i, j->res->groups[i]);
         tlv_writer_init(&w, buf, sizeof(buf));
         tlv_put_u32(&w, BRIG_TAG_PID, pid);
+        tlv_put_u32(&w, BRIG_TAG_UID, j->res->uid);
+        tlv_put_u32(&w, BRIG_TAG_GID, j->res->gid);
+        tlv_put_bytes(&w, BRIG_TAG_GROUPS, groups, 4 * (size_t)j->res->n_groups);
         tlv_writer_finish(&w, &len);
         log_info("container created", "pod=%s container=%s pid=%" PRIu32, j->pod, j->id, pid);
         unmark_busy(j->id);
@@ -937,6 +1019,26 @@ static void create_done(void *data, int status)
         }
 }
 
+static int read_small(int dfd, const char *name, char *buf, size_t size);
+
+/* Whether the OOM killer killed a process of the container whose
+ * directory is dfd: its memory cgroup (noted at create) counts a kill. The
+ * cgroup lasts until the runtime's delete, so this holds from the exit to
+ * CTR_DELETE. */
+static bool oom_killed(int dfd, const char *id)
+{
+        char path[PATH_MAX];
+        long long kills;
+
+        if (read_small(dfd, MEMCG_FILE, path, sizeof(path)) < 0)
+                return false;
+        kills = cgroups_oom_kills(path);
+        if (kills < 0 && kills != -ENOENT)
+                log_warn_errno((int)kills, "cannot read a container's OOM kills", "container=%s",
+                               id);
+        return kills > 0;
+}
+
 /* Reads dfd's small file name into buf (NUL-terminated). */
 static int read_small(int dfd, const char *name, char *buf, size_t size)
 {
@@ -950,6 +1052,19 @@ static int read_small(int dfd, const char *name, char *buf, size_t size)
                 return negative_errno();
         buf[n] = '\0';
         return 0;
+}
+
+/* Whether the monitor that holds the container whose directory is dfd is
+ * the one the helper is connected to: its exit will be reported. */
+static bool monitor_holds(int dfd)
+{
+        char buf[BUNDLE_FILE_MAX], pod[BRIG_HELPER_MAX_POD_ID];
+        int pid = 0;
+
+        if (read_small(dfd, MONITOR_FILE, buf, sizeof(buf)) < 0 || sscanf(buf, "%d", &pid) != 1 ||
+            pid <= 0 || read_small(dfd, "pod", pod, sizeof(pod)) < 0)
+                return false;
+        return monitors_pid(pod) == (pid_t)pid;
 }
 
 /* Whether pid is container id's process: it is in the container's own
@@ -1329,9 +1444,11 @@ int ctr_handle_status(struct helper_conn *c, const struct brig_msg *msg, int *fd
         if (pid > 0 && pid <= UINT32_MAX)
                 tlv_put_u32(reply, BRIG_TAG_PID, (uint32_t)pid);
         tlv_put_u32(reply, BRIG_TAG_RUNNING, running);
+        tlv_put_u32(reply, BRIG_TAG_MONITOR, monitor_holds(dfd));
         if (exited) {
                 tlv_put_u32(reply, BRIG_TAG_WAIT_STATUS, (uint32_t)status);
                 tlv_put_u64(reply, BRIG_TAG_EXIT_TIME, when);
+                tlv_put_u32(reply, BRIG_TAG_OOM_KILLED, oom_killed(dfd, id));
         }
         return 0;
 }

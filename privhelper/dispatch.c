@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "containers.h"
+#include "events.h"
 #include "hproto.h"
 #include "layers.h"
 #include "log.h"
@@ -288,6 +289,7 @@ static const struct handler handlers[] = {
     {BRIG_CMD_CTR_EXEC_SYNC, PERMIT_AFTER_HELLO | PERMIT_DEFERRED, ctr_handle_exec_sync},
     {BRIG_CMD_CTR_REOPEN_LOG, PERMIT_AFTER_HELLO | PERMIT_DEFERRED, ctr_handle_reopen_log},
     {BRIG_CMD_CTR_UPDATE, PERMIT_AFTER_HELLO | PERMIT_DEFERRED, ctr_handle_update},
+    {BRIG_CMD_CTR_EVENTS, PERMIT_AFTER_HELLO | PERMIT_DEFERRED, events_handle_wait},
 };
 
 static const struct handler *find_handler(uint16_t command)

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "containers.h"
 #include "dirs.h"
+#include "events.h"
 #include "layers.h"
 #include "monitors.h"
 #include "network.h"
@@ -153,6 +154,8 @@ static int run(const struct cmdline *cl, const struct brig_config *config)
                 r = monitors_init(config->run_root, monitor);
         if (r == 0)
                 r = containers_init(config);
+        if (r == 0)
+                monitors_reconnect_all();
         if (r < 0) {
                 containers_free();
                 monitors_free();
@@ -165,6 +168,7 @@ static int run(const struct cmdline *cl, const struct brig_config *config)
         log_info("brig-helper starting", "version=%s listen=%s user=%s", BRIG_VERSION,
                  config->listen, config->user);
         r = supervisor_run(&opts);
+        events_free();
         containers_free();
         monitors_free();
         cgroups_free();

@@ -18,10 +18,12 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "cgroups.h"
 #include "dirs.h"
+#include "fsutil.h"
 #include "hproto.h"
 #include "jobs.h"
 #include "log.h"
@@ -46,6 +48,7 @@ struct monitor {
         pid_t pid;       /* from its READY */
         pid_t pause_pid; /* from its READY; 0 without a pause process */
         bool ready;      /* its READY came */
+        bool leaving;    /* it agreed to SHUTDOWN: its going is no news */
         /* called once, at its READY (or when it goes away first) */
         monitor_ready_fn on_ready;
         void *ready_data;
@@ -59,6 +62,7 @@ struct monitor {
 static int mon_fd = -1;
 static int monitor_exe = -1;
 static struct monitor *mons[MONITORS_MAX];
+static const struct monitor_observer *observer;
 
 /* Everything a monitor sends: its READY, replies and EXITED events. */
 static const struct brig_field_spec from_monitor[] = {
@@ -94,6 +98,11 @@ int monitors_init(const char *run_root, const char *path)
                                "cannot open brig-monitor; containers cannot be created", "path=%s",
                                path);
         return 0;
+}
+
+void monitors_set_observer(const struct monitor_observer *o)
+{
+        observer = o;
 }
 
 static void socket_path(const char *pod, char buf[static MON_SOCKET_PATH_MAX])
@@ -294,6 +303,37 @@ static struct monitor *get(const char *pod, const char *cgroup_parent, bool star
                 return NULL;
         }
         return spawn(pod, cgroup_parent, false, r);
+}
+
+static bool is_pod_id(const char *name)
+{
+        size_t n = strspn(name, "0123456789abcdef");
+
+        return n == BRIG_HELPER_MAX_POD_ID - 1 && name[n] == '\0';
+}
+
+void monitors_reconnect_all(void)
+{
+        _cleanup_closedir_ DIR *d = mon_fd < 0 ? NULL : opendir_at(mon_fd);
+        struct dirent *de;
+        size_t n = 0;
+
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                int r = 0;
+
+                if (!is_pod_id(de->d_name) || find(de->d_name))
+                        continue;
+                if (get(de->d_name, NULL, false, &r))
+                        n++;
+                else
+                        log_warn_errno(r, "a pod monitor's socket has no monitor behind it",
+                                       "pod=%s", de->d_name);
+        }
+        if (n)
+                log_info("reconnected to the pod monitors a previous helper started",
+                         "monitors=%zu", n);
 }
 
 int monitors_start(const char *pod_id, const char *cgroup_parent, bool pause,
@@ -505,6 +545,7 @@ static void shutdown_answer(void *data, int status, const char *error,
                                "pod=%s reason=\"%s\"", m->pod, error ? error : "");
                 return;
         }
+        m->leaving = true;
         if (unlinkat(mon_fd, m->pod, 0) < 0 && errno != ENOENT)
                 log_warn_errno(negative_errno(), "cannot remove a pod monitor's socket", "pod=%s",
                                m->pod);
@@ -583,6 +624,7 @@ static void on_event(struct monitor *m, const struct tlv_fields *f, int *fds, si
 {
         const char *ctr = "?";
         uint32_t kind = 0, pid = 0, status = 0;
+        uint64_t exit_time = 0;
 
         tlv_get_u32(f, MON_TAG_KIND, &kind);
         switch (kind) {
@@ -609,9 +651,12 @@ static void on_event(struct monitor *m, const struct tlv_fields *f, int *fds, si
                 (void)tlv_get_string(f, MON_TAG_CTR_ID, &ctr);
                 tlv_get_u32(f, MON_TAG_PID, &pid);
                 tlv_get_u32(f, MON_TAG_WAIT_STATUS, &status);
+                (void)tlv_get_u64(f, MON_TAG_EXIT_TIME, &exit_time);
                 log_info("container exited",
                          "pod=%s container=%s pid=%" PRIu32 " status=0x%" PRIx32, m->pod, ctr, pid,
                          status);
+                if (observer && is_pod_id(ctr))
+                        observer->exited(m->pod, ctr, pid, status, exit_time);
                 break;
         case MON_KIND_REPLY:
                 on_reply(m, f, fds, n_fds);
@@ -620,6 +665,19 @@ static void on_event(struct monitor *m, const struct tlv_fields *f, int *fds, si
                 log_warn("pod monitor sent a message of an unknown kind; ignored",
                          "pod=%s kind=%" PRIu32, m->pod, kind);
         }
+}
+
+/* Drops m, which its monitor ended, and reports it unless it was asked to
+ * shut down. */
+static void gone(struct monitor *m, const char *why)
+{
+        char pod[BRIG_HELPER_MAX_POD_ID];
+        bool report = !m->leaving;
+
+        snprintf(pod, sizeof(pod), "%s", m->pod);
+        drop(m, why);
+        if (report && observer)
+                observer->gone(pod);
 }
 
 /* Reads what m sent. Returns false when m was dropped. */
@@ -640,7 +698,7 @@ static bool serve(struct monitor *m)
                                                m->pod);
                         else
                                 log_info("pod monitor closed its connection", "pod=%s", m->pod);
-                        drop(m, "the pod's monitor went away");
+                        gone(m, "the pod's monitor went away");
                         return false;
                 }
                 if (brig_fields_decode_fds(buf, rv.len, rv.n_fds, from_monitor,
@@ -650,12 +708,19 @@ static bool serve(struct monitor *m)
                         brig_close_fds(rv.fds, rv.n_fds);
                         log_warn("pod monitor sent a malformed message; dropping the connection",
                                  "pod=%s reason=\"%s\"", m->pod, reason);
-                        drop(m, "the pod's monitor sent a malformed message");
+                        gone(m, "the pod's monitor sent a malformed message");
                         return false;
                 }
                 on_event(m, &f, rv.fds, rv.n_fds);
                 brig_close_fds(rv.fds, rv.n_fds);
         }
+}
+
+pid_t monitors_pid(const char *pod_id)
+{
+        struct monitor *m = find(pod_id);
+
+        return m && m->ready ? m->pid : 0;
 }
 
 size_t monitors_fill_pollfds(struct pollfd *pfd, size_t max)

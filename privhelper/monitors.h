@@ -6,9 +6,9 @@
  * binds <run_root>/mon/<pod id> (a root 0700 directory), executes
  * brig-monitor in a session of its own with that listening socket and one
  * end of a socketpair, and keeps the other end as the control connection.
- * Monitors outlive the helper; after a restart the helper connects to the
- * socket again the first time it needs the pod's monitor, and only starts a
- * new one when nothing answers there.
+ * Monitors outlive the helper; after a restart the helper connects to
+ * every socket again (monitors_reconnect_all()), and only starts a new
+ * monitor when nothing answers there.
  *
  * Requests never block the loop: the reply comes back through the callback,
  * from monitors_handle(). A monitor that goes away fails its pending
@@ -39,10 +39,28 @@ typedef void (*monitor_reply_fn)(void *data, int status, const char *error,
  * or a negative errno when it went away first (error says why). */
 typedef void (*monitor_ready_fn)(void *data, int status, const char *error, pid_t pause_pid);
 
+/* What the monitors report unasked: a container's exit (the monitor
+ * recorded it in the container's directory first), and a monitor that
+ * went away without a SHUTDOWN (at the helper's own stop, nothing is
+ * reported). */
+struct monitor_observer {
+        void (*exited)(const char *pod_id, const char *ctr_id, uint32_t pid, uint32_t wait_status,
+                       uint64_t exit_time);
+        void (*gone)(const char *pod_id);
+};
+
 /* Opens (creating root 0700, or checking) <run_root>/mon and the
  * brig-monitor program at monitor_path. A missing program is logged; the
  * helper still starts and CTR_CREATE fails. Returns 0 or a negative errno. */
 int monitors_init(const char *run_root, const char *monitor_path);
+
+/* Whom the monitors' reports go to (the observer must stay valid). */
+void monitors_set_observer(const struct monitor_observer *observer);
+
+/* Connects to every monitor a previous helper started (one listening at
+ * <run_root>/mon/<pod id>), so that their exit reports reach the helper
+ * from now on rather than when a pod's monitor is first needed. */
+void monitors_reconnect_all(void);
 
 /* At POD_CREATE: starts pod_id's monitor (with a pause process as the
  * init of a new PID namespace when pause) in the cgroup
@@ -84,6 +102,10 @@ void monitors_forget(const char *pod_id, const char *ctr_id);
  * socket and its cgroup are removed when it agrees. A monitor refuses while a container of
  * the pod still runs: that is logged, and the monitor stays. */
 void monitors_shutdown(const char *pod_id);
+
+/* The pid of pod_id's monitor when the helper is connected to it and it
+ * said READY, else 0. Never connects. */
+pid_t monitors_pid(const char *pod_id);
 
 /* The loop's part: fills pfd[0..n) (n <= max) with the control
  * connections; monitors_handle() gets the same entries back. */

@@ -220,6 +220,15 @@ enum brig_cmd {
          * CTR_CREATE; the helper writes them as JSON itself and runs the
          * runtime's update. */
         BRIG_CMD_CTR_UPDATE = 21,
+        /* Container events for this connection: the first CTR_EVENTS
+         * subscribes it (events before are not kept for it). Answered at
+         * once when events are queued, else as soon as one happens: EVENTS
+         * holds up to BRIG_HELPER_MAX_EVENTS records (layout below), and
+         * EVENTS_LOST is 1 when the connection's queue overflowed since
+         * the last answer (its peer must ask CTR_STATUS about everything).
+         * One may wait per connection (EBUSY). Safe: it only passes on
+         * what the pods' monitors reported. */
+        BRIG_CMD_CTR_EVENTS = 22,
 };
 
 /* Tags: one global list for the whole protocol, each with exactly one type
@@ -330,6 +339,25 @@ enum brig_tag {
          * absolute, normalised cgroupfs path; the pod's monitor goes into
          * <parent>/brig-monitor-<pod id> */
         BRIG_TAG_CGROUP_PARENT = 46,
+        /* [BYTES] container events: n records of BRIG_HELPER_EVENT_SIZE
+         * bytes (CTR_EVENTS reply) */
+        BRIG_TAG_EVENTS = 47,
+        /* [U32] 1 when events were dropped before these (CTR_EVENTS) */
+        BRIG_TAG_EVENTS_LOST = 48,
+        /* [U32] 1 when the kernel's OOM killer killed a process of the
+         * container's memory cgroup (CTR_STATUS, once it exited) */
+        BRIG_TAG_OOM_KILLED = 49,
+        /* [U32] the uid and primary gid the container's process runs as,
+         * as the helper resolved them (CTR_CREATE reply) */
+        BRIG_TAG_UID = 50,
+        BRIG_TAG_GID = 51,
+        /* [BYTES] its supplementary groups: n u32 gids, little-endian, at
+         * most BRIG_HELPER_MAX_GROUPS (CTR_CREATE reply) */
+        BRIG_TAG_GROUPS = 52,
+        /* [U32] 1 when the pod monitor holding the container is the one
+         * the helper is connected to, so its exit will be reported
+         * (CTR_STATUS) */
+        BRIG_TAG_MONITOR = 53,
         /* [STRING] why a request was refused or failed; allowed in every
          * reply. Kept at the top of the range, apart from command fields. */
         BRIG_TAG_ERROR_MESSAGE = 0x7fff,
@@ -373,6 +401,31 @@ enum brig_tag {
 
 /* A cgroup parent path + NUL */
 #define BRIG_HELPER_MAX_CGROUP_PARENT 1024
+
+/* Events one CTR_EVENTS answer carries, and the size of one record:
+ *
+ *   offset  size  field
+ *        0     4  kind         BRIG_EVENT_*
+ *        4     4  flags        BRIG_EVENT_F_*
+ *        8     4  pid          the container's init (EXITED)
+ *       12     4  wait_status  as waitpid(2) gives it (EXITED)
+ *       16     8  time         ns since the epoch: the exit (EXITED), when
+ *                              the helper saw the monitor go (MONITOR_GONE)
+ *       24    64  pod id       64 lowercase hex
+ *       88    64  ctr id       64 lowercase hex (EXITED), zeros otherwise
+ */
+#define BRIG_HELPER_MAX_EVENTS 256
+#define BRIG_HELPER_EVENT_SIZE 152
+/* A container's init exited; the monitor recorded it durably first */
+#define BRIG_EVENT_EXITED 1
+/* A pod's monitor went away without being asked to: its containers'
+ * exits may never be reported (ask CTR_STATUS) */
+#define BRIG_EVENT_MONITOR_GONE 2
+/* EXITED: the OOM killer killed a process of the container */
+#define BRIG_EVENT_F_OOM_KILLED 0x1u
+
+/* Supplementary groups a CTR_CREATE reply lists */
+#define BRIG_HELPER_MAX_GROUPS 256
 
 /* Highest signal CTR_KILL accepts (SIGRTMAX on Linux) */
 #define BRIG_HELPER_MAX_SIGNAL 64

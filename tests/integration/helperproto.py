@@ -12,7 +12,7 @@ REPLY = 0x8000
 HELLO, PING, UNPACK, READY, REMOVE_LAYER, POD_CREATE, POD_REMOVE, POD_STATUS = range(1, 9)
 NET_ADD, NET_DEL, NET_CHECK, NET_STATUS, POD_FILES = range(9, 14)
 CTR_CREATE, CTR_START, CTR_KILL, CTR_DELETE, CTR_STATUS = range(14, 19)
-CTR_EXEC_SYNC, CTR_REOPEN_LOG, CTR_UPDATE = range(19, 22)
+CTR_EXEC_SYNC, CTR_REOPEN_LOG, CTR_UPDATE, CTR_EVENTS = range(19, 23)
 U32, U64, STRING, BYTES, FD = 1, 2, 3, 4, 5
 TAG_MIN_VERSION, TAG_MAX_VERSION, TAG_PEER_NAME = 1, 2, 3
 TAG_VERSION, TAG_HELPER_VERSION, TAG_PING_DATA = 4, 5, 6
@@ -27,6 +27,9 @@ TAG_CTR_ID, TAG_CTR_SPEC_FD, TAG_RUNTIME_HANDLER, TAG_PID, TAG_SIGNAL = 33, 34, 
 TAG_WAIT_STATUS, TAG_EXIT_TIME, TAG_RUNNING = 38, 39, 40
 TAG_EXEC_ARGS, TAG_TIMEOUT, TAG_TIMED_OUT, TAG_STDOUT_FD, TAG_STDERR_FD = 41, 42, 43, 44, 45
 TAG_CGROUP_PARENT = 46
+TAG_EVENTS, TAG_EVENTS_LOST, TAG_OOM_KILLED, TAG_UID, TAG_GID, TAG_GROUPS = range(47, 53)
+EVENT_EXITED, EVENT_MONITOR_GONE, EVENT_F_OOM_KILLED = 1, 2, 1
+EVENT = struct.Struct("<IIIIQ64s64s")
 NS_NET, NS_IPC, NS_UTS, NS_PID = 1, 2, 4, 8
 TAG_ERROR_MESSAGE = 0x7FFF
 MAX_PAYLOAD = 65536
@@ -131,6 +134,19 @@ def u64_value(raw):
 
 def u32_value(raw):
     return struct.unpack("<I", raw)[0]
+
+
+def events_of(reply):
+    """The records of a CTR_EVENTS reply as dicts, and whether events were lost."""
+    out = []
+    for raw in reply.fields.get(TAG_EVENTS, []):
+        assert len(raw) % EVENT.size == 0
+        for off in range(0, len(raw), EVENT.size):
+            kind, flags, pid, ws, when, pod, ctr = EVENT.unpack_from(raw, off)
+            out.append(dict(kind=kind, flags=flags, pid=pid, wait_status=ws, time=when,
+                            pod=pod.decode(), ctr=ctr.rstrip(b"\0").decode()))
+    lost = TAG_EVENTS_LOST in reply.fields and u32_value(reply.fields[TAG_EVENTS_LOST][0]) == 1
+    return out, lost
 
 
 # The container request of CTR_CREATE (common/ctrspec.h): its own tag numbers.

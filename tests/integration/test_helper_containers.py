@@ -31,7 +31,7 @@ POD = "c0" * 32
 CTR = "d1" * 32
 CTR2 = "e2" * 32
 BUSYBOX = "/bin/busybox"
-APPLETS = ["sh", "echo", "sleep", "cat", "id", "ls", "touch", "env", "pwd", "true"]
+APPLETS = ["sh", "echo", "sleep", "cat", "id", "ls", "touch", "env", "pwd", "true", "tail"]
 PASSWD = b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n" \
          b"app:x:1000:1000::/home/app:/bin/sh\ntoor:x:0:0::/:/bin/sh\n"
 GROUP = b"root:x:0:\nnogroup:x:65534:\napp:x:1000:\nextra:x:2000:app\n"

@@ -1,0 +1,113 @@
+"""Container exits reach brigd as the helper's events (CTR_EVENTS), not by
+asking: an exit is recorded with nobody calling CRI, an OOM kill shows as
+reason OOMKilled, and ContainerStatus reports the user the helper resolved.
+
+The fixtures and the client are test_containers.py's.
+"""
+import json
+import os
+import signal
+
+import pytest
+
+from conftest import monitor_pid, wait_for
+from test_containers import (EXIT_TIMEOUT, EXITED, RUNNING, SLEEP, brig, ctrs,  # noqa: F401
+                             registry_image)
+from test_containers_more import extra, security_context  # noqa: F401
+from test_pods import pods  # noqa: F401
+
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(os.path.join(os.environ.get("BRIG_BUILD", "build"), "brig-unpack")),
+    reason="brig-unpack is not built")
+
+
+def record(brig, ctr_id):
+    return json.loads((brig.root / "pods" / f"{ctr_id}.ctr").read_text())
+
+
+def helper_status_requests(brig):
+    """How many CTR_STATUS requests the helper has served so far (its debug log)."""
+    return brig.log_text().count("cmd=CTR_STATUS")
+
+
+def test_an_exit_is_recorded_without_anyone_asking(brig, ctrs):
+    pod_id, cfg = ctrs.run_pod()
+    ctr_id = ctrs.create(pod_id, cfg, command=SLEEP)
+    ctrs.start(ctr_id)
+    assert record(brig, ctr_id)["state"] == "running"
+    pid = ctrs.status(ctr_id, verbose=True).info["info"]
+    pid = json.loads(pid)["pid"]
+    os.kill(pid, signal.SIGKILL)
+    # no CRI call from here: only the event can change the record
+    wait_for(lambda: record(brig, ctr_id)["state"] == "exited", EXIT_TIMEOUT,
+             "the exit in the record")
+    rec = record(brig, ctr_id)
+    assert rec["exitCode"] == 128 + 9 and rec["reason"] == "Error"
+    st = ctrs.status(ctr_id).status
+    assert st.state == EXITED and st.exit_code == 137 and st.finished_at > st.started_at
+
+
+def test_listing_running_containers_does_not_ask_the_helper(brig, ctrs):
+    pod_id, cfg = ctrs.run_pod()
+    ids = [ctrs.create(pod_id, cfg, command=SLEEP) for _ in range(3)]
+    for ctr_id in ids:
+        ctrs.start(ctr_id)
+    before = helper_status_requests(brig)
+    for _ in range(5):
+        assert sorted(c.id for c in ctrs.list(state=RUNNING)) == sorted(ids)
+        for ctr_id in ids:
+            assert ctrs.status(ctr_id).status.state == RUNNING
+    assert helper_status_requests(brig) == before
+    ctrs.stop(ids[0], timeout=5)
+    assert ctrs.status(ids[0]).status.state == EXITED
+
+
+def test_oom_killed_is_the_reason(ctrs):
+    pod_id, cfg = ctrs.run_pod()
+    req = ctrs.create_request(pod_id, cfg, command=["sh", "-c", "exec busybox tail /dev/zero"])
+    req.config.linux.resources.memory_limit_in_bytes = 16 << 20
+    req.config.linux.resources.memory_swap_limit_in_bytes = 16 << 20
+    ctr_id = ctrs.create_raw(req)
+    ctrs.start(ctr_id)
+    st = ctrs.wait_state(ctr_id, EXITED)
+    assert st.reason == "OOMKilled" and st.exit_code == 137
+    # a kill that is not the OOM killer's is an Error
+    other = ctrs.create(pod_id, cfg, command=SLEEP)
+    ctrs.start(other)
+    ctrs.stop(other, timeout=0)
+    st = ctrs.status(other).status
+    assert st.reason == "Error" and st.exit_code == 137
+
+
+def test_a_killed_monitor_makes_its_containers_asked_about(brig, ctrs):
+    pod_id, cfg = ctrs.run_pod()
+    ctr_id = ctrs.create(pod_id, cfg, command=SLEEP)
+    ctrs.start(ctr_id)
+    mon = monitor_pid(brig.run_root / "mon" / pod_id)
+    pid = json.loads(ctrs.status(ctr_id, verbose=True).info["info"])["pid"]
+    os.kill(mon, signal.SIGKILL)
+    wait_for(lambda: "a pod's monitor went away" in brig.log_text(), EXIT_TIMEOUT,
+             "brigd to hear of the monitor")
+    # the container still runs; once it ends, asking finds its exit unknown
+    assert ctrs.status(ctr_id).status.state == RUNNING
+    os.kill(pid, signal.SIGKILL)
+    st = ctrs.wait_state(ctr_id, EXITED)
+    assert st.exit_code == 255 and st.reason == "Unknown"
+
+
+def test_status_reports_the_user(ctrs, extra):  # noqa: F811
+    image = extra.user()
+    ctrs.pull(image)
+    pod_id, cfg = ctrs.run_pod()
+    as_image = ctrs.create(pod_id, cfg, image=image, command=SLEEP)
+    user = ctrs.status(as_image).status.user.linux
+    assert (user.uid, user.gid, list(user.supplemental_groups)) == (1000, 1000, [1000])
+
+    req = ctrs.create_request(pod_id, cfg, image=image, command=SLEEP)
+    security_context(req).run_as_user.value = 2000
+    security_context(req).run_as_group.value = 3000
+    security_context(req).supplemental_groups.extend([4000, 5000])
+    ctr_id = ctrs.create_raw(req)
+    user = ctrs.status(ctr_id).status.user.linux
+    assert (user.uid, user.gid) == (2000, 3000)
+    assert list(user.supplemental_groups) == [3000, 4000, 5000]
