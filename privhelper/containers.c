@@ -479,7 +479,7 @@ too_many:
  * source checked to exist. opts has room for 3 options per mount. */
 static int resolve_mounts(const struct create_job *j, struct oci_mount *out,
                           char (*paths)[PATH_MAX], const char *(*opts)[3], size_t *ret_n,
-                          const char **ret_shm, char *err, size_t size)
+                          char shm[static PATH_MAX], const char **ret_shm, char *err, size_t size)
 {
         static const char *const pod_file[] = {
             [CTR_MOUNT_POD_HOSTS] = "hosts",
@@ -494,8 +494,18 @@ static int resolve_mounts(const struct create_job *j, struct oci_mount *out,
                 struct stat st;
                 size_t k = 0;
 
-                if (m->kind == CTR_MOUNT_POD_SHM)
-                        continue; /* a tmpfs of the container's own until pods share one */
+                if (m->kind == CTR_MOUNT_POD_SHM) {
+                        /* The pod's tmpfs; with the node's IPC namespace,
+                         * the node's /dev/shm; for a pod made before pods
+                         * had one, a tmpfs of the container's own. */
+                        char ipc[PATH_MAX];
+
+                        if (pods_shm_path(j->pod, shm, PATH_MAX) == 0)
+                                *ret_shm = shm;
+                        else if (pods_ns_path(j->pod, "ipc", ipc, sizeof(ipc)) < 0)
+                                *ret_shm = "/dev/shm";
+                        continue;
+                }
                 if (m->kind == CTR_MOUNT_BIND) {
                         if (stat(m->source, &st) < 0)
                                 return fail(err, size, negative_errno(),
@@ -696,7 +706,7 @@ static int make_bundle(struct create_job *j, char *err, size_t size)
         _cleanup_free_ struct oci_device *devices = calloc(spec->n_devices + 1, sizeof(*devices));
         _cleanup_free_ char *json = NULL;
         char cap_names[CAP_LAST_CAP + 1][40], net[PATH_MAX], ipc[PATH_MAX], uts[PATH_MAX];
-        char cgroups[PATH_MAX];
+        char cgroups[PATH_MAX], shm_path[PATH_MAX];
         const char *caps[CAP_LAST_CAP + 1];
         size_t n_mounts = 0, n_caps = 0, len = 0;
         const char *shm = NULL;
@@ -727,7 +737,7 @@ static int make_bundle(struct create_job *j, char *err, size_t size)
                                        "container=%s volume=%s", j->id, spec->volumes[i]);
                 safe_close(v);
         }
-        r = resolve_mounts(j, mounts, paths, opts, &n_mounts, &shm, err, size);
+        r = resolve_mounts(j, mounts, paths, opts, &n_mounts, shm_path, &shm, err, size);
         if (r == 0)
                 r = resolve_devices(spec, devices, err, size);
         if (r == 0)

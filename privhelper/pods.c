@@ -1,7 +1,8 @@
 /* pods.c: owns <run_root>/ns on the root side: the POD_CREATE command (its
  * checks, the pod's directory and pin files, the child that creates the
- * namespaces, sets hostname and sysctls, brings up loopback and bind-mounts
- * the namespaces onto the pins) and POD_REMOVE (unpinning and removal). */
+ * namespaces, sets hostname and sysctls, brings up loopback, bind-mounts
+ * the namespaces onto the pins and mounts the pod's /dev/shm) and
+ * POD_REMOVE (unpinning and removal). */
 #include "pods.h"
 
 #include <arpa/inet.h>
@@ -43,6 +44,10 @@ static const char *const pod_files[] = {"resolv.conf", "hostname", "hosts"};
 /* A pin mounted more than once (a create retried by hand) is unmounted
  * this many times at most. */
 #define UNPIN_MAX 4
+/* The pod's /dev/shm, shared by its containers when it has an IPC
+ * namespace of its own: a tmpfs of the size kubelet's runtimes give it. */
+#define SHM_DIR  "shm"
+#define SHM_SIZE "64m"
 
 static const struct {
         const char *name;
@@ -168,6 +173,31 @@ static int unpin(int pod_fd, const char *name)
         return 0;
 }
 
+/* Unmounts the pod's shm (every mount stacked on it) and removes the
+ * directory. Absent is no error. */
+static int unmount_shm(int pod_fd)
+{
+        for (int i = 0; i < UNPIN_MAX; i++) {
+                _cleanup_close_ int fd =
+                    openat_beneath(pod_fd, SHM_DIR, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
+                char path[64];
+
+                if (fd == -ENOENT)
+                        return 0;
+                if (fd < 0)
+                        return fd;
+                snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+                if (umount2(path, MNT_DETACH) < 0) {
+                        if (errno == EINVAL)
+                                break;
+                        return negative_errno();
+                }
+        }
+        if (unlinkat(pod_fd, SHM_DIR, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                return negative_errno();
+        return 0;
+}
+
 /* Unpins and deletes what exists of pod id. */
 static int remove_pod(const char *id, char *reason, size_t reason_size)
 {
@@ -189,6 +219,12 @@ static int remove_pod(const char *id, char *reason, size_t reason_size)
                                  id, pod_ns[i].name, strerror(-r));
                         return r;
                 }
+        }
+        int r = unmount_shm(pod_fd);
+        if (r < 0) {
+                snprintf(reason, reason_size, "pod %s: cannot unmount its /dev/shm: %s", id,
+                         strerror(-r));
+                return r;
         }
         for (size_t i = 0; i < ARRAY_SIZE(pod_files); i++) {
                 char tmp[32];
@@ -266,6 +302,28 @@ static int write_sysctls(struct pod_job *j)
 
 /* Runs in the job's child: the helper's privileges, its mount namespace
  * (so the pins are seen by all), new namespaces of its own. */
+/* Mounts a new tmpfs on the pod's shm directory, made here; the mount
+ * API's fds reach it from pod_fd alone. */
+static int mount_shm(struct pod_job *j)
+{
+        _cleanup_close_ int fs = -1, mnt = -1;
+
+        if (mkdirat(j->pod_fd, SHM_DIR, 0755) < 0 && errno != EEXIST)
+                return child_fail(j, negative_errno(), "mkdir shm: %s", strerror(errno));
+        fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+        if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "size", SHM_SIZE, 0) < 0 ||
+            fsconfig(fs, FSCONFIG_SET_STRING, "mode", "1777", 0) < 0 ||
+            fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                return child_fail(j, negative_errno(), "making the pod's /dev/shm tmpfs: %s",
+                                  strerror(errno));
+        mnt =
+            fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+        if (mnt < 0 || move_mount(mnt, "", j->pod_fd, SHM_DIR, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                return child_fail(j, negative_errno(), "mounting the pod's /dev/shm: %s",
+                                  strerror(errno));
+        return 0;
+}
+
 static int pod_child(void *arg)
 {
         struct pod_job *j = arg;
@@ -303,7 +361,7 @@ static int pod_child(void *arg)
                         return child_fail(j, negative_errno(), "pinning the %s namespace: %s",
                                           pod_ns[i].name, strerror(errno));
         }
-        return 0;
+        return j->flags & BRIG_POD_NS_IPC ? mount_shm(j) : 0;
 }
 
 /* ---- the handlers ------------------------------------------------------- */
@@ -583,6 +641,22 @@ bool pods_exists(const char *id)
         struct stat st;
 
         return fstatat(ns_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+int pods_shm_path(const char *id, char *buf, size_t size)
+{
+        _cleanup_close_ int pod_fd =
+            openat_beneath(ns_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        _cleanup_close_ int fd = -1;
+        struct statfs sfs;
+
+        buf[0] = '\0';
+        if (pod_fd >= 0)
+                fd = openat_beneath(pod_fd, SHM_DIR, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
+        if (fd < 0 || fstatfs(fd, &sfs) < 0 || sfs.f_type != TMPFS_MAGIC)
+                return -ENOENT;
+        snprintf(buf, size, "%s/%s/%s", ns_path, id, SHM_DIR);
+        return 0;
 }
 
 int pods_file_path(const char *id, const char *name, char *buf, size_t size)

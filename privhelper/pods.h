@@ -9,7 +9,8 @@
  *   <run_root>/ns/<pod id>/uts   UTS namespace
  *
  * and, beside them, the files POD_FILES writes for containers to bind:
- * resolv.conf, hostname and hosts.
+ * resolv.conf, hostname and hosts, and, for a pod with an IPC namespace of
+ * its own, shm/: a 64 MiB tmpfs its containers share as /dev/shm.
  *
  * The pod id is 64 lowercase hex, validated and turned into a name by the
  * helper: brigd never names a path.
@@ -65,6 +66,11 @@ bool pods_exists(const char *id);
 /* The path of pod id's file name ("resolv.conf", "hostname", "hosts"), for
  * a container's bind mount; -EINVAL for another name. */
 int pods_file_path(const char *id, const char *name, char *buf, size_t size);
+
+/* The path of pod id's /dev/shm tmpfs, for a container's bind mount;
+ * -ENOENT for a pod without one (the node's IPC namespace, or a pod
+ * created before brig made one). */
+int pods_shm_path(const char *id, char *buf, size_t size);
 
 /* Writes "pod <id>: " and the message fmt makes into buf: how the
  * children that work on a pod word their failures. */

@@ -22,7 +22,7 @@ from conftest import wait_for
 from registry import Images, Sparse, Symlink
 from test_containers import (EXITED, RUNNING, SLEEP, TRUE, brig, ctrs,  # noqa: F401
                              log_lines, registry_image, run_to_exit)
-from test_pods import expect_error, pod_config, pods, unique_metadata  # noqa: F401
+from test_pods import NODE, expect_error, pod_config, pods, unique_metadata  # noqa: F401
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists(os.path.join(os.environ.get("BRIG_BUILD", "build"), "brig-unpack")),
@@ -327,6 +327,55 @@ def test_two_containers_of_a_pod_share_its_network(brig, ctrs):  # noqa: F811
     assert ctrs.exec_sync(client, ["busybox", "test", "-e", "/marker"]).exit_code != 0
     ctrs.remove(client)
     ctrs.remove(server)
+
+
+def shm_mounts(brig):
+    prefix = str(brig.run_root / "ns") + "/"
+    with open("/proc/self/mountinfo") as f:
+        return [line.split()[4] for line in f
+                if line.split()[4].startswith(prefix) and line.split()[4].endswith("/shm")]
+
+
+def test_containers_of_a_pod_share_its_dev_shm(brig, ctrs):  # noqa: F811
+    pod_id, cfg = ctrs.run_pod()
+    assert shm_mounts(brig) == [str(brig.run_root / "ns" / pod_id / "shm")]
+    writer = ctrs.create(pod_id, cfg, name="writer", command=SLEEP)
+    reader = ctrs.create(pod_id, cfg, name="reader", command=SLEEP)
+    ctrs.start(writer)
+    ctrs.start(reader)
+    marker = uuid.uuid4().hex
+    r = ctrs.exec_sync(writer, ["sh", "-c", f"echo {marker} > /dev/shm/m"])
+    assert r.exit_code == 0, r.stderr
+    r = ctrs.exec_sync(reader, ["busybox", "cat", "/dev/shm/m"])
+    assert r.exit_code == 0 and r.stdout == f"{marker}\n".encode()
+    r = ctrs.exec_sync(reader, ["busybox", "df", "-k", "/dev/shm"])
+    assert r.exit_code == 0 and " 65536 " in r.stdout.decode(), r.stdout
+    # another pod's containers do not see it
+    other_pod, other_cfg = ctrs.run_pod()
+    other = ctrs.create(other_pod, other_cfg, command=SLEEP)
+    ctrs.start(other)
+    assert ctrs.exec_sync(other, ["busybox", "test", "-e", "/dev/shm/m"]).exit_code != 0
+    for pid in (pod_id, other_pod):
+        ctrs.pods.stop(pid)
+        ctrs.pods.remove(pid)
+    assert shm_mounts(brig) == []
+
+
+def test_a_node_ipc_pod_uses_the_nodes_dev_shm(brig, ctrs):  # noqa: F811
+    pod_id, cfg = ctrs.run_pod(ipc=NODE)
+    assert shm_mounts(brig) == []
+    name = f"brig-test-{uuid.uuid4().hex[:8]}"
+    ctr_id = ctrs.create(pod_id, cfg, command=SLEEP)
+    ctrs.start(ctr_id)
+    try:
+        r = ctrs.exec_sync(ctr_id, ["sh", "-c", f"echo node > /dev/shm/{name}"])
+        assert r.exit_code == 0, r.stderr
+        with open(f"/dev/shm/{name}") as f:
+            assert f.read() == "node\n"
+    finally:
+        if os.path.exists(f"/dev/shm/{name}"):
+            os.unlink(f"/dev/shm/{name}")
+    ctrs.remove(ctr_id)
 
 
 # --- many containers -------------------------------------------------------------------

@@ -78,8 +78,9 @@ def test_create_pins_namespaces_and_remove_unpins(brig, pods):
     ])
     assert r.status == 0, r.error_message
     pod = ns_dir(brig) / POD_A
-    assert sorted(os.listdir(pod)) == ["ipc", "net", "uts"]
-    assert sorted(pins_mounted(brig)) == sorted(str(pod / n) for n in ("ipc", "net", "uts"))
+    # the pins, and the pod's /dev/shm tmpfs, which comes with its IPC namespace
+    assert sorted(os.listdir(pod)) == ["ipc", "net", "shm", "uts"]
+    assert sorted(pins_mounted(brig)) == sorted(str(pod / n) for n in ("ipc", "net", "shm", "uts"))
     for name in ("net", "ipc", "uts"):
         assert os.stat(pod / name).st_ino != os.stat(f"/proc/self/ns/{name}").st_ino
     net, ipc, uts = (f"--net={pod / 'net'}", f"--ipc={pod / 'ipc'}", f"--uts={pod / 'uts'}")
@@ -121,7 +122,7 @@ def test_second_create_of_a_pod_is_refused(brig, pods):
     r = create(pods, POD_A)
     assert r.status == -errno.EEXIST, r.error_message
     assert POD_A in r.error_message
-    assert len(pins_mounted(brig)) == 3
+    assert len(pins_mounted(brig)) == 4
     assert remove(pods, POD_A).status == 0
 
 
@@ -210,7 +211,7 @@ def test_creates_run_side_by_side(brig, pods):
     assert sorted(r.request_id for r in replies) == list(range(1000, 1010))
     assert all(r.status == 0 for r in replies), [r.error_message for r in replies if r.status]
     assert time.monotonic() - start < 10
-    assert len(pins_mounted(brig)) == 30
+    assert len(pins_mounted(brig)) == 40  # 3 pins and the shm each
     for n, pod_id in enumerate(ids):
         assert inside([f"--uts={ns_dir(brig) / pod_id / 'uts'}"], "hostname") == f"pod{n}"
     for pod_id in ids:

@@ -55,7 +55,7 @@ def pins_mounted(brig):
 
 
 def pins_of(brig, pod_id):
-    """The kinds (net, ipc, uts) pinned for one pod, as mounted."""
+    """The kinds (net, ipc, uts, and shm: the pod's /dev/shm) pinned for one pod, as mounted."""
     prefix = str(ns_dir(brig) / pod_id) + "/"
     return sorted(p[len(prefix):] for p in pins_mounted(brig) if p.startswith(prefix))
 
@@ -241,7 +241,7 @@ def test_run_makes_a_pod_with_its_own_namespaces(brig, pods):
     assert ID_RE.fullmatch(pod_id), pod_id
 
     assert ns_entries(brig) == [pod_id]
-    assert pins_of(brig, pod_id) == ["ipc", "net", "uts"]
+    assert pins_of(brig, pod_id) == ["ipc", "net", "shm", "uts"]
     for kind in ("net", "ipc", "uts"):
         assert os.stat(pin(brig, pod_id, kind)).st_ino != \
             os.stat(f"/proc/self/ns/{kind}").st_ino, f"{kind} is the node's"
@@ -286,7 +286,7 @@ def test_unknown_runtime_handler_names_the_known_ones(brig, pods):
 def test_node_network_has_no_net_or_uts_pin(brig, pods):
     host_name = os.uname().nodename
     pod_id = pods.run(pod_config(network=NODE, hostname="not-applied"))
-    assert pins_of(brig, pod_id) == ["ipc"]
+    assert pins_of(brig, pod_id) == ["ipc", "shm"]
     assert os.uname().nodename == host_name
     assert pods.status(pod_id).status.state == READY
     pods.remove(pod_id)
@@ -548,7 +548,7 @@ def test_ten_concurrent_runs(brig, pods):
     assert all(i and ID_RE.fullmatch(i) for i in ids), ids
     assert len(set(ids)) == 10
     assert pods.ids(labels={"batch": "ten"}) == sorted(ids)
-    assert len(pins_mounted(brig)) == 30
+    assert len(pins_mounted(brig)) == 40  # 3 pins and the shm each
     for n, pod_id in enumerate(ids):
         assert inside(brig, pod_id, "uts", "hostname") == f"pod{n}"
         assert dict(pods.status(pod_id).status.labels)["n"] == str(n)
@@ -720,7 +720,7 @@ def test_stop_makes_not_ready_and_keeps_the_pins(brig, pods):
     s = pods.status(pod_id).status
     assert s.state == NOTREADY
     assert s.id == pod_id
-    assert pins_of(brig, pod_id) == ["ipc", "net", "uts"]
+    assert pins_of(brig, pod_id) == ["ipc", "net", "shm", "uts"]
     assert inside(brig, pod_id, "uts", "hostname") == "stopped"
     pods.stop(pod_id)  # twice is fine
     assert pods.status(pod_id).status.state == NOTREADY
@@ -743,7 +743,7 @@ def test_remove_unpins_and_forgets(brig, pods):
     assert pods.ids(id=pod_id) == []
     assert pins_of(brig, pod_id) == []
     assert not (ns_dir(brig) / pod_id).exists()
-    assert pins_of(brig, keep) == ["ipc", "net", "uts"], "another pod's pins went too"
+    assert pins_of(brig, keep) == ["ipc", "net", "shm", "uts"], "another pod's pins went too"
     pods.remove(pod_id)  # twice is fine
     assert pods.ids() == [keep]
 
@@ -796,7 +796,7 @@ def test_pods_survive_a_restart_of_brigd(brig, pods):
     assert status_after.state == READY
     assert pods.status(stopped).status.state == NOTREADY
     assert pods.ids(state=NOTREADY) == [stopped]
-    assert pins_of(brig, ready) == ["ipc", "net", "uts"]
+    assert pins_of(brig, ready) == ["ipc", "net", "shm", "uts"]
     assert inside(brig, ready, "uts", "hostname") == "survivor"
 
     # The name is still taken after the restart.

@@ -36,7 +36,7 @@ def assert_consistent(brig, pods):
     assert records(brig) == sorted(f"{i}.json" for i in listed)
     for pod_id, p in listed.items():
         if p.state == READY:
-            assert pins_of(brig, pod_id) == ["ipc", "net", "uts"]
+            assert pins_of(brig, pod_id) == ["ipc", "net", "shm", "uts"]
     mounted = {path.split("/")[-2] for path in pins_mounted(brig)}
     assert mounted <= set(listed)
 
