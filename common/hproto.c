@@ -130,12 +130,17 @@ static const struct brig_field_spec ctr_create_reply[] = {
     {BRIG_TAG_GROUPS, BRIG_TLV_BYTES, 0, 1, BRIG_HELPER_MAX_GROUPS * 4},
 };
 
+static const struct brig_field_spec ctr_spec_reply[] = {
+    {BRIG_TAG_SPEC_FD, BRIG_TLV_FD, 1, 1, 4},
+};
+
 static const struct brig_field_spec ctr_events_reply[] = {
     {BRIG_TAG_EVENTS, BRIG_TLV_BYTES, 0, 1, BRIG_HELPER_MAX_EVENTS *BRIG_HELPER_EVENT_SIZE},
     {BRIG_TAG_EVENTS_LOST, BRIG_TLV_U32, 0, 1, 4},
 };
 
-/* CTR_START, CTR_DELETE, CTR_STATUS and CTR_REOPEN_LOG: just the container id. */
+/* CTR_START, CTR_DELETE, CTR_STATUS, CTR_REOPEN_LOG and CTR_SPEC: just the
+ * container id. */
 static const struct brig_field_spec ctr_id_request[] = {
     {BRIG_TAG_CTR_ID, BRIG_TLV_STRING, 1, 1, BRIG_HELPER_MAX_POD_ID},
 };
@@ -324,6 +329,15 @@ static const struct brig_cmd_spec cmd_table[] = {
         .name = "CTR_EVENTS",
         .reply_fields = ctr_events_reply,
         .n_reply_fields = ARRAY_SIZE(ctr_events_reply),
+    },
+    {
+        .command = BRIG_CMD_CTR_SPEC,
+        .name = "CTR_SPEC",
+        .request_fields = ctr_id_request,
+        .n_request_fields = ARRAY_SIZE(ctr_id_request),
+        .reply_fields = ctr_spec_reply,
+        .n_reply_fields = ARRAY_SIZE(ctr_spec_reply),
+        .max_reply_fds = 1,
     },
 };
 

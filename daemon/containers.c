@@ -1567,6 +1567,15 @@ int containers_exec_sync(struct containers *c, uint64_t call_id, const char *ref
         return r;
 }
 
+int containers_spec(struct containers *c, uint64_t call_id, struct container *ctr, int *ret_fd,
+                    char *err, size_t err_size)
+{
+        *ret_fd = -1;
+        if (!c->helper)
+                return errbuf_fail(err, err_size, -ENOTCONN, "brigd runs without brig-helper");
+        return helper_client_ctr_spec(c->helper, call_id, ctr->id, ret_fd, err, err_size);
+}
+
 int containers_reopen_log(struct containers *c, uint64_t call_id, const char *ref, char *err,
                           size_t err_size)
 {

@@ -165,6 +165,11 @@ int containers_exec_sync(struct containers *c, uint64_t call_id, const char *ref
                          const char *const *argv, size_t argc, uint32_t timeout_s,
                          struct helper_exec_result *ret, char *err, size_t err_size);
 
+/* The container's OCI runtime spec (config.json) as the helper wrote it,
+ * in a sealed memfd (*ret_fd, the caller's). */
+int containers_spec(struct containers *c, uint64_t call_id, struct container *ctr, int *ret_fd,
+                    char *err, size_t err_size);
+
 /* ReopenContainerLog: -EBUSY for a container that does not run, -ENOENT
  * for one without a log. */
 int containers_reopen_log(struct containers *c, uint64_t call_id, const char *ref, char *err,

@@ -408,14 +408,15 @@ void cri_reopen_container_log(struct rpc_call *call, const ProtobufCMessage *req
 /* ---- ExecSync -------------------------------------------------------------- */
 
 /* The whole of an exec's output memfd, which the monitor capped. */
-static int read_output(int fd, ProtobufCBinaryData *ret)
+/* The whole of the sealed memfd fd (at most max bytes) into ret. */
+static int read_sealed(int fd, uint64_t max, ProtobufCBinaryData *ret)
 {
         struct stat st;
         size_t off = 0;
 
         if (fstat(fd, &st) < 0)
                 return negative_errno();
-        if (st.st_size < 0 || (uint64_t)st.st_size > BRIG_HELPER_EXEC_OUTPUT_MAX)
+        if (st.st_size < 0 || (uint64_t)st.st_size > max)
                 return -EFBIG;
         ret->len = (size_t)st.st_size;
         ret->data = ret->len ? malloc(ret->len) : NULL;
@@ -459,9 +460,9 @@ void cri_exec_sync(struct rpc_call *call, const ProtobufCMessage *request)
                          req->timeout);
                 return fail_with(call, -ETIMEDOUT, err);
         }
-        r = read_output(res.stdout_fd, &resp.stdout);
+        r = read_sealed(res.stdout_fd, BRIG_HELPER_EXEC_OUTPUT_MAX, &resp.stdout);
         if (r == 0)
-                r = read_output(res.stderr_fd, &resp.stderr);
+                r = read_sealed(res.stderr_fd, BRIG_HELPER_EXEC_OUTPUT_MAX, &resp.stderr);
         safe_close(res.stdout_fd);
         safe_close(res.stderr_fd);
         if (r == 0) {
@@ -613,16 +614,47 @@ void cri_stream_containers(struct rpc_call *call, const ProtobufCMessage *reques
         rpc_reply(call, NULL);
 }
 
+/* The container's OCI spec as the helper wrote it, parsed; NULL (logged)
+ * when it cannot be had. */
+static json_t *runtime_spec(struct rpc_call *call, struct containers *c, struct container *ctr)
+{
+        char err[ERR_SIZE] = "";
+        _cleanup_close_ int fd = -1;
+        ProtobufCBinaryData text = {0};
+        json_error_t jerr;
+        json_t *spec = NULL;
+        int r = containers_spec(c, rpc_call_id(call), ctr, &fd, err, sizeof(err));
+
+        if (r == 0)
+                r = read_sealed(fd, BRIG_HELPER_MAX_SPEC, &text);
+        if (r == 0 && !(spec = json_loadb((const char *)text.data, text.len, 0, &jerr)))
+                r = -EBADMSG;
+        if (r < 0)
+                log_warn_errno(r,
+                               "ContainerStatus: the runtime spec is left out of the verbose info",
+                               "call=%" PRIu64 " ctr=%s reason=\"%s\"", rpc_call_id(call), ctr->id,
+                               err[0] ? err : strerror(-r));
+        free(text.data);
+        return spec;
+}
+
 /* ContainerStatus' verbose "info": what brig knows of the container that
- * CRI has no field for, as JSON. */
-static char *verbose_info(const struct container *ctr, const struct ctr_status *s)
+ * CRI has no field for, and its OCI spec (runtimeSpec), as JSON. */
+static char *verbose_info(struct rpc_call *call, struct containers *c, struct container *ctr,
+                          const struct ctr_status *s)
 {
         json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:i}", "id", ctr->id, "sandboxId",
                               ctr->pod_id, "pid", (json_int_t)s->pid, "runtimeType", "oci",
                               "runtimeHandler", ctr->runtime_handler, "imageId", ctr->image_id,
                               "stopSignal", ctr->stop_signal);
-        char *text = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_t *spec = o ? runtime_spec(call, c, ctr) : NULL;
+        char *text;
 
+        if (spec && json_object_set_new(o, "runtimeSpec", spec) < 0) {
+                json_decref(o);
+                return NULL;
+        }
+        text = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
         json_decref(o);
         return text;
 }
@@ -706,7 +738,7 @@ void cri_container_status(struct rpc_call *call, const ProtobufCMessage *request
         status.n_annotations = cfg->n_annotations;
         resp.status = &status;
         if (req->verbose) {
-                info_text = verbose_info(ctr, &s);
+                info_text = verbose_info(call, c, ctr, &s);
                 if (info_text) {
                         info.key = "info";
                         info.value = info_text;

@@ -977,6 +977,23 @@ static int ctr_call(struct helper_client *hc, uint64_t call_id, uint16_t command
         return r;
 }
 
+int helper_client_ctr_spec(struct helper_client *hc, uint64_t call_id, const char *ctr_id,
+                           int *ret_fd, char *reason, size_t reason_size)
+{
+        struct reply reply;
+        int r = ctr_call(hc, call_id, BRIG_CMD_CTR_SPEC, ctr_id, 0, HELPER_CLIENT_TIMEOUT_MS,
+                         &reply, reason, reason_size);
+
+        *ret_fd = -1;
+        if (r < 0)
+                return r;
+        r = brig_msg_take_fd(&reply.msg, reply.rv.fds, BRIG_TAG_SPEC_FD, ret_fd);
+        reply_release(&reply);
+        if (r < 0)
+                snprintf(reason, reason_size, "the helper's CTR_SPEC reply lacks its fd");
+        return r;
+}
+
 int helper_client_ctr_start(struct helper_client *hc, uint64_t call_id, const char *ctr_id,
                             char *reason, size_t reason_size)
 {

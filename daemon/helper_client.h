@@ -222,6 +222,11 @@ int helper_client_ctr_update(struct helper_client *hc, uint64_t call_id, const c
                              const uint8_t *resources, size_t len, char *reason,
                              size_t reason_size);
 
+/* CTR_SPEC: the container's config.json in a sealed memfd, into *ret_fd
+ * (the caller's to close). -ENOENT for a container without one. */
+int helper_client_ctr_spec(struct helper_client *hc, uint64_t call_id, const char *ctr_id,
+                           int *ret_fd, char *reason, size_t reason_size);
+
 /* What a container-event watcher hears: an event (ev set), word that
  * events were lost (ask about every container), or that the watch ended
  * for good (the helper refused or answered nonsense). */

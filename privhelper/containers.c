@@ -1463,6 +1463,64 @@ int ctr_handle_status(struct helper_conn *c, const struct brig_msg *msg, int *fd
         return 0;
 }
 
+/* A sealed memfd holding a copy of what fd reads (a regular file of at
+ * most max bytes). Returns the memfd or a negative errno. */
+static int sealed_copy(int fd, size_t max)
+{
+        _cleanup_close_ int mfd = memfd_create("brig-spec", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        struct stat st;
+        char buf[16384];
+        size_t total = 0;
+
+        if (mfd < 0 || fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max)
+                return -EFBIG;
+        for (;;) {
+                ssize_t n = read(fd, buf, sizeof(buf));
+                if (n < 0)
+                        return negative_errno();
+                if (n == 0)
+                        break;
+                total += (size_t)n;
+                if (total > max)
+                        return -EFBIG;
+                if (write(mfd, buf, (size_t)n) != n)
+                        return -EIO;
+        }
+        if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+                return negative_errno();
+        return TAKE_FD(mfd);
+}
+
+int ctr_handle_spec(struct helper_conn *c, const struct brig_msg *msg, int *fds,
+                    struct tlv_writer *reply, char *reason, size_t reason_size)
+{
+        const char *id = NULL;
+        _cleanup_close_ int dfd = -1, fd = -1;
+        int r = id_of(msg, BRIG_TAG_CTR_ID, "container", &id, reason, reason_size), index;
+
+        (void)fds;
+        if (r < 0)
+                return r;
+        dfd = openat_beneath(containers_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        fd = dfd < 0 ? dfd : openat_beneath(dfd, "config.json", O_RDONLY | O_NOFOLLOW, 0);
+        if (fd < 0) {
+                snprintf(reason, reason_size, "CTR_SPEC: container %s has no config.json", id);
+                return -ENOENT;
+        }
+        r = sealed_copy(fd, BRIG_HELPER_MAX_SPEC);
+        if (r < 0) {
+                snprintf(reason, reason_size, "CTR_SPEC: container %s: copying config.json: %s", id,
+                         strerror(-r));
+                return r;
+        }
+        index = helper_conn_attach_fd(c, r);
+        if (index < 0)
+                return index;
+        return tlv_put_fd(reply, BRIG_TAG_SPEC_FD, (uint32_t)index);
+}
+
 /* The monitor's EXEC_SYNC answer, passed on with its two memfds. */
 static void exec_answered(void *data, int status, const char *error, const struct tlv_fields *reply,
                           int *fds, size_t n_fds)

@@ -41,6 +41,8 @@ int ctr_handle_reopen_log(struct helper_conn *c, const struct brig_msg *msg, int
                           struct tlv_writer *reply, char *reason, size_t reason_size);
 int ctr_handle_update(struct helper_conn *c, const struct brig_msg *msg, int *fds,
                       struct tlv_writer *reply, char *reason, size_t reason_size);
+int ctr_handle_spec(struct helper_conn *c, const struct brig_msg *msg, int *fds,
+                    struct tlv_writer *reply, char *reason, size_t reason_size);
 int ctr_handle_status(struct helper_conn *c, const struct brig_msg *msg, int *fds,
                       struct tlv_writer *reply, char *reason, size_t reason_size);
 

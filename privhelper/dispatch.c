@@ -54,6 +54,22 @@ void helper_conn_open(struct helper_conn *c, int fd, const char *label)
         *c = (struct helper_conn){.fd = fd, .label = label, .serial = ++next_serial};
 }
 
+int helper_conn_attach_fd(struct helper_conn *c, int fd)
+{
+        if (c->n_reply_fds == BRIG_HELPER_MAX_FDS) {
+                safe_close(fd);
+                return -EMFILE;
+        }
+        c->reply_fds[c->n_reply_fds] = fd;
+        return (int)c->n_reply_fds++;
+}
+
+static void drop_reply_fds(struct helper_conn *c)
+{
+        brig_close_fds(c->reply_fds, c->n_reply_fds);
+        c->n_reply_fds = 0;
+}
+
 static void free_queue(struct helper_conn *c)
 {
         while (c->queue_head) {
@@ -290,6 +306,7 @@ static const struct handler handlers[] = {
     {BRIG_CMD_CTR_REOPEN_LOG, PERMIT_AFTER_HELLO | PERMIT_DEFERRED, ctr_handle_reopen_log},
     {BRIG_CMD_CTR_UPDATE, PERMIT_AFTER_HELLO | PERMIT_DEFERRED, ctr_handle_update},
     {BRIG_CMD_CTR_EVENTS, PERMIT_AFTER_HELLO | PERMIT_DEFERRED, events_handle_wait},
+    {BRIG_CMD_CTR_SPEC, PERMIT_AFTER_HELLO, ctr_handle_spec},
 };
 
 static const struct handler *find_handler(uint16_t command)
@@ -398,9 +415,12 @@ int helper_conn_serve_one(struct helper_conn *c)
                 return r < 0 ? r : 1;
         }
 
+        c->n_reply_fds = 0;
         r = run_handler(c, &msg, rv.fds, reply_buf, sizeof(reply_buf), &reply_len, reason,
                         sizeof(reason));
         brig_close_fds(rv.fds, rv.n_fds);
+        if (r != 0)
+                drop_reply_fds(c);
         if (r == HANDLER_DEFERRED) {
                 log_debug("request deferred", "conn=%s req=%" PRIu32 " cmd=%s in_flight=%u",
                           c->label, msg.hdr.request_id, msg.spec->name, c->in_flight);
@@ -414,6 +434,8 @@ int helper_conn_serve_one(struct helper_conn *c)
         c->served++;
         log_debug("request served", "conn=%s req=%" PRIu32 " cmd=%s", c->label, msg.hdr.request_id,
                   msg.spec->name);
-        r = send_reply(c, msg.hdr.command, msg.hdr.request_id, 0, reply_buf, reply_len, NULL, 0);
+        r = send_reply(c, msg.hdr.command, msg.hdr.request_id, 0, reply_buf, reply_len,
+                       c->reply_fds, c->n_reply_fds);
+        drop_reply_fds(c);
         return r < 0 ? r : 1;
 }

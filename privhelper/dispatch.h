@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/helper.h"
+
 /* Requests one connection may have waiting on children at once; the next is
  * refused with EBUSY. */
 #define HELPER_MAX_IN_FLIGHT 64
@@ -40,6 +42,10 @@ struct helper_conn {
         uint64_t refused;
         struct queued_reply *queue_head, *queue_tail;
         size_t queued;
+        /* fds the running handler's immediate reply carries
+         * (helper_conn_attach_fd()) */
+        int reply_fds[BRIG_HELPER_MAX_FDS];
+        size_t n_reply_fds;
 };
 
 /* Makes c serve fd (taking it) under label, with a fresh serial. */
@@ -71,6 +77,13 @@ int helper_conn_flush(struct helper_conn *c);
 int helper_conn_finish(struct helper_conn *c, uint64_t serial, uint16_t command,
                        uint32_t request_id, int32_t status, const char *message,
                        const void *payload, size_t len, const int *fds, size_t n_fds);
+
+/* For a handler that answers at once (returns 0) with descriptors: hands
+ * fd to the reply, which takes it (it is closed after sending, or when the
+ * handler fails). The n-th attached fd is the reply's index n-1, for its
+ * FD fields. Returns the index, or -EMFILE past BRIG_HELPER_MAX_FDS (fd is
+ * closed then). */
+int helper_conn_attach_fd(struct helper_conn *c, int fd);
 
 /* What a handler returns when a child will answer (helper_conn_finish()). */
 #define HANDLER_DEFERRED 1

@@ -229,6 +229,10 @@ enum brig_cmd {
          * One may wait per connection (EBUSY). Safe: it only passes on
          * what the pods' monitors reported. */
         BRIG_CMD_CTR_EVENTS = 22,
+        /* Container <ctr id>'s config.json as the helper wrote it, copied
+         * into a sealed memfd (SPEC_FD), for ContainerStatus' verbose info.
+         * Safe: it only reads a file the helper wrote. Unknown: ENOENT. */
+        BRIG_CMD_CTR_SPEC = 23,
 };
 
 /* Tags: one global list for the whole protocol, each with exactly one type
@@ -358,6 +362,8 @@ enum brig_tag {
          * the helper is connected to, so its exit will be reported
          * (CTR_STATUS) */
         BRIG_TAG_MONITOR = 53,
+        /* [FD] a sealed memfd holding a container's config.json */
+        BRIG_TAG_SPEC_FD = 54,
         /* [STRING] why a request was refused or failed; allowed in every
          * reply. Kept at the top of the range, apart from command fields. */
         BRIG_TAG_ERROR_MESSAGE = 0x7fff,
@@ -423,6 +429,9 @@ enum brig_tag {
 #define BRIG_EVENT_MONITOR_GONE 2
 /* EXITED: the OOM killer killed a process of the container */
 #define BRIG_EVENT_F_OOM_KILLED 0x1u
+
+/* Largest config.json CTR_SPEC copies */
+#define BRIG_HELPER_MAX_SPEC (8 * 1024 * 1024)
 
 /* Supplementary groups a CTR_CREATE reply lists */
 #define BRIG_HELPER_MAX_GROUPS 256

@@ -1,6 +1,7 @@
 """Container exits reach brigd as the helper's events (CTR_EVENTS), not by
 asking: an exit is recorded with nobody calling CRI, an OOM kill shows as
-reason OOMKilled, and ContainerStatus reports the user the helper resolved.
+reason OOMKilled; and ContainerStatus reports the user the helper resolved
+and, verbose, the OCI spec the helper wrote.
 
 The fixtures and the client are test_containers.py's.
 """
@@ -111,3 +112,15 @@ def test_status_reports_the_user(ctrs, extra):  # noqa: F811
     user = ctrs.status(ctr_id).status.user.linux
     assert (user.uid, user.gid) == (2000, 3000)
     assert list(user.supplemental_groups) == [3000, 4000, 5000]
+
+
+def test_verbose_status_carries_the_runtime_spec(ctrs):
+    pod_id, cfg = ctrs.run_pod()
+    ctr_id = ctrs.create(pod_id, cfg, command=["sh", "-c", "exit 0"], env={"GREETING": "hi"})
+    info = json.loads(ctrs.status(ctr_id, verbose=True).info["info"])
+    spec = info["runtimeSpec"]
+    assert spec["ociVersion"].startswith("1.")
+    assert spec["process"]["args"] == ["sh", "-c", "exit 0"]
+    assert "GREETING=hi" in spec["process"]["env"]
+    assert spec["linux"]["cgroupsPath"].endswith("brig-" + ctr_id)
+    assert info["runtimeHandler"] == "" and info["sandboxId"] == pod_id

@@ -1,13 +1,20 @@
 """CTR_EVENTS at the protocol level: the helper passes each container exit
 on to every subscribed connection, with whether the OOM killer struck, and
-says when a pod's monitor went away (docs/helper-protocol.md)."""
+says when a pod's monitor went away (docs/helper-protocol.md). Also what
+CTR_CREATE, CTR_STATUS and CTR_SPEC report for ContainerStatus."""
+import array
 import errno
+import fcntl
 import os
 import signal
+import socket
 import time
 
+import pytest
+
 from conftest import monitor_pid, wait_for
-from helperproto import (CTR_EVENTS, CTR_KILL, CTR_START, CTR_STATUS, TAG_PID, EVENT_EXITED, EVENT_F_OOM_KILLED,
+from helperproto import (CTR_EVENTS, CTR_KILL, CTR_SPEC, CTR_START, CTR_STATUS, TAG_MONITOR,
+                         TAG_PID, TAG_SPEC_FD, EVENT_EXITED, EVENT_F_OOM_KILLED,
                          EVENT_MONITOR_GONE, REPLY, TAG_CTR_ID, TAG_GID, TAG_GROUPS,
                          TAG_OOM_KILLED, TAG_SIGNAL, TAG_UID, Conn, Reply, events_of, message,
                          string, u32, u32_value)
@@ -159,3 +166,41 @@ def test_events_for_a_gone_connection_are_dropped(brig, ctr):
     assert [e["ctr"] for e in events] == [CTR] and not lost
     s2.close()
     wait_for(lambda: ctr.ping() is not None, 5, "the helper still serves")
+
+
+def test_spec_is_a_sealed_copy_of_config_json(brig, ctr):
+    r = create(ctr, CTR, spec(ctr, ["/bin/true"], env=["A=1"]))
+    assert r.status == 0, r.error_message
+    c = Conn(brig.debug_socket)
+    assert c.hello().status == 0
+    c.next_id += 1
+    c.send(message(CTR_SPEC, c.next_id, string(TAG_CTR_ID, CTR)))
+    data, fds, _, _ = c.sock.recvmsg(70000, socket.CMSG_SPACE(4 * 8))
+    reply = Reply(data)
+    assert reply.status == 0, reply.error_message
+    [(level, kind, raw)] = fds
+    fd = array.array("i", raw[:4])[0]
+    try:
+        seals = fcntl.fcntl(fd, 1034)  # F_GET_SEALS
+        assert seals & 0x8  # F_SEAL_WRITE
+        text = os.pread(fd, 1 << 20, 0)
+        assert text == (brig.root / "containers" / CTR / "config.json").read_bytes()
+        with pytest.raises(OSError):
+            os.pwrite(fd, b"x", 0)
+    finally:
+        os.close(fd)
+    c.next_id += 1
+    c.send(message(CTR_SPEC, c.next_id, string(TAG_CTR_ID, CTR2)))
+    r = Reply(c.sock.recv(70000))
+    assert r.status == -errno.ENOENT and "no config.json" in r.error_message
+    c.close()
+
+
+def test_status_says_whether_the_monitor_is_heard(brig, ctr):
+    start(ctr, CTR, ["/bin/sleep", "100"])
+    st = ctr.request(CTR_STATUS, string(TAG_CTR_ID, CTR))
+    assert u32_value(st.fields[TAG_MONITOR][0]) == 1
+    mon = monitor_pid(brig.run_root / "mon" / POD)
+    os.kill(mon, signal.SIGKILL)
+    wait_for(lambda: u32_value(ctr.request(CTR_STATUS, string(TAG_CTR_ID, CTR))
+                               .fields[TAG_MONITOR][0]) == 0, 10, "the monitor to be gone")

@@ -289,7 +289,7 @@ static void test_table_sane(void **state)
         const struct brig_cmd_spec *t = brig_cmd_table(&n);
         const struct brig_field_spec *err = brig_error_reply_fields(&n_err);
 
-        assert_int_equal(n, 22);
+        assert_int_equal(n, 23);
         assert_int_equal(t[0].command, BRIG_CMD_HELLO);
         assert_string_equal(t[0].name, "HELLO");
         assert_int_equal(t[1].command, BRIG_CMD_PING);
@@ -344,6 +344,9 @@ static void test_table_sane(void **state)
         assert_int_equal(t[21].command, BRIG_CMD_CTR_EVENTS);
         assert_string_equal(t[21].name, "CTR_EVENTS");
         assert_int_equal(t[21].n_request_fields, 0);
+        assert_int_equal(t[22].command, BRIG_CMD_CTR_SPEC);
+        assert_string_equal(t[22].name, "CTR_SPEC");
+        assert_int_equal(t[22].max_reply_fds, 1);
         assert_int_equal(n_err, 1);
         assert_int_equal(err[0].tag, BRIG_TAG_ERROR_MESSAGE);
         assert_int_equal(err[0].tag, 0x7fff);
