@@ -820,8 +820,14 @@ int containers_open(const struct brig_config *config, struct helper_client *help
         c->helper = helper;
         c->pods = pods;
         c->dir_fd = -1;
+        pthread_condattr_t attr;
+
         pthread_mutex_init(&c->lock, NULL);
-        pthread_cond_init(&c->exited, NULL);
+        /* wait_exit()'s deadlines are CLOCK_MONOTONIC's */
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&c->exited, &attr);
+        pthread_condattr_destroy(&attr);
         pthread_rwlock_init(&c->create_lock, NULL);
         if (asprintf(&dir, "%s/" PODS_DIR, config->root) < 0) {
                 dir = NULL;

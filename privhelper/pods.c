@@ -147,12 +147,13 @@ static bool is_creating(const char *id)
         return false;
 }
 
-/* Unmounts the pin name in pod_fd (every mount stacked on it) and deletes
- * the file. An absent pin is no error. */
-static int unpin(int pod_fd, const char *name)
+/* Unmounts name in pod_fd (every mount stacked on it) and deletes it: a
+ * pin file, or with dir the shm directory. Absent is no error. */
+static int unmount_and_delete(int pod_fd, const char *name, bool dir)
 {
         for (int i = 0; i < UNPIN_MAX; i++) {
-                _cleanup_close_ int fd = openat_beneath(pod_fd, name, O_PATH | O_NOFOLLOW, 0);
+                _cleanup_close_ int fd =
+                    openat_beneath(pod_fd, name, O_PATH | O_NOFOLLOW | (dir ? O_DIRECTORY : 0), 0);
                 char path[64];
 
                 if (fd == -ENOENT)
@@ -168,32 +169,7 @@ static int unpin(int pod_fd, const char *name)
                         return negative_errno();
                 }
         }
-        if (unlinkat(pod_fd, name, 0) < 0 && errno != ENOENT)
-                return negative_errno();
-        return 0;
-}
-
-/* Unmounts the pod's shm (every mount stacked on it) and removes the
- * directory. Absent is no error. */
-static int unmount_shm(int pod_fd)
-{
-        for (int i = 0; i < UNPIN_MAX; i++) {
-                _cleanup_close_ int fd =
-                    openat_beneath(pod_fd, SHM_DIR, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
-                char path[64];
-
-                if (fd == -ENOENT)
-                        return 0;
-                if (fd < 0)
-                        return fd;
-                snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-                if (umount2(path, MNT_DETACH) < 0) {
-                        if (errno == EINVAL)
-                                break;
-                        return negative_errno();
-                }
-        }
-        if (unlinkat(pod_fd, SHM_DIR, AT_REMOVEDIR) < 0 && errno != ENOENT)
+        if (unlinkat(pod_fd, name, dir ? AT_REMOVEDIR : 0) < 0 && errno != ENOENT)
                 return negative_errno();
         return 0;
 }
@@ -212,7 +188,7 @@ static int remove_pod(const char *id, char *reason, size_t reason_size)
                 return pod_fd;
         }
         for (size_t i = 0; i < ARRAY_SIZE(pod_ns); i++) {
-                int r = unpin(pod_fd, pod_ns[i].name);
+                int r = unmount_and_delete(pod_fd, pod_ns[i].name, false);
 
                 if (r < 0) {
                         snprintf(reason, reason_size, "pod %s: cannot unpin its %s namespace: %s",
@@ -220,7 +196,7 @@ static int remove_pod(const char *id, char *reason, size_t reason_size)
                         return r;
                 }
         }
-        int r = unmount_shm(pod_fd);
+        int r = unmount_and_delete(pod_fd, SHM_DIR, true);
         if (r < 0) {
                 snprintf(reason, reason_size, "pod %s: cannot unmount its /dev/shm: %s", id,
                          strerror(-r));

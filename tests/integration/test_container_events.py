@@ -124,3 +124,21 @@ def test_verbose_status_carries_the_runtime_spec(ctrs):
     assert "GREETING=hi" in spec["process"]["env"]
     assert spec["linux"]["cgroupsPath"].endswith("brig-" + ctr_id)
     assert info["runtimeHandler"] == "" and info["sandboxId"] == pod_id
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_stop_waits_for_the_exit_without_spinning(brig, ctrs):
+    pod_id, cfg = ctrs.run_pod()
+    ctr_id = ctrs.create(pod_id, cfg,
+                         command=["sh", "-c", "trap '' TERM; exec busybox sleep 1000"])
+    ctrs.start(ctr_id)
+    brigd = brig.brigd_pid()
+    before = cpu_seconds(brigd)
+    ctrs.stop(ctr_id, timeout=3)  # SIGTERM is ignored: three seconds of waiting
+    assert ctrs.status(ctr_id).status.exit_code == 137
+    assert cpu_seconds(brigd) - before < 0.5

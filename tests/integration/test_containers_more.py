@@ -329,6 +329,22 @@ def test_two_containers_of_a_pod_share_its_network(brig, ctrs):  # noqa: F811
     ctrs.remove(server)
 
 
+def test_termination_message_file_is_written_through(brig, ctrs):  # noqa: F811
+    # kubelet makes the file on the node and sends it as an ordinary mount
+    # at the container's terminationMessagePath
+    host_file = brig.base / "termination-log"
+    host_file.write_text("")
+    pod_id, cfg = ctrs.run_pod()
+    req = ctrs.create_request(pod_id, cfg, command=["sh", "-c",
+                                                    "echo bye > /dev/termination-log; exit 2"])
+    req.config.mounts.add(container_path="/dev/termination-log", host_path=str(host_file))
+    ctr_id = ctrs.create_raw(req)
+    ctrs.start(ctr_id)
+    st = ctrs.wait_state(ctr_id, EXITED)
+    assert st.exit_code == 2
+    assert host_file.read_text() == "bye\n"
+
+
 def shm_mounts(brig):
     prefix = str(brig.run_root / "ns") + "/"
     with open("/proc/self/mountinfo") as f:
