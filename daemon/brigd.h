@@ -10,6 +10,7 @@ struct helper_client;
 struct images;
 struct pods;
 struct containers;
+struct ctr_events;
 
 struct brigd {
         struct brig_config config;
@@ -18,5 +19,6 @@ struct brigd {
         struct images *images;         /* the image store and puller */
         struct pods *pods;             /* the pod sandboxes */
         struct containers *containers; /* the containers in them */
+        struct ctr_events *ctr_events; /* their changes, for GetContainerEvents */
         struct timespec started;
 };

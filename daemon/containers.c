@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "crashpoint.h"
+#include "ctr_events.h"
 #include "ctr_request.h"
 #include "ctrevent.h"
 #include "ctrspec.h"
@@ -96,6 +97,8 @@ struct containers {
         uint64_t suspect_gen;
         /* Broadcast (with lock) whenever an exit is recorded. */
         pthread_cond_t exited;
+        /* Where lifecycle changes go for GetContainerEvents; NULL: nowhere. */
+        struct ctr_events *events;
 };
 
 static struct entry *entry_of(struct container *ctr)
@@ -525,6 +528,8 @@ static void apply_exit(struct containers *c, struct entry *e, int32_t code, int6
                                 "cannot record a container's exit; it is seen again at the "
                                 "next start",
                                 "ctr=%s", e->pub.id);
+        ctr_events_emit(c->events, e->pub.id, e->pub.pod_id,
+                        RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_STOPPED_EVENT, finished_at);
 }
 
 #define MESSAGE_FORGOTTEN                                                                          \
@@ -868,6 +873,11 @@ int containers_open(const struct brig_config *config, struct helper_client *help
         return 0;
 }
 
+void containers_set_events(struct containers *c, struct ctr_events *events)
+{
+        c->events = events;
+}
+
 void containers_close(struct containers *c)
 {
         if (!c)
@@ -1179,6 +1189,9 @@ int containers_create(struct containers *c, uint64_t call_id, struct pod *pod,
         e->creating = false;
         pthread_mutex_unlock(&c->lock);
         crashpoint(CRASH_CTR_CREATED_RECORDED);
+        ctr_events_emit(c->events, e->pub.id, e->pub.pod_id,
+                        RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_CREATED_EVENT,
+                        e->pub.created_at);
         memcpy(id, e->pub.id, CTR_ID_LEN + 1);
         log_info("container created", "call=%" PRIu64 " ctr=%s pod=%s name=%s pid=%" PRIu32,
                  call_id, e->pub.id, pod->id, req->config->metadata->name, created.pid);
@@ -1287,8 +1300,15 @@ static int start_locked(struct containers *c, uint64_t call_id, struct entry *e,
         if (w < 0)
                 log_error_errno(w, "cannot record a container's start; its record says starting",
                                 "call=%" PRIu64 " ctr=%s", call_id, e->pub.id);
-        if (r == 0)
+        if (r == 0) {
                 log_info("container started", "call=%" PRIu64 " ctr=%s", call_id, e->pub.id);
+                pthread_mutex_lock(&c->lock);
+                int64_t started_at = e->status.started_at;
+                pthread_mutex_unlock(&c->lock);
+                ctr_events_emit(c->events, e->pub.id, e->pub.pod_id,
+                                RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_STARTED_EVENT,
+                                started_at);
+        }
         return r;
 }
 
@@ -1439,6 +1459,8 @@ static int remove_locked(struct containers *c, uint64_t call_id, struct entry *e
                 return errbuf_fail(err, err_size, r, "container %s: cannot delete its record: %s",
                                    e->pub.id, strerror(-r));
         log_info("container removed", "call=%" PRIu64 " ctr=%s", call_id, e->pub.id);
+        ctr_events_emit(c->events, e->pub.id, e->pub.pod_id,
+                        RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_DELETED_EVENT, now_ns());
         return 0;
 }
 

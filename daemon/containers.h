@@ -97,6 +97,12 @@ int containers_open(const struct brig_config *config, struct helper_client *help
                     struct pods *pods, struct containers **ret, char *err, size_t err_size);
 void containers_close(struct containers *c);
 
+struct ctr_events;
+/* From now on every change a container goes through (created, started,
+ * stopped, deleted) is emitted to events (ctr_events.h) as it is
+ * recorded. Set before serving; events must outlive c. */
+void containers_set_events(struct containers *c, struct ctr_events *events);
+
 /* CreateContainer holds this shared lock from its first check of the pod
  * and image to the end of containers_create(): a pod's stop or removal and
  * an image's removal wait for creations in flight, so a container never

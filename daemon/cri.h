@@ -3,6 +3,9 @@
 
 #include <stddef.h>
 
+#include "api.pb-c.h"
+#include "crimap.h"
+#include "proto/helper.h"
 #include "rpc_server.h"
 
 /* Every RuntimeService and ImageService RPC of CRI runtime.v1. */
@@ -25,6 +28,25 @@ void cri_pod_sandbox_status(struct rpc_call *call, const ProtobufCMessage *reque
 void cri_list_pod_sandbox(struct rpc_call *call, const ProtobufCMessage *request);
 void cri_stream_pod_sandboxes(struct rpc_call *call, const ProtobufCMessage *request);
 
+/* A PodSandboxStatus message built from pod: status points into the
+ * struct and the pod (keep both referenced while it is used); free with
+ * cri_pod_status_free(). Returns 0 or -ENOMEM. */
+struct cri_pod_status {
+        Runtime__V1__PodSandboxStatus status;
+        Runtime__V1__PodSandboxNetworkStatus network;
+        Runtime__V1__LinuxPodSandboxStatus linux_status;
+        Runtime__V1__Namespace namespaces;
+        Runtime__V1__NamespaceOption default_options;
+        Runtime__V1__PodIP pod_ips[BRIG_HELPER_MAX_POD_IPS];
+        Runtime__V1__PodIP *additional[BRIG_HELPER_MAX_POD_IPS];
+        char addrs[BRIG_HELPER_MAX_POD_IPS][BRIG_HELPER_MAX_POD_IP];
+        struct crimap_copy labels, annotations;
+};
+struct pods;
+struct pod;
+int cri_pod_status_build(struct pods *p, struct pod *pod, struct cri_pod_status *m);
+void cri_pod_status_free(struct cri_pod_status *m);
+
 /* The container handlers (cri_container.c). */
 void cri_create_container(struct rpc_call *call, const ProtobufCMessage *request);
 void cri_start_container(struct rpc_call *call, const ProtobufCMessage *request);
@@ -36,6 +58,7 @@ void cri_container_status(struct rpc_call *call, const ProtobufCMessage *request
 void cri_exec_sync(struct rpc_call *call, const ProtobufCMessage *request);
 void cri_reopen_container_log(struct rpc_call *call, const ProtobufCMessage *request);
 void cri_update_container_resources(struct rpc_call *call, const ProtobufCMessage *request);
+void cri_get_container_events(struct rpc_call *call, const ProtobufCMessage *request);
 
 /* brig.debug.v1.Debug: test-only, served when debug_rpcs is set. */
 extern const struct rpc_method debug_methods[];

@@ -23,6 +23,7 @@
 #include "brigd.h"
 #include "crimap.h"
 #include "containers.h"
+#include "ctr_events.h"
 #include "ctr_request.h"
 #include "ctrspec.h"
 #include "errbuf.h"
@@ -659,26 +660,106 @@ static char *verbose_info(struct rpc_call *call, struct containers *c, struct co
         return text;
 }
 
+/* A ContainerStatus message of ctr, with what it points to. */
+struct ctr_status_msg {
+        Runtime__V1__ContainerStatus status;
+        Runtime__V1__ContainerResources resources;
+        Runtime__V1__LinuxContainerResources *resources_linux;
+        Runtime__V1__ContainerUser user;
+        Runtime__V1__LinuxContainerUser user_linux;
+        int64_t *groups;
+        struct crimap_copy labels, annotations;
+        struct ctr_status s;
+};
+
+static void ctr_status_msg_free(struct ctr_status_msg *m)
+{
+        if (m->resources_linux)
+                protobuf_c_message_free_unpacked(&m->resources_linux->base, NULL);
+        m->resources_linux = NULL;
+        free(m->groups);
+        m->groups = NULL;
+        crimap_free(&m->labels);
+        crimap_free(&m->annotations);
+}
+
+/* Builds ctr's status (asking the helper first when it may have exited
+ * unseen); it points into m and ctr. Returns 0 or -ENOMEM. */
+static int ctr_status_msg_build(struct rpc_call *call, struct containers *c, struct container *ctr,
+                                struct ctr_status_msg *m)
+{
+        const Runtime__V1__ContainerConfig *cfg = ctr->config;
+        Runtime__V1__ContainerStatus *st = &m->status;
+
+        *m = (struct ctr_status_msg){
+            .status = RUNTIME__V1__CONTAINER_STATUS__INIT,
+            .resources = RUNTIME__V1__CONTAINER_RESOURCES__INIT,
+            .user = RUNTIME__V1__CONTAINER_USER__INIT,
+            .user_linux = RUNTIME__V1__LINUX_CONTAINER_USER__INIT,
+        };
+        containers_status(c, rpc_call_id(call), ctr, &m->s);
+        st->id = ctr->id;
+        st->metadata = cfg->metadata;
+        st->state = (Runtime__V1__ContainerState)m->s.state;
+        st->created_at = ctr->created_at;
+        st->started_at = m->s.started_at;
+        st->finished_at = m->s.finished_at;
+        st->exit_code = m->s.exit_code;
+        st->image = cfg->image;
+        st->image_ref = ctr->image_ref;
+        st->image_id = ctr->image_id;
+        st->reason = m->s.reason;
+        st->message = m->s.message;
+        st->mounts = cfg->mounts;
+        st->n_mounts = cfg->n_mounts;
+        st->log_path = ctr->log_path;
+        st->stop_signal = signal_enum_of(ctr->stop_signal);
+        m->resources_linux = containers_resources(c, ctr);
+        if (m->resources_linux) {
+                m->resources.linux = m->resources_linux;
+                st->resources = &m->resources;
+        }
+        if (ctr->has_user) {
+                m->groups = calloc(ctr->n_groups + 1, sizeof(*m->groups));
+                if (!m->groups)
+                        goto oom;
+                for (size_t i = 0; i < ctr->n_groups; i++)
+                        m->groups[i] = ctr->groups[i];
+                m->user_linux.uid = ctr->uid;
+                m->user_linux.gid = ctr->gid;
+                m->user_linux.supplemental_groups = m->groups;
+                m->user_linux.n_supplemental_groups = ctr->n_groups;
+                m->user.linux = &m->user_linux;
+                st->user = &m->user;
+        }
+        if (crimap_copy(&m->labels, &runtime__v1__container_status__labels_entry__descriptor,
+                        (void *const *)cfg->labels, cfg->n_labels) < 0 ||
+            crimap_copy(&m->annotations,
+                        &runtime__v1__container_status__annotations_entry__descriptor,
+                        (void *const *)cfg->annotations, cfg->n_annotations) < 0)
+                goto oom;
+        st->labels = (Runtime__V1__ContainerStatus__LabelsEntry **)m->labels.ptrs;
+        st->n_labels = cfg->n_labels;
+        st->annotations = (Runtime__V1__ContainerStatus__AnnotationsEntry **)m->annotations.ptrs;
+        st->n_annotations = cfg->n_annotations;
+        return 0;
+oom:
+        ctr_status_msg_free(m);
+        return -ENOMEM;
+}
+
 void cri_container_status(struct rpc_call *call, const ProtobufCMessage *request)
 {
         const Runtime__V1__ContainerStatusRequest *req = (const void *)request;
         Runtime__V1__ContainerStatusResponse resp = RUNTIME__V1__CONTAINER_STATUS_RESPONSE__INIT;
-        Runtime__V1__ContainerStatus status = RUNTIME__V1__CONTAINER_STATUS__INIT;
         Runtime__V1__ContainerStatusResponse__InfoEntry info =
             RUNTIME__V1__CONTAINER_STATUS_RESPONSE__INFO_ENTRY__INIT;
         Runtime__V1__ContainerStatusResponse__InfoEntry *info_ptrs[] = {&info};
         struct containers *c = app_containers(call);
-        struct crimap_copy labels = {0}, annotations = {0};
         _cleanup_free_ char *info_text = NULL;
         char err[ERR_SIZE] = "";
         struct container *ctr = NULL;
-        const Runtime__V1__ContainerConfig *cfg;
-        Runtime__V1__ContainerResources resources = RUNTIME__V1__CONTAINER_RESOURCES__INIT;
-        Runtime__V1__LinuxContainerResources *resources_linux = NULL;
-        Runtime__V1__ContainerUser user = RUNTIME__V1__CONTAINER_USER__INIT;
-        Runtime__V1__LinuxContainerUser user_linux = RUNTIME__V1__LINUX_CONTAINER_USER__INIT;
-        _cleanup_free_ int64_t *groups = NULL;
-        struct ctr_status s;
+        struct ctr_status_msg m;
         int r;
 
         if (!req->container_id[0])
@@ -686,59 +767,14 @@ void cri_container_status(struct rpc_call *call, const ProtobufCMessage *request
         r = containers_get(c, req->container_id, &ctr, err, sizeof(err));
         if (r < 0)
                 return fail_with(call, r, err);
-        containers_status(c, rpc_call_id(call), ctr, &s);
-        cfg = ctr->config;
-        status.id = ctr->id;
-        status.metadata = cfg->metadata;
-        status.state = (Runtime__V1__ContainerState)s.state;
-        status.created_at = ctr->created_at;
-        status.started_at = s.started_at;
-        status.finished_at = s.finished_at;
-        status.exit_code = s.exit_code;
-        status.image = cfg->image;
-        status.image_ref = ctr->image_ref;
-        status.image_id = ctr->image_id;
-        status.reason = s.reason;
-        status.message = s.message;
-        status.mounts = cfg->mounts;
-        status.n_mounts = cfg->n_mounts;
-        status.log_path = ctr->log_path;
-        status.stop_signal = signal_enum_of(ctr->stop_signal);
-        resources_linux = containers_resources(c, ctr);
-        if (resources_linux) {
-                resources.linux = resources_linux;
-                status.resources = &resources;
-        }
-        if (ctr->has_user) {
-                groups = calloc(ctr->n_groups + 1, sizeof(*groups));
-                if (!groups) {
-                        rpc_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED,
-                                 "ContainerStatus: out of memory");
-                        goto out;
-                }
-                for (size_t i = 0; i < ctr->n_groups; i++)
-                        groups[i] = ctr->groups[i];
-                user_linux.uid = ctr->uid;
-                user_linux.gid = ctr->gid;
-                user_linux.supplemental_groups = groups;
-                user_linux.n_supplemental_groups = ctr->n_groups;
-                user.linux = &user_linux;
-                status.user = &user;
-        }
-        if (crimap_copy(&labels, &runtime__v1__container_status__labels_entry__descriptor,
-                        (void *const *)cfg->labels, cfg->n_labels) < 0 ||
-            crimap_copy(&annotations, &runtime__v1__container_status__annotations_entry__descriptor,
-                        (void *const *)cfg->annotations, cfg->n_annotations) < 0) {
+        if (ctr_status_msg_build(call, c, ctr, &m) < 0) {
                 rpc_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "ContainerStatus: out of memory");
-                goto out;
+                container_unref(c, ctr);
+                return;
         }
-        status.labels = (Runtime__V1__ContainerStatus__LabelsEntry **)labels.ptrs;
-        status.n_labels = cfg->n_labels;
-        status.annotations = (Runtime__V1__ContainerStatus__AnnotationsEntry **)annotations.ptrs;
-        status.n_annotations = cfg->n_annotations;
-        resp.status = &status;
+        resp.status = &m.status;
         if (req->verbose) {
-                info_text = verbose_info(call, c, ctr, &s);
+                info_text = verbose_info(call, c, ctr, &m.s);
                 if (info_text) {
                         info.key = "info";
                         info.value = info_text;
@@ -747,10 +783,119 @@ void cri_container_status(struct rpc_call *call, const ProtobufCMessage *request
                 }
         }
         rpc_reply(call, &resp.base);
-out:
-        if (resources_linux)
-                protobuf_c_message_free_unpacked(&resources_linux->base, NULL);
-        crimap_free(&labels);
-        crimap_free(&annotations);
+        ctr_status_msg_free(&m);
         container_unref(c, ctr);
+}
+
+/* How often a GetContainerEvents stream with nothing to send looks whether
+ * its client went away or brigd stops. */
+#define EVENTS_POLL_MS 500
+
+/* One GetContainerEvents message for note: the pod's status (when the pod
+ * is still there) and the statuses of all its containers, as they are now.
+ * Returns what rpc_send() gave, or -ENOMEM. */
+static int send_event(struct rpc_call *call, const struct ctr_event_note *note)
+{
+        struct brigd *d = rpc_call_app(call);
+        Runtime__V1__ContainerEventResponse resp = RUNTIME__V1__CONTAINER_EVENT_RESPONSE__INIT;
+        struct container **all = NULL;
+        struct ctr_status_msg *msgs = NULL;
+        Runtime__V1__ContainerStatus **statuses = NULL;
+        struct cri_pod_status pod_status;
+        struct pod *pod = NULL;
+        size_t n_all = 0, n = 0;
+        bool have_pod = false;
+        char err[ERR_SIZE];
+        int r;
+
+        resp.container_id = (char *)note->ctr_id;
+        resp.container_event_type = note->type;
+        resp.created_at = note->at;
+        if (pods_get(d->pods, note->pod_id, &pod, err, sizeof(err)) == 0) {
+                if (cri_pod_status_build(d->pods, pod, &pod_status) < 0) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                have_pod = true;
+                resp.pod_sandbox_status = &pod_status.status;
+        }
+        r = containers_list(d->containers, &all, &n_all);
+        if (r < 0)
+                goto out;
+        msgs = calloc(n_all + 1, sizeof(*msgs));
+        statuses = calloc(n_all + 1, sizeof(*statuses));
+        if (!msgs || !statuses) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (size_t i = 0; i < n_all; i++) {
+                if (strcmp(all[i]->pod_id, note->pod_id) != 0)
+                        continue;
+                r = ctr_status_msg_build(call, d->containers, all[i], &msgs[n]);
+                if (r < 0)
+                        goto out;
+                statuses[n] = &msgs[n].status;
+                n++;
+        }
+        resp.containers_statuses = statuses;
+        resp.n_containers_statuses = n;
+        r = rpc_send(call, &resp.base);
+out:
+        for (size_t i = 0; i < n; i++)
+                ctr_status_msg_free(&msgs[i]);
+        free(msgs);
+        free(statuses);
+        if (all)
+                containers_list_free(d->containers, all, n_all);
+        if (have_pod)
+                cri_pod_status_free(&pod_status);
+        if (pod)
+                pod_unref(d->pods, pod);
+        return r;
+}
+
+void cri_get_container_events(struct rpc_call *call, const ProtobufCMessage *request)
+{
+        struct brigd *d = rpc_call_app(call);
+        struct ctr_events_sub *sub = NULL;
+        int r;
+
+        (void)request;
+        r = ctr_events_subscribe(d->ctr_events, &sub);
+        if (r < 0) {
+                rpc_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                         "GetContainerEvents: %d streams are open already",
+                         CTR_EVENTS_MAX_SUBSCRIBERS);
+                return;
+        }
+        log_info("container events stream opened", "call=%" PRIu64, rpc_call_id(call));
+        while (!rpc_call_done(call)) {
+                struct ctr_event_note note;
+
+                r = ctr_events_next(d->ctr_events, sub, EVENTS_POLL_MS, &note);
+                if (r == 0)
+                        continue;
+                if (r == -ENOBUFS) {
+                        rpc_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                                 "GetContainerEvents: this stream fell %d events behind and was "
+                                 "dropped; relist and subscribe again",
+                                 CTR_EVENTS_QUEUE_MAX);
+                        goto out;
+                }
+                r = send_event(call, &note);
+                if (r == -ENOMEM) {
+                        rpc_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                                 "GetContainerEvents: out of memory");
+                        goto out;
+                }
+                if (r < 0)
+                        break;
+        }
+        if (rpc_call_done(call))
+                rpc_fail(call, GRPC_STATUS_CANCELLED, "GetContainerEvents: cancelled");
+        else
+                rpc_reply(call, NULL);
+out:
+        log_info("container events stream closed", "call=%" PRIu64, rpc_call_id(call));
+        ctr_events_unsubscribe(d->ctr_events, sub);
 }

@@ -453,29 +453,78 @@ out:
         return text;
 }
 
+int cri_pod_status_build(struct pods *p, struct pod *pod, struct cri_pod_status *m)
+{
+        const Runtime__V1__PodSandboxConfig *c = pod->config;
+
+        *m = (struct cri_pod_status){
+            .status = RUNTIME__V1__POD_SANDBOX_STATUS__INIT,
+            .network = RUNTIME__V1__POD_SANDBOX_NETWORK_STATUS__INIT,
+            .linux_status = RUNTIME__V1__LINUX_POD_SANDBOX_STATUS__INIT,
+            .namespaces = RUNTIME__V1__NAMESPACE__INIT,
+            .default_options = RUNTIME__V1__NAMESPACE_OPTION__INIT,
+        };
+        m->status.id = pod->id;
+        m->status.metadata = c->metadata;
+        m->status.state = (Runtime__V1__PodSandboxState)pod_state(p, pod);
+        m->status.created_at = pod->created_at;
+        m->status.runtime_handler = pod->runtime_handler;
+        m->status.network = &m->network;
+        /* A stopped pod's addresses went back to the pool at NET_DEL. */
+        for (size_t i = 0;
+             m->status.state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY && i < pod->n_ips;
+             i++) {
+                snprintf(m->addrs[i], sizeof(m->addrs[i]), "%.*s", (int)strcspn(pod->ips[i], "/"),
+                         pod->ips[i]);
+                if (i == 0) {
+                        m->network.ip = m->addrs[0];
+                        continue;
+                }
+                m->pod_ips[i] = (Runtime__V1__PodIP)RUNTIME__V1__POD_IP__INIT;
+                m->pod_ips[i].ip = m->addrs[i];
+                m->additional[m->network.n_additional_ips++] = &m->pod_ips[i];
+        }
+        m->network.additional_ips = m->additional;
+        m->namespaces.options =
+            c->linux && c->linux->security_context && c->linux->security_context->namespace_options
+                ? c->linux->security_context->namespace_options
+                : &m->default_options;
+        m->linux_status.namespaces = &m->namespaces;
+        m->status.linux = &m->linux_status;
+        if (crimap_copy(&m->labels, &runtime__v1__pod_sandbox_status__labels_entry__descriptor,
+                        (void *const *)c->labels, c->n_labels) < 0 ||
+            crimap_copy(&m->annotations,
+                        &runtime__v1__pod_sandbox_status__annotations_entry__descriptor,
+                        (void *const *)c->annotations, c->n_annotations) < 0) {
+                cri_pod_status_free(m);
+                return -ENOMEM;
+        }
+        m->status.labels = (Runtime__V1__PodSandboxStatus__LabelsEntry **)m->labels.ptrs;
+        m->status.n_labels = c->n_labels;
+        m->status.annotations =
+            (Runtime__V1__PodSandboxStatus__AnnotationsEntry **)m->annotations.ptrs;
+        m->status.n_annotations = c->n_annotations;
+        return 0;
+}
+
+void cri_pod_status_free(struct cri_pod_status *m)
+{
+        crimap_free(&m->labels);
+        crimap_free(&m->annotations);
+}
+
 void cri_pod_sandbox_status(struct rpc_call *call, const ProtobufCMessage *request)
 {
         const Runtime__V1__PodSandboxStatusRequest *req = (const void *)request;
         Runtime__V1__PodSandboxStatusResponse resp = RUNTIME__V1__POD_SANDBOX_STATUS_RESPONSE__INIT;
-        Runtime__V1__PodSandboxStatus status = RUNTIME__V1__POD_SANDBOX_STATUS__INIT;
-        Runtime__V1__PodSandboxNetworkStatus network =
-            RUNTIME__V1__POD_SANDBOX_NETWORK_STATUS__INIT;
-        Runtime__V1__LinuxPodSandboxStatus linux_status =
-            RUNTIME__V1__LINUX_POD_SANDBOX_STATUS__INIT;
-        Runtime__V1__Namespace namespaces = RUNTIME__V1__NAMESPACE__INIT;
-        Runtime__V1__NamespaceOption default_options = RUNTIME__V1__NAMESPACE_OPTION__INIT;
         Runtime__V1__PodSandboxStatusResponse__InfoEntry info =
             RUNTIME__V1__POD_SANDBOX_STATUS_RESPONSE__INFO_ENTRY__INIT;
         Runtime__V1__PodSandboxStatusResponse__InfoEntry *info_ptrs[] = {&info};
-        Runtime__V1__PodIP pod_ips[BRIG_HELPER_MAX_POD_IPS];
-        Runtime__V1__PodIP *additional[BRIG_HELPER_MAX_POD_IPS];
-        char addrs[BRIG_HELPER_MAX_POD_IPS][BRIG_HELPER_MAX_POD_IP];
-        struct crimap_copy labels = {0}, annotations = {0};
+        struct cri_pod_status m;
         struct pods *p = app_pods(call);
         _cleanup_free_ char *info_text = NULL;
         char err[ERR_SIZE] = "";
         struct pod *pod = NULL;
-        const Runtime__V1__PodSandboxConfig *c;
         int r;
 
         if (!req->pod_sandbox_id[0])
@@ -483,48 +532,14 @@ void cri_pod_sandbox_status(struct rpc_call *call, const ProtobufCMessage *reque
         r = pods_get(p, req->pod_sandbox_id, &pod, err, sizeof(err));
         if (r < 0)
                 return fail_with(call, r, err);
-        c = pod->config;
-        status.id = pod->id;
-        status.metadata = c->metadata;
-        status.state = (Runtime__V1__PodSandboxState)pod_state(p, pod);
-        status.created_at = pod->created_at;
-        status.runtime_handler = pod->runtime_handler;
-        status.network = &network;
-        /* A stopped pod's addresses went back to the pool at NET_DEL. */
-        for (size_t i = 0;
-             status.state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY && i < pod->n_ips; i++) {
-                snprintf(addrs[i], sizeof(addrs[i]), "%.*s", (int)strcspn(pod->ips[i], "/"),
-                         pod->ips[i]);
-                if (i == 0) {
-                        network.ip = addrs[0];
-                        continue;
-                }
-                pod_ips[i] = (Runtime__V1__PodIP)RUNTIME__V1__POD_IP__INIT;
-                pod_ips[i].ip = addrs[i];
-                additional[network.n_additional_ips++] = &pod_ips[i];
-        }
-        network.additional_ips = additional;
-        namespaces.options =
-            c->linux && c->linux->security_context && c->linux->security_context->namespace_options
-                ? c->linux->security_context->namespace_options
-                : &default_options;
-        linux_status.namespaces = &namespaces;
-        status.linux = &linux_status;
-        if (crimap_copy(&labels, &runtime__v1__pod_sandbox_status__labels_entry__descriptor,
-                        (void *const *)c->labels, c->n_labels) < 0 ||
-            crimap_copy(&annotations,
-                        &runtime__v1__pod_sandbox_status__annotations_entry__descriptor,
-                        (void *const *)c->annotations, c->n_annotations) < 0) {
+        if (cri_pod_status_build(p, pod, &m) < 0) {
                 rpc_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "PodSandboxStatus: out of memory");
-                goto out;
+                pod_unref(p, pod);
+                return;
         }
-        status.labels = (Runtime__V1__PodSandboxStatus__LabelsEntry **)labels.ptrs;
-        status.n_labels = c->n_labels;
-        status.annotations = (Runtime__V1__PodSandboxStatus__AnnotationsEntry **)annotations.ptrs;
-        status.n_annotations = c->n_annotations;
-        resp.status = &status;
+        resp.status = &m.status;
         if (req->verbose) {
-                info_text = verbose_info(call, pod, (enum pod_state)status.state);
+                info_text = verbose_info(call, pod, (enum pod_state)m.status.state);
                 if (info_text) {
                         info.key = "info";
                         info.value = info_text;
@@ -533,8 +548,6 @@ void cri_pod_sandbox_status(struct rpc_call *call, const ProtobufCMessage *reque
                 }
         }
         rpc_reply(call, &resp.base);
-out:
-        crimap_free(&labels);
-        crimap_free(&annotations);
+        cri_pod_status_free(&m);
         pod_unref(p, pod);
 }

@@ -14,6 +14,7 @@
 #include "brigd.h"
 #include "cmdline.h"
 #include "containers.h"
+#include "ctr_events.h"
 #include "cri.h"
 #include "helper_client.h"
 #include "images.h"
@@ -236,10 +237,15 @@ int main(int argc, char **argv)
                         goto out;
                 }
                 pods_set_containers_hook(d.pods, containers_pod_hook, d.containers);
+                r = ctr_events_new(&d.ctr_events);
+                if (r < 0)
+                        goto out;
+                containers_set_events(d.containers, d.ctr_events);
         }
         r = serve(&d, cmdline_extra(&cl, "debug-rpcs") != NULL);
 out:
         containers_close(d.containers);
+        ctr_events_free(d.ctr_events);
         pods_close(d.pods);
         images_close(d.images);
         helper_client_free(d.helper);

@@ -3,3 +3,7 @@
 $(BUILD)/tests/test_ctr_request: $(BUILD)/obj/daemon/ctr_request.o $(BUILD)/obj/daemon/errbuf.o \
                                  $(GEN_OBJ) | $(GEN_H)
 LIBS_test_ctr_request := -lprotobuf-c
+
+# The hub of container events behind GetContainerEvents, and its unit test.
+$(BUILD)/tests/test_ctr_events: $(BUILD)/obj/daemon/ctr_events.o | $(GEN_H)
+LIBS_test_ctr_events := -lpthread

@@ -8,10 +8,12 @@ The fixtures and the client are test_containers.py's.
 import json
 import os
 import signal
+import threading
 
+import grpc
 import pytest
 
-from conftest import monitor_pid, wait_for
+from conftest import api_pb2, monitor_pid, wait_for
 from test_containers import (EXIT_TIMEOUT, EXITED, RUNNING, SLEEP, brig, ctrs,  # noqa: F401
                              registry_image)
 from test_containers_more import extra, security_context  # noqa: F401
@@ -142,3 +144,106 @@ def test_a_stop_waits_for_the_exit_without_spinning(brig, ctrs):
     ctrs.stop(ctr_id, timeout=3)  # SIGTERM is ignored: three seconds of waiting
     assert ctrs.status(ctr_id).status.exit_code == 137
     assert cpu_seconds(brigd) - before < 0.5
+
+
+# --- GetContainerEvents ------------------------------------------------------------
+
+CREATED_EV, STARTED_EV, STOPPED_EV, DELETED_EV = (
+    api_pb2.CONTAINER_CREATED_EVENT, api_pb2.CONTAINER_STARTED_EVENT,
+    api_pb2.CONTAINER_STOPPED_EVENT, api_pb2.CONTAINER_DELETED_EVENT)
+
+
+class EventStream:
+    """A GetContainerEvents stream read by a thread into a list."""
+
+    def __init__(self, ctrs):
+        fn = ctrs.cri.channel.unary_stream(
+            "/runtime.v1.RuntimeService/GetContainerEvents",
+            request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=api_pb2.ContainerEventResponse.FromString)
+        self.call = fn(api_pb2.GetEventsRequest(), timeout=120)
+        self.events = []
+        self.error = None
+        self.thread = threading.Thread(target=self.read, daemon=True)
+        self.thread.start()
+
+    def read(self):
+        try:
+            for ev in self.call:
+                self.events.append(ev)
+        except grpc.RpcError as e:
+            self.error = e
+
+    def of(self, ctr_id):
+        return [e for e in self.events if e.container_id == ctr_id]
+
+    def close(self):
+        self.call.cancel()
+        self.thread.join(10)
+
+
+def wait_subscribed(brig, n=1):
+    wait_for(lambda: brig.log_text().count("container events stream opened") >= n, 10,
+             "the events stream to open")
+
+
+def test_events_follow_a_container_through_its_life(brig, ctrs):
+    pod_id, cfg = ctrs.run_pod()
+    streams = [EventStream(ctrs), EventStream(ctrs)]
+    wait_subscribed(brig, 2)
+    ctr_id = ctrs.create(pod_id, cfg, command=SLEEP)
+    ctrs.start(ctr_id)
+    ctrs.stop(ctr_id, timeout=0)
+    ctrs.remove(ctr_id)
+    for s in streams:
+        wait_for(lambda: len(s.of(ctr_id)) == 4, EXIT_TIMEOUT, "four events")
+        evs = s.of(ctr_id)
+        assert [e.container_event_type for e in evs] == \
+            [CREATED_EV, STARTED_EV, STOPPED_EV, DELETED_EV]
+        assert all(e.pod_sandbox_status.id == pod_id for e in evs)
+        created, started, stopped, deleted = evs
+        assert created.created_at <= started.created_at <= stopped.created_at <= \
+            deleted.created_at
+        state = {e.container_event_type: {c.id: c.state for c in e.containers_statuses}
+                 for e in evs}
+        assert state[CREATED_EV][ctr_id] == api_pb2.CONTAINER_CREATED
+        assert state[STARTED_EV][ctr_id] == RUNNING
+        assert state[STOPPED_EV][ctr_id] == EXITED
+        assert ctr_id not in state[DELETED_EV]
+        [st] = [c for c in stopped.containers_statuses if c.id == ctr_id]
+        assert st.exit_code == 137 and st.finished_at == stopped.created_at
+        s.close()
+        assert s.error is None or s.error.code() == grpc.StatusCode.CANCELLED
+
+
+def test_an_exit_nobody_asked_about_is_an_event(brig, ctrs):
+    pod_id, cfg = ctrs.run_pod()
+    s = EventStream(ctrs)
+    wait_subscribed(brig)
+    ctr_id = ctrs.create(pod_id, cfg, command=["sh", "-c", "busybox sleep 0.2; exit 5"])
+    ctrs.start(ctr_id)
+    ev = wait_for(lambda: ([e for e in s.of(ctr_id) if e.container_event_type == STOPPED_EV]
+                           or [None])[0], EXIT_TIMEOUT, "the stopped event")
+    [st] = [c for c in ev.containers_statuses if c.id == ctr_id]
+    assert st.state == EXITED and st.exit_code == 5 and st.reason == "Error"
+    s.close()
+
+
+def test_a_closed_stream_is_forgotten(brig, ctrs):
+    for _ in range(3):
+        s = EventStream(ctrs)
+        wait_subscribed(brig)
+        s.close()
+        wait_for(lambda: brig.log_text().count("container events stream closed") >=
+                 brig.log_text().count("container events stream opened"), 10,
+                 "the stream to close")
+    # eight at once are served (each holds a worker thread); the ninth is refused
+    streams = [EventStream(ctrs) for _ in range(8)]
+    wait_for(lambda: brig.log_text().count("container events stream opened") >= 11, 10,
+             "eight streams")
+    extra = EventStream(ctrs)
+    extra.thread.join(10)
+    assert extra.error is not None
+    assert extra.error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    for st in streams:
+        st.close()
