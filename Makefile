@@ -56,7 +56,7 @@ FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 BRIGD       := $(BUILD)/brigd
 BRIG_HELPER := $(BUILD)/brig-helper
 
-DAEMON_LIBS := -lgrpc -lgpr -lprotobuf-c -lseccomp -lcurl -lssl -lcrypto -ljansson -lpthread
+DAEMON_LIBS := -lgrpc -lgpr -lprotobuf-c -lseccomp -lcurl -lssl -lcrypto -ljansson -lmicrohttpd -lpthread
 # The helper links nothing that parses network formats: see docs/helper-protocol.md.
 HELPER_LIBS := -lcap-ng -lmnl
 UNIT_LIBS   := -lcmocka

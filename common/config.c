@@ -6,6 +6,7 @@
 #include "toml.h"
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
@@ -260,19 +261,50 @@ static int parse_paths(void *field, const char *text, const char **ret_why)
                           ret_why);
 }
 
-static int parse_plugin_timeout(void *field, const char *text, const char **ret_why)
+/* A whole number from lo to hi (what names the allowed range). */
+static int parse_range(void *field, const char *text, unsigned long lo, unsigned long hi,
+                       const char *what, const char **ret_why)
 {
         char *end;
         unsigned long v;
 
         errno = 0;
         v = strtoul(text, &end, 10);
-        if (text[0] < '0' || text[0] > '9' || *end || errno || v < 1 || v > MAX_PLUGIN_TIMEOUT) {
-                *ret_why = "must be a number of seconds from 1 to 600";
+        if (text[0] < '0' || text[0] > '9' || *end || errno || v < lo || v > hi) {
+                *ret_why = what;
                 return -EINVAL;
         }
         *(unsigned *)field = (unsigned)v;
         return 0;
+}
+
+static int parse_plugin_timeout(void *field, const char *text, const char **ret_why)
+{
+        return parse_range(field, text, 1, MAX_PLUGIN_TIMEOUT,
+                           "must be a number of seconds from 1 to 600", ret_why);
+}
+
+static int parse_stream_address(void *field, const char *text, const char **ret_why)
+{
+        struct in6_addr a6;
+        struct in_addr a4;
+
+        if (inet_pton(AF_INET, text, &a4) != 1 && inet_pton(AF_INET6, text, &a6) != 1) {
+                *ret_why = "must be an IPv4 or IPv6 address, e.g. \"127.0.0.1\"";
+                return -EINVAL;
+        }
+        return store_string(field, text);
+}
+
+static int parse_stream_port(void *field, const char *text, const char **ret_why)
+{
+        return parse_range(field, text, 0, 65535, "must be a TCP port from 0 to 65535", ret_why);
+}
+
+static int parse_idle_timeout(void *field, const char *text, const char **ret_why)
+{
+        return parse_range(field, text, 1, 7 * 24 * 3600,
+                           "must be a number of seconds from 1 to 604800 (a week)", ret_why);
 }
 
 static int print_count(FILE *f, const void *field)
@@ -669,6 +701,36 @@ static const struct config_key config_keys[] = {
         .parse = parse_path,
         .print = print_string,
         .release = release_string,
+    },
+    {
+        .name = "stream_address",
+        .type = TOML_STRING,
+        .doc = "IP address of the streaming server kubelet sends exec, attach and\n"
+               "port-forward sessions to (the URLs Exec, Attach and PortForward answer).",
+        .default_value = "127.0.0.1",
+        FIELD(stream_address),
+        .parse = parse_stream_address,
+        .print = print_string,
+        .release = release_string,
+    },
+    {
+        .name = "stream_port",
+        .type = TOML_INTEGER,
+        .doc = "TCP port of the streaming server; 0 picks a free one at each start\n"
+               "(logged, and shown in Status' verbose info).",
+        .default_value = "0",
+        FIELD(stream_port),
+        .parse = parse_stream_port,
+        .print = print_count,
+    },
+    {
+        .name = "stream_idle_timeout",
+        .type = TOML_INTEGER,
+        .doc = "Seconds a streaming session may pass no data before it is closed.",
+        .default_value = "14400",
+        FIELD(stream_idle_timeout),
+        .parse = parse_idle_timeout,
+        .print = print_count,
     },
     {
         .name = "default_runtime",

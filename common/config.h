@@ -69,6 +69,9 @@ struct brig_config {
         unsigned cni_plugin_timeout;        /* seconds one plugin may run */
         char *pod_log_root;                 /* container logs live below it */
         char *default_runtime;              /* the runtime of the handler "" */
+        char *stream_address;               /* the streaming server's IP address */
+        unsigned stream_port;               /* its TCP port; 0: an ephemeral one */
+        unsigned stream_idle_timeout;       /* seconds a stream may sit idle */
         /* Built-in runc and crun first (overridden in place), then the ones
          * files add, in the order they were added. Names are unique. The two
          * members stay adjacent: config.c swaps them as one value. */

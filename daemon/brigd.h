@@ -11,6 +11,7 @@ struct images;
 struct pods;
 struct containers;
 struct ctr_events;
+struct stream_server;
 
 struct brigd {
         struct brig_config config;
@@ -20,5 +21,6 @@ struct brigd {
         struct pods *pods;             /* the pod sandboxes */
         struct containers *containers; /* the containers in them */
         struct ctr_events *ctr_events; /* their changes, for GetContainerEvents */
+        struct stream_server *streams; /* exec, attach and port-forward sessions */
         struct timespec started;
 };

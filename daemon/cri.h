@@ -60,6 +60,11 @@ void cri_reopen_container_log(struct rpc_call *call, const ProtobufCMessage *req
 void cri_update_container_resources(struct rpc_call *call, const ProtobufCMessage *request);
 void cri_get_container_events(struct rpc_call *call, const ProtobufCMessage *request);
 
+/* The streaming handlers (cri_stream.c). */
+void cri_exec(struct rpc_call *call, const ProtobufCMessage *request);
+void cri_attach(struct rpc_call *call, const ProtobufCMessage *request);
+void cri_port_forward(struct rpc_call *call, const ProtobufCMessage *request);
+
 /* brig.debug.v1.Debug: test-only, served when debug_rpcs is set. */
 extern const struct rpc_method debug_methods[];
 extern const size_t debug_n_methods;

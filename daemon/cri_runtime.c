@@ -12,6 +12,7 @@
 
 #include "api.pb-c.h"
 #include "brigd.h"
+#include "stream_server.h"
 #include "helper_client.h"
 #include "log.h"
 #include "proto/helper.h"
@@ -114,7 +115,7 @@ static void handle_status(struct rpc_call *call, const ProtobufCMessage *request
         Runtime__V1__RuntimeHandler handlers[CONFIG_MAX_RUNTIMES + 1];
         Runtime__V1__RuntimeHandler *handler_ptrs[ARRAY_SIZE(handlers)];
         Runtime__V1__RuntimeFeatures runtime_features = RUNTIME__V1__RUNTIME_FEATURES__INIT;
-        Runtime__V1__StatusResponse__InfoEntry info[3];
+        Runtime__V1__StatusResponse__InfoEntry info[4];
         Runtime__V1__StatusResponse__InfoEntry *info_ptrs[ARRAY_SIZE(info)];
         _cleanup_free_ char *config_text = NULL;
         char runtime_message[768], network_message[BRIG_HELPER_MAX_ERROR_MESSAGE];
@@ -161,6 +162,7 @@ static void handle_status(struct rpc_call *call, const ProtobufCMessage *request
                     {"config", config_text ? config_text : ""},
                     {"helperProtocolVersion", version},
                     {"uptimeSeconds", uptime},
+                    {"streamingServer", d->streams ? stream_server_endpoint(d->streams) : ""},
                 };
                 for (; n < ARRAY_SIZE(pairs); n++) {
                         runtime__v1__status_response__info_entry__init(&info[n]);
@@ -224,9 +226,9 @@ const struct rpc_method cri_methods[] = {
     METHOD(RuntimeService, ReopenContainerLog, reopen_container_log_request, RPC_UNARY,
            cri_reopen_container_log),
     METHOD(RuntimeService, ExecSync, exec_sync_request, RPC_UNARY, cri_exec_sync),
-    METHOD(RuntimeService, Exec, exec_request, RPC_UNARY, NULL),
-    METHOD(RuntimeService, Attach, attach_request, RPC_UNARY, NULL),
-    METHOD(RuntimeService, PortForward, port_forward_request, RPC_UNARY, NULL),
+    METHOD(RuntimeService, Exec, exec_request, RPC_UNARY, cri_exec),
+    METHOD(RuntimeService, Attach, attach_request, RPC_UNARY, cri_attach),
+    METHOD(RuntimeService, PortForward, port_forward_request, RPC_UNARY, cri_port_forward),
     METHOD(RuntimeService, ContainerStats, container_stats_request, RPC_UNARY, NULL),
     METHOD(RuntimeService, ListContainerStats, list_container_stats_request, RPC_UNARY, NULL),
     METHOD(RuntimeService, StreamContainerStats, stream_container_stats_request, RPC_SERVER_STREAM,

@@ -17,6 +17,7 @@
 #include "ctr_events.h"
 #include "cri.h"
 #include "helper_client.h"
+#include "stream_server.h"
 #include "images.h"
 #include "pods.h"
 #include "registry.h"
@@ -241,9 +242,21 @@ int main(int argc, char **argv)
                 if (r < 0)
                         goto out;
                 containers_set_events(d.containers, d.ctr_events);
+                const struct stream_server_options so = {
+                    .address = d.config.stream_address,
+                    .port = d.config.stream_port,
+                    .idle_timeout_s = d.config.stream_idle_timeout,
+                };
+                r = stream_server_start(&so, &d.streams, err, sizeof(err));
+                if (r < 0) {
+                        log_error_errno(r, "cannot start the streaming server", "reason=\"%s\"",
+                                        err);
+                        goto out;
+                }
         }
         r = serve(&d, cmdline_extra(&cl, "debug-rpcs") != NULL);
 out:
+        stream_server_stop(d.streams);
         containers_close(d.containers);
         ctr_events_free(d.ctr_events);
         pods_close(d.pods);

@@ -7,3 +7,7 @@ LIBS_test_ctr_request := -lprotobuf-c
 # The hub of container events behind GetContainerEvents, and its unit test.
 $(BUILD)/tests/test_ctr_events: $(BUILD)/obj/daemon/ctr_events.o | $(GEN_H)
 LIBS_test_ctr_events := -lpthread
+
+# brigd's streaming server (libmicrohttpd) and its unit test.
+$(BUILD)/tests/test_stream_server: $(BUILD)/obj/daemon/stream_server.o
+LIBS_test_stream_server := -lmicrohttpd -lpthread

@@ -9,7 +9,7 @@ libgrpc-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
 libseccomp-dev libcap-ng-dev libmnl-dev libbpf-dev
 libcurl4-openssl-dev libssl-dev libjansson-dev
 libarchive-dev zlib1g-dev libisal-dev libzstd-dev liburing-dev
-libcmocka-dev
+libcmocka-dev libmicrohttpd-dev
 python3 python3-pytest python3-grpcio python3-protobuf
 passwd util-linux procps iproute2
 runc docker-registry busybox-static containernetworking-plugins

@@ -66,7 +66,7 @@ def test_socket_mode(brig):
     assert stat.S_IMODE(st.st_mode) == 0o660
 
 
-@pytest.mark.parametrize("method", ["Attach", "PodSandboxStats"])
+@pytest.mark.parametrize("method", ["ListMetricDescriptors", "PodSandboxStats"])
 def test_unlanded_rpcs_are_unimplemented(brig, method):
     service = "ImageService" if method == "PullImage" else "RuntimeService"
     with pytest.raises(grpc.RpcError) as e:

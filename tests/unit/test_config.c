@@ -515,13 +515,17 @@ static void test_print_format(void **state)
             "cni_plugin_dirs",
             "cni_plugin_timeout",
             "pod_log_root",
+            "stream_address",
+            "stream_port",
+            "stream_idle_timeout",
             "default_runtime",
             "runtimes",
         };
         static const enum toml_type types[] = {
-            TOML_STRING, TOML_STRING,  TOML_STRING, TOML_STRING,  TOML_STRING, TOML_STRING,
-            TOML_STRING, TOML_STRING,  TOML_STRING, TOML_INTEGER, TOML_ARRAY,  TOML_STRING,
-            TOML_ARRAY,  TOML_INTEGER, TOML_STRING, TOML_STRING,  TOML_TABLE,
+            TOML_STRING, TOML_STRING,  TOML_STRING,  TOML_STRING,  TOML_STRING,
+            TOML_STRING, TOML_STRING,  TOML_STRING,  TOML_STRING,  TOML_INTEGER,
+            TOML_ARRAY,  TOML_STRING,  TOML_ARRAY,   TOML_INTEGER, TOML_STRING,
+            TOML_STRING, TOML_INTEGER, TOML_INTEGER, TOML_STRING,  TOML_TABLE,
         };
         struct brig_config c;
         struct toml_node *root = NULL;
@@ -538,6 +542,9 @@ static void test_print_format(void **state)
         assert_non_null(strstr(text, "\nuser = \"brig\"\n"));
         assert_non_null(strstr(text, "\ncgroup_manager = \"cgroupfs\"\n"));
         assert_non_null(strstr(text, "\ndefault_runtime = \"runc\"\n"));
+        assert_non_null(strstr(text, "\nstream_address = \"127.0.0.1\"\n"));
+        assert_non_null(strstr(text, "\nstream_port = 0\n"));
+        assert_non_null(strstr(text, "\nstream_idle_timeout = 14400\n"));
         /* The tables come last, each with every key, the first right under
          * the doc comment. */
         assert_non_null(strstr(text, "\n# <run_root>/runtimes/NAME."));
@@ -660,6 +667,15 @@ static void test_cni_keys(void **state)
         load_error("cni_plugin_timeout = 601\n",
                    SRC ":1: key 'cni_plugin_timeout': invalid value \"601\" (must be a number of "
                        "seconds from 1 to 600)");
+        load_error("stream_address = \"localhost\"\n",
+                   SRC ":1: key 'stream_address': invalid value \"localhost\" (must be an IPv4 "
+                       "or IPv6 address, e.g. \"127.0.0.1\")");
+        load_error("stream_port = 65536\n",
+                   SRC ":1: key 'stream_port': invalid value \"65536\" (must be a TCP port from 0 "
+                       "to 65535)");
+        load_error("stream_idle_timeout = 0\n",
+                   SRC ":1: key 'stream_idle_timeout': invalid value \"0\" (must be a number of "
+                       "seconds from 1 to 604800 (a week))");
         set_error("cni_plugin_dirs", "/a,,/b", "--cni-plugin-dirs",
                   "--cni-plugin-dirs: invalid value \"/a,,/b\" (must be an absolute path)");
         set_error("cni_plugin_dirs", "/1,/2,/3,/4,/5,/6,/7,/8,/9,/10,/11,/12,/13,/14,/15,/16,/17",
