@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "crashpoint.h"
 #include "ctr_events.h"
 #include "ctr_request.h"
@@ -155,14 +156,6 @@ static int64_t now_ns(void)
 
         clock_gettime(CLOCK_REALTIME, &ts);
         return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t monotonic_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void sleep_ms(unsigned ms)
@@ -588,10 +581,10 @@ static void ask(struct containers *c, uint64_t call_id, struct entry *e)
                 e->lost = false;
         } else if (!e->lost) {
                 e->lost = true;
-                e->lost_since_ms = monotonic_ms();
+                e->lost_since_ms = clock_monotonic_ms();
                 e->lost_at = now_ns();
         }
-        lost = e->lost && (!st.monitor || monotonic_ms() - e->lost_since_ms >= LOST_GRACE_MS);
+        lost = e->lost && (!st.monitor || clock_monotonic_ms() - e->lost_since_ms >= LOST_GRACE_MS);
         lost_at = e->lost_at;
         pthread_mutex_unlock(&c->lock);
         if (lost)
@@ -1331,34 +1324,24 @@ int containers_start(struct containers *c, uint64_t call_id, const char *ref, ch
         return r;
 }
 
-/* Polls until e is no longer running or ms have passed; true when it
- * exited. */
-/* Waits up to ms for e's exit: woken by its event, or asking the helper
- * every POLL_MS where no event may come. */
+/* Waits up to ms for e's exit, woken by its event, and asking the helper
+ * every POLL_MS where no event may come; true when it exited. */
 static bool wait_exit(struct containers *c, uint64_t call_id, struct entry *e, int64_t ms)
 {
-        int64_t end = monotonic_ms() + ms;
+        int64_t end = clock_monotonic_ms() + ms;
 
         for (;;) {
                 int64_t left;
-                struct timespec until;
 
                 refresh(c, call_id, e);
                 pthread_mutex_lock(&c->lock);
-                left = end - monotonic_ms();
+                left = end - clock_monotonic_ms();
                 if (e->status.state == CTR_RUNNING && left > 0) {
-                        if (left > POLL_MS)
-                                left = POLL_MS;
-                        clock_gettime(CLOCK_MONOTONIC, &until);
-                        until.tv_sec += left / 1000;
-                        until.tv_nsec += (left % 1000) * 1000000L;
-                        if (until.tv_nsec >= 1000000000L) {
-                                until.tv_sec++;
-                                until.tv_nsec -= 1000000000L;
-                        }
+                        struct timespec until =
+                            clock_deadline_in_ms(left < POLL_MS ? left : POLL_MS);
                         pthread_cond_timedwait(&c->exited, &c->lock, &until);
                 }
-                left = end - monotonic_ms();
+                left = end - clock_monotonic_ms();
                 bool running = e->status.state == CTR_RUNNING;
                 pthread_mutex_unlock(&c->lock);
                 if (!running)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 
 struct ctr_events_sub {
@@ -109,16 +110,9 @@ void ctr_events_unsubscribe(struct ctr_events *h, struct ctr_events_sub *s)
 int ctr_events_next(struct ctr_events *h, struct ctr_events_sub *s, unsigned ms,
                     struct ctr_event_note *ret)
 {
-        struct timespec until;
+        struct timespec until = clock_deadline_in_ms(ms);
         int r = 0;
 
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += ms / 1000;
-        until.tv_nsec += (long)(ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-        }
         pthread_mutex_lock(&h->lock);
         while (!s->dropped && s->n == 0)
                 if (pthread_cond_timedwait(&h->changed, &h->lock, &until) == ETIMEDOUT)

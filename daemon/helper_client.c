@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "clock.h"
 #include "ctrevent.h"
 #include "hproto.h"
 #include "log.h"
@@ -244,17 +245,6 @@ static void *reader_main(void *arg)
         return NULL;
 }
 
-static void deadline_in(struct timespec *ts, unsigned ms)
-{
-        clock_gettime(CLOCK_MONOTONIC, ts);
-        ts->tv_sec += ms / 1000;
-        ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-        if (ts->tv_nsec >= 1000000000L) {
-                ts->tv_sec++;
-                ts->tv_nsec -= 1000000000L;
-        }
-}
-
 static void unlist(struct helper_client *hc, struct waiting *w)
 {
         for (struct waiting **p = &hc->waiting; *p; p = &(*p)->next)
@@ -309,7 +299,7 @@ static int call_wait(struct helper_client *hc, struct waiting *w, uint16_t comma
         int r = 0;
 
         *ret = (struct reply){0};
-        deadline_in(&deadline, timeout_ms);
+        deadline = clock_deadline_in_ms(timeout_ms);
         pthread_mutex_lock(&hc->lock);
         while (!w->done) {
                 int e = pthread_cond_timedwait(&hc->cond, &hc->lock, &deadline);

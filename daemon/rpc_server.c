@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "util.h"
 #include "workpool.h"
@@ -329,13 +330,7 @@ int rpc_call_wait(struct rpc_call *c, unsigned ms)
 {
         struct timespec end, now;
 
-        clock_gettime(CLOCK_MONOTONIC, &end);
-        end.tv_sec += ms / 1000;
-        end.tv_nsec += (long)(ms % 1000) * 1000000L;
-        if (end.tv_nsec >= 1000000000L) {
-                end.tv_sec++;
-                end.tv_nsec -= 1000000000L;
-        }
+        end = clock_deadline_in_ms(ms);
         /* Sleep in short slices: a stopping server does not signal each call. */
         for (;;) {
                 if (rpc_call_done(c))

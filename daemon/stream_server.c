@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "util.h"
 
@@ -42,14 +43,6 @@ static const char *const kind_paths[] = {
     [STREAM_ATTACH] = "attach",
     [STREAM_PORT_FORWARD] = "portforward",
 };
-
-static int64_t monotonic_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void stream_request_free(struct stream_request *r)
 {
@@ -90,7 +83,7 @@ oom:
 /* Drops expired tokens; called with the lock held. */
 static void expire_locked(struct stream_server *s)
 {
-        int64_t now = monotonic_ms();
+        int64_t now = clock_monotonic_ms();
         size_t kept = 0;
 
         for (size_t i = 0; i < s->n_tokens; i++) {
@@ -107,7 +100,7 @@ int stream_server_register(struct stream_server *s, const struct stream_request 
                            size_t url_size)
 {
         uint8_t raw[TOKEN_BYTES];
-        struct token t = {.made_ms = monotonic_ms()};
+        struct token t = {.made_ms = clock_monotonic_ms()};
         int r = 0;
 
         if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))

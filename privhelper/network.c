@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "cni/channel.h"
+#include "clock.h"
 #include "dirs.h"
 #include "fsutil.h"
 #include "hproto.h"
@@ -416,21 +417,13 @@ static void plugin_exec(const struct net_job *j, const char *name, int exe, int 
         _exit(127);
 }
 
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Feeds stdin to the plugin and collects its stdout and stderr until it
  * has exited and they are drained, or until the timeout (then its whole
  * process group is killed). Returns false if the plugin was killed here. */
 static bool plugin_talk(pid_t pid, int pidfd, int in, int out, int errfd, const uint8_t *stdin_data,
                         size_t stdin_len, struct plugin_run *run)
 {
-        int64_t deadline = now_ms() + (int64_t)plugin_timeout * 1000;
+        int64_t deadline = clock_monotonic_ms() + (int64_t)plugin_timeout * 1000;
         size_t written = 0;
         bool exited = false, too_long = false;
 
@@ -444,7 +437,7 @@ static bool plugin_talk(pid_t pid, int pidfd, int in, int out, int errfd, const 
                                       {.fd = out, .events = POLLIN},
                                       {.fd = errfd, .events = POLLIN},
                                       {.fd = exited ? -1 : pidfd, .events = POLLIN}};
-                int64_t left = deadline - now_ms();
+                int64_t left = deadline - clock_monotonic_ms();
 
                 if (left <= 0) {
                         kill(-pid, SIGKILL);
