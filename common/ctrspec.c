@@ -1,8 +1,8 @@
 /* ctrspec.c: owns the container request's TLV stream (see ctrspec.h): the
- * table of its tags with their types, counts and lengths, the growable
- * encoder, and the decoder that checks every element against the table
- * before it builds a struct whose strings and arrays live in one
- * allocation. */
+ * table of its tags with their types, counts and lengths, and the decoder
+ * that checks every element against the table before it builds a struct
+ * whose strings and arrays live in one allocation. brigd's encoder
+ * (daemon/ctrspec_encode.c) reads the same table (ctrspec_rules.h). */
 #include "ctrspec.h"
 
 #include <assert.h>
@@ -12,24 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctrspec_rules.h"
 #include "tlv.h"
 #include "util.h"
-
-/* What one tag of one level may be. */
-struct rule {
-        uint16_t tag;
-        uint16_t type;
-        uint32_t min, max;          /* how many elements of this tag */
-        uint32_t max_len;           /* STRING: most bytes before the NUL */
-        const struct level *record; /* BYTES: the level of its nested TLV */
-        const char *name;
-};
-
-struct level {
-        const char *name;
-        const struct rule *rules;
-        size_t n_rules;
-};
 
 #define MAX_RULES 32
 
@@ -57,34 +42,36 @@ struct tally {
                 tag, BRIG_TLV_BYTES, 0, max, 0, &level, name                                       \
         }
 
-static const struct rule mount_rules[] = {
+static const struct ctrspec_rule mount_rules[] = {
     STR(CTR_TAG_M_DESTINATION, 1, 1, CTRSPEC_MAX_PATH, "DESTINATION"),
     STR(CTR_TAG_M_SOURCE, 0, 1, CTRSPEC_MAX_PATH, "SOURCE"),
     U32(CTR_TAG_M_FLAGS, 0, 1, "FLAGS"),
     U32(CTR_TAG_M_KIND, 0, 1, "KIND"),
 };
-static const struct level mount_level = {"MOUNT", mount_rules, ARRAY_SIZE(mount_rules)};
+static const struct ctrspec_level mount_level = {"MOUNT", mount_rules, ARRAY_SIZE(mount_rules)};
 
-static const struct rule device_rules[] = {
+static const struct ctrspec_rule device_rules[] = {
     STR(CTR_TAG_D_CONTAINER_PATH, 1, 1, CTRSPEC_MAX_PATH, "CONTAINER_PATH"),
     STR(CTR_TAG_D_HOST_PATH, 1, 1, CTRSPEC_MAX_PATH, "HOST_PATH"),
     STR(CTR_TAG_D_PERMISSIONS, 0, 1, 3, "PERMISSIONS"),
 };
-static const struct level device_level = {"DEVICE", device_rules, ARRAY_SIZE(device_rules)};
+static const struct ctrspec_level device_level = {"DEVICE", device_rules, ARRAY_SIZE(device_rules)};
 
-static const struct rule hugepage_rules[] = {
+static const struct ctrspec_rule hugepage_rules[] = {
     STR(CTR_TAG_H_PAGE_SIZE, 1, 1, CTRSPEC_MAX_NAME, "PAGE_SIZE"),
     U64(CTR_TAG_H_LIMIT, 1, 1, "LIMIT"),
 };
-static const struct level hugepage_level = {"HUGEPAGE", hugepage_rules, ARRAY_SIZE(hugepage_rules)};
+static const struct ctrspec_level hugepage_level = {"HUGEPAGE", hugepage_rules,
+                                                    ARRAY_SIZE(hugepage_rules)};
 
-static const struct rule unified_rules[] = {
+static const struct ctrspec_rule unified_rules[] = {
     STR(CTR_TAG_U_KEY, 1, 1, CTRSPEC_MAX_NAME, "KEY"),
     STR(CTR_TAG_U_VALUE, 1, 1, CTRSPEC_MAX_PATH, "VALUE"),
 };
-static const struct level unified_level = {"UNIFIED", unified_rules, ARRAY_SIZE(unified_rules)};
+static const struct ctrspec_level unified_level = {"UNIFIED", unified_rules,
+                                                   ARRAY_SIZE(unified_rules)};
 
-static const struct rule top_rules[] = {
+static const struct ctrspec_rule top_rules[] = {
     STR(CTR_TAG_ARG, 1, CTRSPEC_MAX_ARGS, CTRSPEC_MAX_ARG_LEN, "ARG"),
     STR(CTR_TAG_ENV, 0, CTRSPEC_MAX_ENV, CTRSPEC_MAX_ARG_LEN, "ENV"),
     STR(CTR_TAG_CWD, 0, 1, CTRSPEC_MAX_PATH, "CWD"),
@@ -118,11 +105,11 @@ static const struct rule top_rules[] = {
     STR(CTR_TAG_CAP_DROP, 0, CTRSPEC_MAX_CAPS, CTRSPEC_MAX_NAME, "CAP_DROP"),
     STR(CTR_TAG_HOSTNAME, 0, 1, CTRSPEC_MAX_NAME, "HOSTNAME"),
 };
-static const struct level top_level = {"spec", top_rules, ARRAY_SIZE(top_rules)};
+static const struct ctrspec_level top_level = {"spec", top_rules, ARRAY_SIZE(top_rules)};
 
 /* What an update of a running container's resources may carry: the
  * resource rules of the top level, no more. */
-static const struct rule resource_rules[] = {
+static const struct ctrspec_rule resource_rules[] = {
     U64(CTR_TAG_CPU_PERIOD, 0, 1, "CPU_PERIOD"),
     U64(CTR_TAG_CPU_QUOTA, 0, 1, "CPU_QUOTA"),
     U64(CTR_TAG_CPU_SHARES, 0, 1, "CPU_SHARES"),
@@ -134,8 +121,8 @@ static const struct rule resource_rules[] = {
     REC(CTR_TAG_HUGEPAGE, CTRSPEC_MAX_HUGEPAGES, hugepage_level, "HUGEPAGE"),
     REC(CTR_TAG_UNIFIED, CTRSPEC_MAX_UNIFIED, unified_level, "UNIFIED"),
 };
-static const struct level resource_level = {"resources", resource_rules,
-                                            ARRAY_SIZE(resource_rules)};
+static const struct ctrspec_level resource_level = {"resources", resource_rules,
+                                                    ARRAY_SIZE(resource_rules)};
 
 _Static_assert(ARRAY_SIZE(top_rules) <= MAX_RULES, "a tally counts every top-level tag");
 _Static_assert(CTRSPEC_MAX_SIZE <= UINT32_MAX, "a spec's length fits an element length");
@@ -155,7 +142,7 @@ static int fail(char *err, size_t err_size, int r, const char *fmt, ...)
 }
 
 /* Index of tag's rule in lv, or -1. */
-static int rule_index(const struct level *lv, uint16_t tag)
+static int rule_index(const struct ctrspec_level *lv, uint16_t tag)
 {
         for (size_t i = 0; i < lv->n_rules; i++)
                 if (lv->rules[i].tag == tag)
@@ -163,7 +150,7 @@ static int rule_index(const struct level *lv, uint16_t tag)
         return -1;
 }
 
-static const struct rule *rule_of(const struct level *lv, uint16_t tag)
+static const struct ctrspec_rule *rule_of(const struct ctrspec_level *lv, uint16_t tag)
 {
         int i = rule_index(lv, tag);
 
@@ -173,12 +160,12 @@ static const struct rule *rule_of(const struct level *lv, uint16_t tag)
 
 /* --- checking ------------------------------------------------------------ */
 
-static int scan(const struct level *lv, const uint8_t *buf, size_t len, const char *where,
+static int scan(const struct ctrspec_level *lv, const uint8_t *buf, size_t len, const char *where,
                 struct tally *t, char *err, size_t err_size);
 
 /* The rules of one value beyond its type: flag sets, enum ranges, nested
  * records. n is the element's 1-based position among its tag's. */
-static int check_value(const struct rule *ru, const struct tlv_field *f, uint32_t n,
+static int check_value(const struct ctrspec_rule *ru, const struct tlv_field *f, uint32_t n,
                        const char *where, char *err, size_t err_size)
 {
         uint32_t v = ru->type == BRIG_TLV_U32 ? tlv_le32_decode(f->value) : 0;
@@ -229,8 +216,8 @@ static int check_value(const struct rule *ru, const struct tlv_field *f, uint32_
 
 /* One element: a tag of this level, its type, its type's rules, its
  * length and its count. */
-static int check_element(const struct level *lv, const struct tlv_field *f, const char *where,
-                         struct tally *t, char *err, size_t err_size)
+static int check_element(const struct ctrspec_level *lv, const struct tlv_field *f,
+                         const char *where, struct tally *t, char *err, size_t err_size)
 {
         int i = rule_index(lv, f->tag);
         const char *reason;
@@ -239,7 +226,7 @@ static int check_element(const struct level *lv, const struct tlv_field *f, cons
                 return fail(err, err_size, -EINVAL, "%sunknown tag %u in a %s", where, f->tag,
                             lv->name);
 
-        const struct rule *ru = &lv->rules[i];
+        const struct ctrspec_rule *ru = &lv->rules[i];
         uint32_t n = ++t->count[i];
 
         if (f->type != ru->type)
@@ -264,7 +251,8 @@ static int check_element(const struct level *lv, const struct tlv_field *f, cons
 
 /* Whether the single-valued tag is present, and its U32 value (0 when
  * absent). */
-static bool single(const struct level *lv, const struct tally *t, uint16_t tag, uint32_t *ret)
+static bool single(const struct ctrspec_level *lv, const struct tally *t, uint16_t tag,
+                   uint32_t *ret)
 {
         int i = rule_index(lv, tag);
 
@@ -274,8 +262,8 @@ static bool single(const struct level *lv, const struct tally *t, uint16_t tag, 
 }
 
 /* The rules between fields of one level. */
-static int check_level(const struct level *lv, const struct tally *t, const char *where, char *err,
-                       size_t err_size)
+static int check_level(const struct ctrspec_level *lv, const struct tally *t, const char *where,
+                       char *err, size_t err_size)
 {
         uint32_t v, unused;
 
@@ -300,7 +288,7 @@ static int check_level(const struct level *lv, const struct tally *t, const char
         return 0;
 }
 
-static int scan(const struct level *lv, const uint8_t *buf, size_t len, const char *where,
+static int scan(const struct ctrspec_level *lv, const uint8_t *buf, size_t len, const char *where,
                 struct tally *t, char *err, size_t err_size)
 {
         struct tlv_reader rd;
@@ -320,299 +308,29 @@ static int scan(const struct level *lv, const uint8_t *buf, size_t len, const ch
         return check_level(lv, t, where, err, err_size);
 }
 
-/* --- encoding ------------------------------------------------------------ */
+/* --- for the encoder (ctrspec_rules.h) ------------------------------------ */
 
-/* A growable buffer with tlv_writer's sticky first error; the message of
- * that error is in err. */
-struct enc {
-        const struct level *lv;
-        char where[64];
-        uint8_t *buf;
-        size_t len, cap;
-        int error;
-        char *err;
-        size_t err_size;
-};
-
-static void enc_put(struct enc *e, uint16_t tag, uint16_t type, const void *value, size_t len)
+const struct ctrspec_level *ctrspec_level_top(void)
 {
-        if (e->error < 0)
-                return;
-        if (len > CTRSPEC_MAX_SIZE - BRIG_TLV_HDR_SIZE ||
-            e->len > CTRSPEC_MAX_SIZE - BRIG_TLV_HDR_SIZE - len) {
-                e->error = fail(e->err, e->err_size, -EMSGSIZE,
-                                "%s%s: the encoded spec would pass %u bytes", e->where,
-                                rule_of(e->lv, tag)->name, CTRSPEC_MAX_SIZE);
-                return;
-        }
-        size_t need = e->len + BRIG_TLV_HDR_SIZE + len;
-        if (need > e->cap) {
-                size_t cap = e->cap ? e->cap : 4096;
-                while (cap < need)
-                        cap *= 2;
-                uint8_t *p = realloc(e->buf, cap);
-                if (!p) {
-                        e->error =
-                            fail(e->err, e->err_size, -ENOMEM, "out of memory encoding the spec");
-                        return;
-                }
-                e->buf = p;
-                e->cap = cap;
-        }
-        uint8_t *p = e->buf + e->len;
-        tlv_le16_encode(p, tag);
-        tlv_le16_encode(p + 2, type);
-        tlv_le32_encode(p + 4, (uint32_t)len);
-        if (len > 0)
-                memcpy(p + BRIG_TLV_HDR_SIZE, value, len);
-        e->len = need;
+        return &top_level;
 }
 
-static void enc_u32(struct enc *e, uint16_t tag, uint32_t v)
+const struct ctrspec_level *ctrspec_level_resources(void)
 {
-        uint8_t b[4];
-
-        tlv_le32_encode(b, v);
-        enc_put(e, tag, BRIG_TLV_U32, b, sizeof(b));
+        return &resource_level;
 }
 
-static void enc_u64(struct enc *e, uint16_t tag, uint64_t v)
+const struct ctrspec_rule *ctrspec_rule(const struct ctrspec_level *lv, uint16_t tag)
 {
-        uint8_t b[8];
-
-        tlv_le64_encode(b, v);
-        enc_put(e, tag, BRIG_TLV_U64, b, sizeof(b));
+        return rule_of(lv, tag);
 }
 
-/* n is s's 1-based position among its tag's, for the message. */
-static void enc_string(struct enc *e, uint16_t tag, const char *s, size_t n)
+int ctrspec_check(const struct ctrspec_level *lv, const uint8_t *buf, size_t len, char *err,
+                  size_t err_size)
 {
-        const struct rule *ru = rule_of(e->lv, tag);
-
-        if (e->error < 0)
-                return;
-        if (!s) {
-                e->error =
-                    fail(e->err, e->err_size, -EINVAL, "%s%s %zu: NULL", e->where, ru->name, n);
-                return;
-        }
-        size_t len = strnlen(s, (size_t)ru->max_len + 1);
-        if (len > ru->max_len) {
-                e->error = fail(e->err, e->err_size, -EMSGSIZE, "%s%s %zu: longer than %u bytes",
-                                e->where, ru->name, n, ru->max_len);
-                return;
-        }
-        enc_put(e, tag, BRIG_TLV_STRING, s, len + 1);
-}
-
-static void enc_opt_string(struct enc *e, uint16_t tag, const char *s)
-{
-        if (s)
-                enc_string(e, tag, s, 1);
-}
-
-/* Refuses more than tag's count allows, before writing any. */
-static bool enc_count(struct enc *e, uint16_t tag, size_t n)
-{
-        const struct rule *ru = rule_of(e->lv, tag);
-
-        if (e->error < 0)
-                return false;
-        if (n > ru->max) {
-                e->error = fail(e->err, e->err_size, -EMSGSIZE, "%s%s: %zu, more than %u", e->where,
-                                ru->name, n, ru->max);
-                return false;
-        }
-        return true;
-}
-
-static void enc_strings(struct enc *e, uint16_t tag, const char *const *v, size_t n)
-{
-        if (!enc_count(e, tag, n))
-                return;
-        for (size_t i = 0; i < n; i++)
-                enc_string(e, tag, v[i], i + 1);
-}
-
-static void enc_opt_u64(struct enc *e, uint16_t tag, struct ctr_opt_u64 o)
-{
-        if (o.has)
-                enc_u64(e, tag, o.v);
-}
-
-static void enc_opt_i64(struct enc *e, uint16_t tag, struct ctr_opt_i64 o)
-{
-        if (o.has)
-                enc_u64(e, tag, (uint64_t)o.v);
-}
-
-static void enc_start(struct enc *e, const struct level *lv, char *err, size_t err_size)
-{
-        *e = (struct enc){.lv = lv, .err = err, .err_size = err_size};
-}
-
-/* Starts the nested record n of tag in parent; enc_end_record() appends it. */
-static void enc_start_record(struct enc *rec, const struct enc *parent, uint16_t tag, size_t n)
-{
-        const struct rule *ru = rule_of(parent->lv, tag);
-
-        enc_start(rec, ru->record, parent->err, parent->err_size);
-        rec->error = parent->error;
-        snprintf(rec->where, sizeof(rec->where), "%s %zu: ", ru->name, n);
-}
-
-static void enc_end_record(struct enc *rec, struct enc *parent, uint16_t tag)
-{
-        if (parent->error == 0 && rec->error < 0)
-                parent->error = rec->error;
-        enc_put(parent, tag, BRIG_TLV_BYTES, rec->buf, rec->len);
-        free(rec->buf);
-}
-
-static void enc_mounts(struct enc *e, const struct ctr_mount *m, size_t n)
-{
-        if (!enc_count(e, CTR_TAG_MOUNT, n))
-                return;
-        for (size_t i = 0; i < n; i++) {
-                struct enc rec;
-
-                enc_start_record(&rec, e, CTR_TAG_MOUNT, i + 1);
-                enc_string(&rec, CTR_TAG_M_DESTINATION, m[i].destination, 1);
-                enc_opt_string(&rec, CTR_TAG_M_SOURCE, m[i].source);
-                if (m[i].flags)
-                        enc_u32(&rec, CTR_TAG_M_FLAGS, m[i].flags);
-                if (m[i].kind != CTR_MOUNT_BIND)
-                        enc_u32(&rec, CTR_TAG_M_KIND, m[i].kind);
-                enc_end_record(&rec, e, CTR_TAG_MOUNT);
-        }
-}
-
-static void enc_devices(struct enc *e, const struct ctr_device *d, size_t n)
-{
-        if (!enc_count(e, CTR_TAG_DEVICE, n))
-                return;
-        for (size_t i = 0; i < n; i++) {
-                struct enc rec;
-
-                enc_start_record(&rec, e, CTR_TAG_DEVICE, i + 1);
-                enc_string(&rec, CTR_TAG_D_CONTAINER_PATH, d[i].container_path, 1);
-                enc_string(&rec, CTR_TAG_D_HOST_PATH, d[i].host_path, 1);
-                enc_opt_string(&rec, CTR_TAG_D_PERMISSIONS, d[i].permissions);
-                enc_end_record(&rec, e, CTR_TAG_DEVICE);
-        }
-}
-
-static void enc_hugepages(struct enc *e, const struct ctr_hugepage *h, size_t n)
-{
-        if (!enc_count(e, CTR_TAG_HUGEPAGE, n))
-                return;
-        for (size_t i = 0; i < n; i++) {
-                struct enc rec;
-
-                enc_start_record(&rec, e, CTR_TAG_HUGEPAGE, i + 1);
-                enc_string(&rec, CTR_TAG_H_PAGE_SIZE, h[i].page_size, 1);
-                enc_u64(&rec, CTR_TAG_H_LIMIT, h[i].limit);
-                enc_end_record(&rec, e, CTR_TAG_HUGEPAGE);
-        }
-}
-
-static void enc_unified(struct enc *e, const struct ctr_unified *u, size_t n)
-{
-        if (!enc_count(e, CTR_TAG_UNIFIED, n))
-                return;
-        for (size_t i = 0; i < n; i++) {
-                struct enc rec;
-
-                enc_start_record(&rec, e, CTR_TAG_UNIFIED, i + 1);
-                enc_string(&rec, CTR_TAG_U_KEY, u[i].key, 1);
-                enc_string(&rec, CTR_TAG_U_VALUE, u[i].value, 1);
-                enc_end_record(&rec, e, CTR_TAG_UNIFIED);
-        }
-}
-
-int ctrspec_encode(const struct ctr_spec *s, uint8_t **ret, size_t *ret_len, char *err,
-                   size_t err_size)
-{
-        struct enc e;
         struct tally t;
 
-        enc_start(&e, &top_level, err, err_size);
-        enc_strings(&e, CTR_TAG_ARG, s->args, s->n_args);
-        enc_strings(&e, CTR_TAG_ENV, s->env, s->n_env);
-        enc_opt_string(&e, CTR_TAG_CWD, s->cwd);
-        if (s->flags)
-                enc_u32(&e, CTR_TAG_FLAGS, s->flags);
-        enc_opt_u64(&e, CTR_TAG_RUN_AS_USER, s->run_as_user);
-        enc_opt_string(&e, CTR_TAG_RUN_AS_USERNAME, s->run_as_username);
-        enc_opt_u64(&e, CTR_TAG_RUN_AS_GROUP, s->run_as_group);
-        enc_opt_string(&e, CTR_TAG_IMAGE_USER, s->image_user);
-        if (enc_count(&e, CTR_TAG_SUPPLEMENTAL_GROUP, s->n_supplemental_groups))
-                for (size_t i = 0; i < s->n_supplemental_groups; i++)
-                        enc_u64(&e, CTR_TAG_SUPPLEMENTAL_GROUP, s->supplemental_groups[i]);
-        if (s->pid_mode != CTR_PID_CONTAINER)
-                enc_u32(&e, CTR_TAG_PID_MODE, s->pid_mode);
-        enc_opt_string(&e, CTR_TAG_PID_TARGET, s->pid_target);
-        enc_strings(&e, CTR_TAG_LAYER, s->layers, s->n_layers);
-        enc_mounts(&e, s->mounts, s->n_mounts);
-        enc_strings(&e, CTR_TAG_VOLUME, s->volumes, s->n_volumes);
-        enc_devices(&e, s->devices, s->n_devices);
-        enc_opt_string(&e, CTR_TAG_LOG_DIRECTORY, s->log_directory);
-        enc_opt_string(&e, CTR_TAG_LOG_PATH, s->log_path);
-        enc_opt_string(&e, CTR_TAG_CGROUP_PARENT, s->cgroup_parent);
-        enc_opt_i64(&e, CTR_TAG_CPU_PERIOD, s->cpu_period);
-        enc_opt_i64(&e, CTR_TAG_CPU_QUOTA, s->cpu_quota);
-        enc_opt_i64(&e, CTR_TAG_CPU_SHARES, s->cpu_shares);
-        enc_opt_i64(&e, CTR_TAG_MEMORY_LIMIT, s->memory_limit);
-        enc_opt_i64(&e, CTR_TAG_MEMORY_SWAP, s->memory_swap);
-        enc_opt_i64(&e, CTR_TAG_OOM_SCORE_ADJ, s->oom_score_adj);
-        enc_opt_string(&e, CTR_TAG_CPUSET_CPUS, s->cpuset_cpus);
-        enc_opt_string(&e, CTR_TAG_CPUSET_MEMS, s->cpuset_mems);
-        enc_opt_i64(&e, CTR_TAG_PIDS_LIMIT, s->pids_limit);
-        enc_hugepages(&e, s->hugepages, s->n_hugepages);
-        enc_unified(&e, s->unified, s->n_unified);
-        enc_strings(&e, CTR_TAG_CAP_ADD, s->cap_add, s->n_cap_add);
-        enc_strings(&e, CTR_TAG_CAP_DROP, s->cap_drop, s->n_cap_drop);
-        enc_opt_string(&e, CTR_TAG_HOSTNAME, s->hostname);
-
-        /* The decoder's own check over the result, so brigd never sends a
-         * spec the helper would refuse for its form (a missing ARG, a flag
-         * or kind out of range). */
-        int r = e.error < 0 ? e.error : scan(&top_level, e.buf, e.len, "", &t, err, err_size);
-        if (r < 0) {
-                free(e.buf);
-                return r;
-        }
-        *ret = e.buf;
-        *ret_len = e.len;
-        return 0;
-}
-
-int ctrspec_encode_resources(const struct ctr_spec *s, uint8_t **ret, size_t *ret_len, char *err,
-                             size_t err_size)
-{
-        struct enc e;
-        struct tally t;
-
-        enc_start(&e, &resource_level, err, err_size);
-        enc_opt_i64(&e, CTR_TAG_CPU_PERIOD, s->cpu_period);
-        enc_opt_i64(&e, CTR_TAG_CPU_QUOTA, s->cpu_quota);
-        enc_opt_i64(&e, CTR_TAG_CPU_SHARES, s->cpu_shares);
-        enc_opt_i64(&e, CTR_TAG_MEMORY_LIMIT, s->memory_limit);
-        enc_opt_i64(&e, CTR_TAG_MEMORY_SWAP, s->memory_swap);
-        enc_opt_string(&e, CTR_TAG_CPUSET_CPUS, s->cpuset_cpus);
-        enc_opt_string(&e, CTR_TAG_CPUSET_MEMS, s->cpuset_mems);
-        enc_opt_i64(&e, CTR_TAG_PIDS_LIMIT, s->pids_limit);
-        enc_hugepages(&e, s->hugepages, s->n_hugepages);
-        enc_unified(&e, s->unified, s->n_unified);
-        int r = e.error < 0 ? e.error : scan(&resource_level, e.buf, e.len, "", &t, err, err_size);
-        if (r < 0) {
-                free(e.buf);
-                return r;
-        }
-        /* an empty update is still a buffer the caller frees */
-        *ret = e.buf ? e.buf : malloc(1);
-        *ret_len = e.len;
-        return *ret ? 0 : -ENOMEM;
+        return scan(lv, buf, len, "", &t, err, err_size);
 }
 
 /* --- decoding ------------------------------------------------------------ */
@@ -842,8 +560,8 @@ static void fill(struct ctr_spec *s, const struct tlv_field *f)
 
 /* Places the array of each repeated tag, sized by its count; with c->p
  * NULL it only adds up the sizes. */
-static void *array_of(struct carve *c, const struct level *lv, const struct tally *t, uint16_t tag,
-                      size_t elem)
+static void *array_of(struct carve *c, const struct ctrspec_level *lv, const struct tally *t,
+                      uint16_t tag, size_t elem)
 {
         int i = rule_index(lv, tag);
         size_t n = i < 0 ? 0 : t->count[i];
@@ -855,7 +573,7 @@ static void *array_of(struct carve *c, const struct level *lv, const struct tall
         return n ? carve(c, n * elem) : NULL;
 }
 
-static void place_arrays(struct ctr_spec *s, struct carve *c, const struct level *lv,
+static void place_arrays(struct ctr_spec *s, struct carve *c, const struct ctrspec_level *lv,
                          const struct tally *t)
 {
         s->args = array_of(c, lv, t, CTR_TAG_ARG, sizeof(*s->args));
@@ -872,7 +590,7 @@ static void place_arrays(struct ctr_spec *s, struct carve *c, const struct level
         s->cap_drop = array_of(c, lv, t, CTR_TAG_CAP_DROP, sizeof(*s->cap_drop));
 }
 
-static int decode(const struct level *lv, const void *buf, size_t len, struct ctr_spec *ret,
+static int decode(const struct ctrspec_level *lv, const void *buf, size_t len, struct ctr_spec *ret,
                   char *err, size_t err_size)
 {
         struct tally t;

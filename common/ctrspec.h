@@ -3,15 +3,13 @@
  *
  * brigd builds a struct ctr_spec from the CRI ContainerConfig and the image
  * config (merging what Kubernetes merges: args, env, working dir, user);
- * ctrspec_encode() turns it into a TLV stream (common/tlv.h elements, tags
- * CTR_TAG_* below) that travels in a memfd with CTR_CREATE, since a
- * container's env and args may outgrow one protocol message. The helper
- * reads at most CTRSPEC_MAX_SIZE bytes of it and ctrspec_decode() is the one
- * way back to a struct: every element is checked for its tag, type, length
- * and count, every string for the NUL rules, and nested records (mounts,
- * devices, hugepages, unified) are decoded with the same rules. The decoder
- * does not judge meaning (whether a path is allowed, whether a uid is 0):
- * that is the helper's policy check, on the decoded struct.
+ * ctrspec_encode() (daemon/ctrspec_encode.h) turns it into a TLV stream (common/tlv.h elements,
+ * tags CTR_TAG_* below) that travels in a memfd with CTR_CREATE, since a container's env and args
+ * may outgrow one protocol message. The helper reads at most CTRSPEC_MAX_SIZE bytes of it and
+ * ctrspec_decode() is the one way back to a struct: every element is checked for its tag, type,
+ * length and count, every string for the NUL rules, and nested records (mounts, devices, hugepages,
+ * unified) are decoded with the same rules. The decoder does not judge meaning (whether a path is
+ * allowed, whether a uid is 0): that is the helper's policy check, on the decoded struct.
  *
  * Strings in a decoded spec point into one allocation owned by the spec;
  * ctrspec_free() releases everything.
@@ -212,26 +210,16 @@ struct ctr_spec {
         void *storage;
 };
 
-/* Encodes spec into a malloc'd buffer. Returns 0 with *ret and *ret_len, or
- * -EMSGSIZE when it would pass CTRSPEC_MAX_SIZE or a count or length limit
- * (err says which), -EINVAL when the result would break another rule
- * ctrspec_decode() enforces (a NULL string, no ARG, a flag or kind out of
- * range; err says which), -ENOMEM. */
-int ctrspec_encode(const struct ctr_spec *spec, uint8_t **ret, size_t *ret_len, char *err,
-                   size_t err_size);
-
 /* Decodes len bytes at buf into *ret (zeroed first). Returns 0, or -EINVAL /
  * -EMSGSIZE / -EBADMSG with err naming the element and the rule it broke
  * (never peer bytes). On success free with ctrspec_free(); on failure *ret
  * holds nothing to free. */
 int ctrspec_decode(const void *buf, size_t len, struct ctr_spec *ret, char *err, size_t err_size);
 
-/* The same for an update of a running container's resources
+/* ctrspec_decode() of an update of a running container's resources
  * (CTR_UPDATE): only the resource fields (CPU period, quota and shares,
  * memory limit and swap, cpusets, pids limit, hugepages, unified) are
- * encoded, and the decoder refuses any other tag; nothing is required. */
-int ctrspec_encode_resources(const struct ctr_spec *spec, uint8_t **ret, size_t *ret_len, char *err,
-                             size_t err_size);
+ * accepted, any other tag is refused; nothing is required. */
 int ctrspec_decode_resources(const void *buf, size_t len, struct ctr_spec *ret, char *err,
                              size_t err_size);
 

@@ -27,6 +27,7 @@
 #include "ctr_request.h"
 #include "ctrevent.h"
 #include "ctrspec.h"
+#include "ctrspec_encode.h"
 #include "digest.h"
 #include "errbuf.h"
 #include "fsutil.h"

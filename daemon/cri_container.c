@@ -26,6 +26,7 @@
 #include "ctr_events.h"
 #include "ctr_request.h"
 #include "ctrspec.h"
+#include "ctrspec_encode.h"
 #include "errbuf.h"
 #include "image_config.h"
 #include "images.h"

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ctrspec.h"
+#include "daemon/ctrspec_encode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

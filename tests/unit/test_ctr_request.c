@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "daemon/ctr_request.h"
+#include "daemon/ctrspec_encode.h"
 
 #define MAXN 8
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "ctrspec.h"
+#include "daemon/ctrspec_encode.h"
 #include "tlv.h"
 
 /* ---- a raw stream builder, for inputs the encoder never makes ---------- */
