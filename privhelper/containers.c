@@ -155,6 +155,13 @@ static int runtime_argv(const struct runtime *rt, const char *const *tail, char 
         return *tail ? -E2BIG : 0;
 }
 
+/* Container id's directory (id checked by the caller), or a negative
+ * errno: -ENOENT for an unknown container. */
+static int open_container(const char *id)
+{
+        return openat_beneath(containers_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+}
+
 static bool oom_killed(int dfd, const char *id);
 static void report_exit(const char *pod, const char *id, uint32_t pid, uint32_t wait_status,
                         uint64_t exit_time);
@@ -216,8 +223,7 @@ int containers_init(const struct brig_config *conf)
 static void report_exit(const char *pod, const char *id, uint32_t pid, uint32_t wait_status,
                         uint64_t exit_time)
 {
-        _cleanup_close_ int dfd =
-            openat_beneath(containers_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        _cleanup_close_ int dfd = open_container(id);
         struct ctr_event ev = {
             .kind = BRIG_EVENT_EXITED, .pid = pid, .wait_status = wait_status, .time = exit_time};
 
@@ -948,8 +954,7 @@ static void undo_create(struct create_job *j, int error, const char *message)
  * gone (oom_killed()), and which monitor holds it (the pod's, now). */
 static void note_created(const char *id, const char *pod, uint32_t pid)
 {
-        _cleanup_close_ int dfd =
-            openat_beneath(containers_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        _cleanup_close_ int dfd = open_container(id);
         char path[PATH_MAX], mon[32];
         int r = dfd < 0 ? dfd : cgroups_memory_path((pid_t)pid, path, sizeof(path));
 
@@ -1064,6 +1069,15 @@ static int read_small(int dfd, const char *name, char *buf, size_t size)
         return 0;
 }
 
+/* The pod the container whose directory is dfd belongs to, as recorded at
+ * CTR_CREATE and checked. Returns 0 or -ENOENT. */
+static int pod_of(int dfd, char pod[static BRIG_HELPER_MAX_POD_ID])
+{
+        if (read_small(dfd, "pod", pod, BRIG_HELPER_MAX_POD_ID) < 0 || !ctrcheck_id(pod))
+                return -ENOENT;
+        return 0;
+}
+
 /* Whether the monitor that holds the container whose directory is dfd is
  * the one the helper is connected to: its exit will be reported. */
 static bool monitor_holds(int dfd)
@@ -1072,7 +1086,7 @@ static bool monitor_holds(int dfd)
         int pid = 0;
 
         if (read_small(dfd, MONITOR_FILE, buf, sizeof(buf)) < 0 || sscanf(buf, "%d", &pid) != 1 ||
-            pid <= 0 || read_small(dfd, "pod", pod, sizeof(pod)) < 0)
+            pid <= 0 || pod_of(dfd, pod) < 0)
                 return false;
         return monitors_pid(pod) == (pid_t)pid;
 }
@@ -1121,7 +1135,7 @@ static int pid_ns_of(struct create_job *j, char *reason, size_t reason_size)
                 return 0;
         dfd = openat_beneath(containers_fd, j->spec.pid_target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
                              0);
-        if (dfd < 0 || read_small(dfd, "pod", pod, sizeof(pod)) < 0 || strcmp(pod, j->pod) != 0) {
+        if (dfd < 0 || pod_of(dfd, pod) < 0 || strcmp(pod, j->pod) != 0) {
                 snprintf(reason, reason_size,
                          "CTR_CREATE: container %s: target container %s is not in pod %s", j->id,
                          j->spec.pid_target, j->pod);
@@ -1250,8 +1264,7 @@ int ctr_handle_create(struct helper_conn *c, const struct brig_msg *msg, int *fd
         j->serial = c->serial;
         j->request_id = msg->hdr.request_id;
         {
-                _cleanup_close_ int dfd =
-                    openat_beneath(containers_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+                _cleanup_close_ int dfd = open_container(id);
                 if (dfd < 0 || write_small(dfd, "pod", pod) < 0 ||
                     write_small(dfd, "runtime", rt->conf->name) < 0 ||
                     (log_rel && write_small(dfd, "log", log_rel) < 0)) {
@@ -1302,8 +1315,7 @@ static void runtime_done(void *data, int status)
 static int run_runtime(struct helper_conn *c, const struct brig_msg *msg, const char *id,
                        const char *const *tail, char *reason, size_t reason_size)
 {
-        _cleanup_close_ int dfd =
-            openat_beneath(containers_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        _cleanup_close_ int dfd = open_container(id);
         char *argv[RUNTIME_ARGS_MAX + 4];
         const struct runtime *rt;
         struct pending_reply *p;
@@ -1416,10 +1428,8 @@ int ctr_handle_delete(struct helper_conn *c, const struct brig_msg *msg, int *fd
                                     .request_id = msg->hdr.request_id};
         snprintf(p->id, sizeof(p->id), "%s", id);
         {
-                _cleanup_close_ int dfd =
-                    openat_beneath(containers_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
-                if (dfd < 0 || read_small(dfd, "pod", p->pod, sizeof(p->pod)) < 0 ||
-                    !ctrcheck_id(p->pod))
+                _cleanup_close_ int dfd = open_container(id);
+                if (dfd < 0 || pod_of(dfd, p->pod) < 0)
                         p->pod[0] = '\0';
         }
         start_remove(p);
@@ -1439,7 +1449,7 @@ int ctr_handle_status(struct helper_conn *c, const struct brig_msg *msg, int *fd
         (void)c, (void)fds;
         if (r < 0)
                 return r;
-        dfd = openat_beneath(containers_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        dfd = open_container(id);
         if (dfd < 0) {
                 snprintf(reason, reason_size, "CTR_STATUS: container %s does not exist", id);
                 return -ENOENT;
@@ -1503,7 +1513,7 @@ int ctr_handle_spec(struct helper_conn *c, const struct brig_msg *msg, int *fds,
         (void)fds;
         if (r < 0)
                 return r;
-        dfd = openat_beneath(containers_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        dfd = open_container(id);
         fd = dfd < 0 ? dfd : openat_beneath(dfd, "config.json", O_RDONLY | O_NOFOLLOW, 0);
         if (fd < 0) {
                 snprintf(reason, reason_size, "CTR_SPEC: container %s has no config.json", id);
@@ -1603,10 +1613,8 @@ int ctr_handle_exec_sync(struct helper_conn *c, const struct brig_msg *msg, int 
                                     .request_id = msg->hdr.request_id};
         snprintf(p->id, sizeof(p->id), "%s", id);
         {
-                _cleanup_close_ int dfd =
-                    openat_beneath(containers_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
-                if (dfd < 0 || read_small(dfd, "pod", p->pod, sizeof(p->pod)) < 0 ||
-                    !ctrcheck_id(p->pod) || !(rt = runtime_of(dfd))) {
+                _cleanup_close_ int dfd = open_container(id);
+                if (dfd < 0 || pod_of(dfd, p->pod) < 0 || !(rt = runtime_of(dfd))) {
                         free(p);
                         snprintf(reason, reason_size,
                                  "CTR_EXEC_SYNC: container %s has no pod or runtime on record", id);
@@ -1652,7 +1660,7 @@ int ctr_handle_reopen_log(struct helper_conn *c, const struct brig_msg *msg, int
         (void)fds, (void)reply;
         if (r < 0)
                 return r;
-        dfd = openat_beneath(containers_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        dfd = open_container(id);
         if (dfd < 0) {
                 snprintf(reason, reason_size, "CTR_REOPEN_LOG: container %s does not exist", id);
                 return -ENOENT;
@@ -1666,8 +1674,7 @@ int ctr_handle_reopen_log(struct helper_conn *c, const struct brig_msg *msg, int
                                     .request_id = msg->hdr.request_id};
         snprintf(p->id, sizeof(p->id), "%s", id);
         /* The place recorded at CTR_CREATE, not one brigd names now. */
-        if (read_small(dfd, "pod", p->pod, sizeof(p->pod)) < 0 || !ctrcheck_id(p->pod) ||
-            read_small(dfd, "log", rel, sizeof(rel)) < 0 || !rel[0]) {
+        if (pod_of(dfd, p->pod) < 0 || read_small(dfd, "log", rel, sizeof(rel)) < 0 || !rel[0]) {
                 free(p);
                 snprintf(reason, reason_size, "CTR_REOPEN_LOG: container %s has no log", id);
                 return -ENOENT;
@@ -1701,7 +1708,7 @@ int ctr_handle_update(struct helper_conn *c, const struct brig_msg *msg, int *fd
 
         if (r < 0)
                 return r;
-        dfd = openat_beneath(containers_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        dfd = open_container(id);
         if (dfd < 0) {
                 snprintf(reason, reason_size, "CTR_UPDATE: container %s does not exist", id);
                 return -ENOENT;
