@@ -32,13 +32,18 @@ static bool stale(const struct subscriber *s)
         return s->conn->fd < 0 || s->conn->serial != s->serial;
 }
 
-static struct subscriber **slot_of(const struct helper_conn *c)
+static void drop_stale(void)
 {
         for (size_t i = 0; i < EVENTS_MAX_SUBSCRIBERS; i++)
                 if (subs[i] && stale(subs[i])) {
                         free(subs[i]);
                         subs[i] = NULL;
                 }
+}
+
+static struct subscriber **slot_of(const struct helper_conn *c)
+{
+        drop_stale();
         for (size_t i = 0; i < EVENTS_MAX_SUBSCRIBERS; i++)
                 if (subs[i] && subs[i]->conn == c)
                         return &subs[i];
@@ -84,16 +89,12 @@ static void answer(struct subscriber *s)
 
 void events_publish(const struct ctr_event *ev)
 {
+        drop_stale();
         for (size_t i = 0; i < EVENTS_MAX_SUBSCRIBERS; i++) {
                 struct subscriber *s = subs[i];
 
                 if (!s)
                         continue;
-                if (stale(s)) {
-                        free(s);
-                        subs[i] = NULL;
-                        continue;
-                }
                 if (s->n == EVENTS_QUEUE_MAX) {
                         if (!s->lost)
                                 log_warn("a peer does not take its container events; dropping "

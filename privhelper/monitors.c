@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cgroups.h"
+#include "ctrcheck.h"
 #include "dirs.h"
 #include "fsutil.h"
 #include "hproto.h"
@@ -305,13 +306,6 @@ static struct monitor *get(const char *pod, const char *cgroup_parent, bool star
         return spawn(pod, cgroup_parent, false, r);
 }
 
-static bool is_pod_id(const char *name)
-{
-        size_t n = strspn(name, "0123456789abcdef");
-
-        return n == BRIG_HELPER_MAX_POD_ID - 1 && name[n] == '\0';
-}
-
 void monitors_reconnect_all(void)
 {
         _cleanup_closedir_ DIR *d = mon_fd < 0 ? NULL : opendir_at(mon_fd);
@@ -323,7 +317,7 @@ void monitors_reconnect_all(void)
         while ((de = readdir(d))) {
                 int r = 0;
 
-                if (!is_pod_id(de->d_name) || find(de->d_name))
+                if (!ctrcheck_id(de->d_name) || find(de->d_name))
                         continue;
                 if (get(de->d_name, NULL, false, &r))
                         n++;
@@ -655,7 +649,7 @@ static void on_event(struct monitor *m, const struct tlv_fields *f, int *fds, si
                 log_info("container exited",
                          "pod=%s container=%s pid=%" PRIu32 " status=0x%" PRIx32, m->pod, ctr, pid,
                          status);
-                if (observer && is_pod_id(ctr))
+                if (observer && ctrcheck_id(ctr))
                         observer->exited(m->pod, ctr, pid, status, exit_time);
                 break;
         case MON_KIND_REPLY:
